@@ -1,0 +1,46 @@
+"""Cross-cutting rules applied once per stack as CDK Aspects, not repeated in every construct."""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import CfnResource, IAspect
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from constructs import IConstruct
+
+INTERNET_FREE_EXEMPT = "fmops:internet-free-exempt"
+VPC_ACCESS_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+
+
+@jsii.implements(IAspect)
+class FrameworkLambdasInVpc:
+    """Put the Lambda functions that CDK itself generates (custom resource providers) in the VPC.
+
+    CDK's ``CustomResourceProvider`` handlers (for example the one that closes the VPC's default
+    security group) are raw ``AWS::Lambda::Function`` resources with no VPC. This aspect gives
+    each one the isolated subnets and a security group, and swaps its role's managed policy for
+    AWSLambdaVPCAccessExecutionRole (basic logging plus the ENI calls Lambda needs in a VPC).
+    """
+
+    def __init__(self, subnet_ids: list[str], security_group: ec2.ISecurityGroup) -> None:
+        self._subnet_ids = subnet_ids
+        self._security_group_id = security_group.security_group_id
+
+    def visit(self, node: IConstruct) -> None:
+        if not (isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::Lambda::Function"):
+            return
+        if isinstance(node, lambda_.CfnFunction):
+            return  # L2 functions are placed in the VPC by their own props.
+        node.add_property_override("VpcConfig", {
+            "SubnetIds": self._subnet_ids,
+            "SecurityGroupIds": [self._security_group_id],
+        })
+        role = node.node.scope.node.try_find_child("Role") if node.node.scope else None
+        if isinstance(role, CfnResource):
+            role.add_property_override("ManagedPolicyArns", [{"Fn::Sub": VPC_ACCESS_POLICY}])
+
+
+def exempt_from_internet_free(resource: CfnResource, rules: list[str], reason: str) -> None:
+    """Record, on the resource itself, why an internet-free rule does not apply to it."""
+    resource.add_metadata(INTERNET_FREE_EXEMPT, {"rules": rules, "reason": reason})
+

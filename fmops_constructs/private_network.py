@@ -1,0 +1,169 @@
+"""An internet-free VPC: isolated subnets, VPC endpoints only, flow logs, closed default SG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from fmops_constructs.acknowledge import acknowledge
+
+
+@dataclass(frozen=True)
+class ExistingVpcProps:
+    """A VPC the organisation already has; nothing is looked up at synth."""
+
+    vpc_id: str
+    cidr: str
+    subnet_ids: list[str]
+    availability_zones: list[str]
+    route_table_ids: list[str]
+    create_endpoints: bool
+    s3_gateway_endpoint_id: str | None = None
+
+
+class PrivateNetwork(Construct):
+    """A VPC with no route to or from the internet.
+
+    New VPC: isolated subnets only in the given AZs, no internet/NAT gateway, the default
+    security group stripped of its rules, flow logs to a KMS-encrypted log group.
+    Existing VPC: imported from IDs (no lookups); endpoints are created in it, or, with central
+    endpoints, only the given S3 gateway endpoint is used.
+
+    Interface endpoints get private DNS and one security group that admits HTTPS from the VPC
+    CIDR only. The S3 gateway endpoint policy admits the organisation's buckets
+    (``s3:ResourceAccount``) and the AWS-owned buckets that AWS-managed flows need.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        interface_endpoints: dict[str, str],
+        organisation_account_ids: list[str],
+        log_key: kms.IKey,
+        log_group_name: str,
+        log_retention_days: int,
+        cidr: str | None = None,
+        availability_zones: list[str] | None = None,
+        existing: ExistingVpcProps | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.region = Stack.of(self).region
+        if existing is None:
+            if cidr is None or not availability_zones:
+                raise ValueError("PrivateNetwork needs cidr and availability_zones, or existing")
+            self.vpc: ec2.IVpc = self._new_vpc(cidr, availability_zones, log_key, log_group_name, log_retention_days)
+            self.cidr = cidr
+        else:
+            self.vpc = ec2.Vpc.from_vpc_attributes(
+                self, "Vpc",
+                vpc_id=existing.vpc_id,
+                vpc_cidr_block=existing.cidr,
+                availability_zones=existing.availability_zones,
+                isolated_subnet_ids=existing.subnet_ids,
+                isolated_subnet_route_table_ids=existing.route_table_ids,
+            )
+            self.cidr = existing.cidr
+        self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        if existing is not None and not existing.create_endpoints:
+            self.endpoint_security_group = None
+            self.s3_endpoint_id: str = existing.s3_gateway_endpoint_id or ""
+            return
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self, "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="VPC interface endpoints: HTTPS from inside the VPC only",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            ec2.Peer.ipv4(self.cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
+        )
+        s3_endpoint = self.vpc.add_gateway_endpoint(
+            "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+        )
+        for statement in self._s3_endpoint_statements(organisation_account_ids):
+            s3_endpoint.add_to_policy(statement)
+        self.s3_endpoint_id = s3_endpoint.vpc_endpoint_id
+        for short_name, service in interface_endpoints.items():
+            self.endpoints[short_name] = self.vpc.add_interface_endpoint(
+                _endpoint_id(short_name),
+                service=ec2.InterfaceVpcEndpointService(service, 443),
+                private_dns_enabled=True,
+                security_groups=[self.endpoint_security_group],
+                subnets=self.subnets,
+                open=False,
+            )
+
+    def _new_vpc(self, cidr: str, zones: list[str], key: kms.IKey, log_group_name: str,
+                 retention_days: int) -> ec2.Vpc:
+        prefix = int(cidr.split("/")[1])
+        vpc = ec2.Vpc(
+            self, "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            availability_zones=zones,
+            nat_gateways=0,
+            create_internet_gateway=False,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=prefix + 2
+                )
+            ],
+            restrict_default_security_group=True,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+        )
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs",
+            log_group_name=log_group_name,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # The L2 takes an enum; config holds the day count CloudWatch accepts.
+        flow_logs.node.default_child.retention_in_days = retention_days  # type: ignore[union-attr]
+        flow_log = vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        acknowledge(flow_log, "scoped-inline-policy")
+        return vpc
+
+    def _s3_endpoint_statements(self, account_ids: list[str]) -> list[iam.PolicyStatement]:
+        anyone = [iam.AnyPrincipal()]
+        return [
+            iam.PolicyStatement(
+                sid="OrganisationBuckets",
+                principals=anyone,
+                actions=["s3:*"],
+                resources=["*"],
+                conditions={"StringEquals": {"s3:ResourceAccount": account_ids}},
+            ),
+            # ECR stores image layers in this AWS-owned bucket; pulls fail without it.
+            iam.PolicyStatement(
+                sid="EcrImageLayers",
+                principals=anyone,
+                actions=["s3:GetObject"],
+                resources=[f"arn:aws:s3:::prod-{self.region}-starport-layer-bucket/*"],
+            ),
+            # CloudFormation custom resources inside the VPC answer through a pre-signed URL
+            # on this AWS-owned bucket.
+            iam.PolicyStatement(
+                sid="CloudFormationCustomResourceResponses",
+                principals=anyone,
+                actions=["s3:PutObject"],
+                resources=[f"arn:aws:s3:::cloudformation-custom-resource-response-{self.region.replace('-', '')}/*"],
+            ),
+        ]
+
+
+def _endpoint_id(short_name: str) -> str:
+    return "".join(part.capitalize() for part in short_name.replace("-", ".").split("."))

@@ -1,0 +1,100 @@
+"""S3 buckets that can only be reached over TLS, through the VPC's S3 endpoint."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from fmops_constructs.acknowledge import acknowledge
+
+# Object-level and listing actions: the data plane. Bucket configuration calls (policy,
+# encryption, tags) are not denied, so CloudFormation can still manage the bucket.
+DATA_ACTIONS = [
+    "s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject",
+    "s3:ListBucket*", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload",
+]
+
+
+def deny_outside_vpc_endpoint(bucket: s3.IBucket, vpc_endpoint_ids: list[str]) -> None:
+    """Deny data access that does not come through one of ``vpc_endpoint_ids``.
+
+    AWS service principals (log delivery, for example) are exempt: they never come through a VPC.
+    """
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyOutsideVpcEndpoint",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=DATA_ACTIONS,
+            resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
+            conditions={
+                "StringNotEquals": {"aws:SourceVpce": vpc_endpoint_ids},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            },
+        )
+    )
+
+
+class AccessLogBucket(Construct):
+    """Target of S3 server access logs for the account's buckets.
+
+    S3 server access logging writes only to buckets encrypted with SSE-S3, so this bucket
+    cannot use KMS; it holds no business data, only request logs.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, vpc_endpoint_ids: list[str],
+                 expiration: Duration = Duration.days(365)) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(expiration=expiration, noncurrent_version_expiration=Duration.days(30))],
+        )
+        deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids)
+        acknowledge(self.bucket, "access-log-bucket-sse-s3", "access-log-bucket-no-own-logs", "bucket-replication")
+
+
+class SecureBucket(Construct):
+    """An S3 bucket for team data or artifacts: SSE-KMS with a bucket key, TLS 1.2+ only,
+    reachable only through the given VPC endpoints, versioned, public access blocked, server
+    access logs to the account's log bucket, retained when the stack or team is removed.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey,
+                 access_logs: s3.IBucket, vpc_endpoint_ids: list[str], log_prefix: str) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=encryption_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"{log_prefix}/",
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90),
+                                              abort_incomplete_multipart_upload_after=Duration.days(7))],
+        )
+        deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids)
+        acknowledge(self.bucket, "bucket-replication")
+
+    def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        return self.bucket.grant_read_write(grantee)
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        return self.bucket.grant_read(grantee)

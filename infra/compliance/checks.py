@@ -1,0 +1,20 @@
+"""Compliance gates that run at every synth: three cdk-nag packs and our internet-free pack."""
+
+from __future__ import annotations
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
+
+from infra.compliance.internet_free_plugin import InternetFreeChecks
+
+NAG_PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5")
+
+
+def add_compliance_checks(app: App) -> None:
+    """Register the packs as validation plugins: any unacknowledged finding fails the synth."""
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app),
+        HIPAASecurityChecks(app),
+        NIST80053R5Checks(app),
+        InternetFreeChecks(),
+    )
