@@ -1,0 +1,51 @@
+# FMOps Foundation: every entry point a user or CI needs. Each target installs what it uses
+# from the pinned files (requirements*.txt, package-lock.json) on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CONFIG ?= config/default.yaml
+CDK := npx --no-install cdk
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export AWS_EC2_METADATA_DISABLED := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install synth test bench lint clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.venv-checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q -r requirements-checkov.txt
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed .venv-checkov/.installed
+
+## make synth: synthesize the whole app (default config; CONFIG=path for another) with every
+## compliance check, then print the summary.
+synth: install
+	rm -rf cdk.out
+	$(CDK) synth --all --quiet -c config=$(CONFIG)
+	$(VENV)/bin/fmops summary cdk.out
+
+## make test: the whole test suite (unit tests, compliance gates, linters).
+test: install
+	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+## make bench: synth time and memory of the default app next to an empty CDK app.
+bench: install
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf cdk.out .bench .pytest_cache

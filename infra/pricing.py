@@ -1,0 +1,33 @@
+"""Fixed monthly cost of VPC interface endpoints, from the price table in config/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+PRICE_TABLE = Path(__file__).resolve().parent.parent / "config" / "endpoint-prices.yaml"
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    currency: str
+    hours_per_month: int
+    per_az_hour: dict[str, float]
+
+    def monthly(self, region: str, endpoints: int, azs: int) -> float | None:
+        """Monthly fixed cost of ``endpoints`` interface endpoints in ``azs`` AZs; None if unpriced."""
+        hourly = self.per_az_hour.get(region)
+        if hourly is None:
+            return None
+        return round(hourly * endpoints * azs * self.hours_per_month, 2)
+
+
+def load_prices(path: Path = PRICE_TABLE) -> PriceTable:
+    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    return PriceTable(
+        currency=data["currency"],
+        hours_per_month=int(data["hours_per_month"]),
+        per_az_hour={str(k): float(v) for k, v in data["interface_endpoint_per_az_hour"].items()},
+    )

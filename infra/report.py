@@ -1,0 +1,130 @@
+"""The short summary `make synth` prints: size headroom, endpoint cost, compliance results.
+
+Reads a cloud assembly (cdk.out) only; it never synthesizes. The internet-free rules are run
+again over the written templates, so the summary reports what is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from infra.compliance.checks import NAG_PACKS
+from infra.compliance.internet_free import check_paths
+from infra.pricing import PriceTable, load_prices
+
+MAX_RESOURCES = 500
+MAX_TEMPLATE_BYTES = 1024 * 1024
+ACK_TYPE = "aws:cdk:acknowledged-rules"
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    name: str
+    account: str
+    region: str
+    resources: int
+    template_bytes: int
+    endpoints: tuple[str, ...]
+    endpoint_azs: int
+    acknowledged: Counter
+
+    def endpoint_cost(self, prices: PriceTable) -> float | None:
+        return prices.monthly(self.region, len(self.endpoints), self.endpoint_azs) if self.endpoints else 0.0
+
+
+def stacks_in(assembly: Path) -> list[StackInfo]:
+    """Every stack of the assembly, nested assemblies (stages) included."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    found: list[StackInfo] = []
+    for name, artifact in manifest.get("artifacts", {}).items():
+        kind = artifact.get("type")
+        if kind == "cdk:cloud-assembly":
+            found += stacks_in(assembly / artifact["properties"]["directoryName"])
+        elif kind == "aws:cloudformation:stack":
+            found.append(_stack_info(assembly, name, artifact))
+    return sorted(found, key=lambda s: s.name)
+
+
+def _stack_info(assembly: Path, name: str, artifact: dict) -> StackInfo:
+    path = assembly / artifact["properties"]["templateFile"]
+    template = json.loads(path.read_text())
+    resources = template.get("Resources", {})
+    interface = [r["Properties"] for r in resources.values()
+                 if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"].get("VpcEndpointType") == "Interface"]
+    _, account, region = (artifact.get("environment", "aws://unknown/unknown").rsplit("/", 2) + ["", ""])[:3]
+    acknowledged: Counter = Counter()
+    for entries in artifact.get("metadata", {}).values():
+        for entry in entries:
+            if entry.get("type") == ACK_TYPE:
+                acknowledged.update(rule.removeprefix("Annotation::") for rule in entry["data"])
+    return StackInfo(
+        name=artifact.get("displayName", name),
+        account=account,
+        region=region,
+        resources=len(resources),
+        template_bytes=path.stat().st_size,
+        endpoints=tuple(sorted(_service_short_name(p["ServiceName"]) for p in interface)),
+        endpoint_azs=max((len(p.get("SubnetIds", [])) for p in interface), default=0),
+        acknowledged=acknowledged,
+    )
+
+
+def _service_short_name(service: str | dict) -> str:
+    """'com.amazonaws.eu-west-1.sagemaker.api' -> 'sagemaker.api'; 'aws.sagemaker.<r>.studio' -> 'studio'."""
+    if isinstance(service, dict):
+        service = "".join(p if isinstance(p, str) else "<region>" for p in service["Fn::Join"][1])
+    parts = service.split(".")
+    return "studio" if parts[0] == "aws" else ".".join(parts[3:])
+
+
+def render(assembly: Path, console: Console | None = None) -> int:
+    """Print the summary; return 0 when within limits and clean, 1 otherwise."""
+    console = console or Console(highlight=False)
+    stacks = stacks_in(assembly)
+    prices = load_prices()
+    table = Table(title=f"FMOps synth summary: {assembly} ({len(stacks)} stacks)", title_justify="left")
+    for column in ("stack", "resources", "headroom to 500", "template KB", "headroom to 1 MB",
+                   "interface endpoints", "AZs", f"endpoints {prices.currency}/month"):
+        table.add_column(column, justify="left" if column == "stack" else "right")
+    failures = 0
+    for stack in stacks:
+        cost = stack.endpoint_cost(prices)
+        over = stack.resources > MAX_RESOURCES or stack.template_bytes > MAX_TEMPLATE_BYTES
+        failures += over
+        table.add_row(
+            stack.name, str(stack.resources), str(MAX_RESOURCES - stack.resources),
+            f"{stack.template_bytes / 1024:.1f}", f"{(MAX_TEMPLATE_BYTES - stack.template_bytes) / 1024:.0f} KB",
+            str(len(stack.endpoints)), str(stack.endpoint_azs),
+            "no price" if cost is None else f"{cost:,.2f}",
+        )
+    console.print(table)
+    total = sum(s.resources for s in stacks)
+    costs = [s.endpoint_cost(prices) for s in stacks]
+    known = sum(c for c in costs if c)
+    console.print(f"Resources: {total} in {len(stacks)} stacks. VPC endpoint fixed cost: "
+                  f"{known:,.2f} {prices.currency}/month for the organisation "
+                  f"(prices: config/endpoint-prices.yaml, {prices.hours_per_month} h/month).")
+    for stack in stacks:
+        if stack.endpoints:
+            console.print(f"  {stack.name}: {', '.join(stack.endpoints)}", soft_wrap=True)
+    acknowledged = sum((s.acknowledged for s in stacks), Counter())
+    console.print(f"cdk-nag ({', '.join(NAG_PACKS)}): 0 unacknowledged findings (synth fails otherwise); "
+                  f"{sum(acknowledged.values())} acknowledgments of {len(acknowledged)} rules, reasons in "
+                  "fmops_constructs/acknowledge.py.")
+    findings = check_paths([assembly])
+    failures += len(findings)
+    if findings:
+        console.print(f"[bold red]internet-free: {len(findings)} findings[/]")
+        for f in findings:
+            console.print(f"  {f.template} {f.logical_id} {f.resource_type} {f.rule_id}: {f.message}", soft_wrap=True)
+    else:
+        console.print(f"internet-free: clean ({len(stacks)} templates, no path to or from the internet).")
+    if failures:
+        console.print(f"[bold red]{failures} problems: see above.[/]")
+    return 1 if failures else 0

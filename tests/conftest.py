@@ -1,0 +1,70 @@
+"""Shared fixtures: the default organisation is synthesized once per test run.
+
+With pytest-xdist the workers share one synthesized cloud assembly: the first worker to get
+the lock synthesizes, the others read the result.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.app_builder import build_app, new_app
+from infra.config import OrgConfig, load_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def synth(config: OrgConfig, outdir: Path, *, checks: bool = True) -> Path:
+    """Synthesize ``config`` into ``outdir`` with every compliance check; return outdir."""
+    app = new_app(outdir=str(outdir))
+    build_app(config, app, checks=checks)
+    app.synth()
+    return outdir
+
+
+def _shared_synth(tmp_path_factory: pytest.TempPathFactory, name: str, config_path: Path) -> Path:
+    root = tmp_path_factory.getbasetemp().parent  # shared by all xdist workers of this run
+    outdir = root / f"assembly-{name}"
+    with open(root / f"assembly-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (outdir / "manifest.json").exists():
+            synth(load_config(config_path), outdir)
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _shared_synth(tmp_path_factory, "default", REPO / "config" / "default.yaml")
+
+
+@pytest.fixture(scope="session")
+def single_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _shared_synth(tmp_path_factory, "single", REPO / "config" / "single-account.yaml")
+
+
+def load_templates(assembly: Path) -> dict[str, dict]:
+    """Stack name -> template, for every stack of a (flat) cloud assembly."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    return {
+        name: json.loads((assembly / a["properties"]["templateFile"]).read_text())
+        for name, a in manifest["artifacts"].items()
+        if a["type"] == "aws:cloudformation:stack"
+    }
+
+
+@pytest.fixture(scope="session")
+def default_templates(default_assembly: Path) -> dict[str, dict]:
+    return load_templates(default_assembly)
+
+
+@pytest.fixture(scope="session")
+def single_templates(single_assembly: Path) -> dict[str, dict]:
+    return load_templates(single_assembly)
+
+
+def resources(template: dict, resource_type: str) -> dict[str, dict]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
