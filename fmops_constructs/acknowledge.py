@@ -1,15 +1,17 @@
-"""Every cdk-nag acknowledgment of the project, with its reason, in one reviewable place.
+"""Every accepted cdk-nag and checkov finding of the project, with its reason, in one place.
 
 Constructs call ``acknowledge(scope, "key", ...)`` with keys from ``ACKNOWLEDGMENTS``; nothing
-else in the code base calls ``Validations.of(...).acknowledge``. A reviewer reads this file
-to see every accepted finding and why. Unknown keys fail at synth.
+else in the code base calls ``Validations.of(...).acknowledge`` or writes checkov skips. A
+reviewer reads this file to see every accepted finding and why. cdk-nag rules are acknowledged
+on the scope (CDK's Validations API); checkov checks are skipped on each CloudFormation
+resource below the scope through its ``Metadata.checkov.skip`` entry, with the same reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import IConstruct
 
 
@@ -17,6 +19,7 @@ from constructs import IConstruct
 class Accepted:
     rules: tuple[str, ...]
     reason: str
+    checkov: tuple[str, ...] = ()
 
 
 ACKNOWLEDGMENTS: dict[str, Accepted] = {
@@ -30,6 +33,7 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled"),
         "This is the access-log bucket itself; logging it into itself would loop. Access to it "
         "is recorded by CloudTrail data events at the organisation level.",
+        checkov=("CKV_AWS_18",),
     ),
     "bucket-replication": Accepted(
         ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"),
@@ -43,6 +47,14 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         "serves (for flow logs: one log group). An inline policy lives and dies with its role "
         "and cannot be attached to any other principal, which is stricter than a managed policy.",
     ),
+    "cloudformation-provider-lambda": Accepted(
+        (),
+        "CDK's custom-resource provider handler runs only when CloudFormation creates, updates or "
+        "deletes its resource: CloudFormation is the caller and retries, and a failure fails the "
+        "stack operation visibly, so a dead-letter queue would hold nothing and a reserved "
+        "concurrency would only take capacity from the account's workloads.",
+        checkov=("CKV_AWS_115", "CKV_AWS_116"),
+    ),
 }
 
 
@@ -50,6 +62,20 @@ def acknowledge(scope: IConstruct, *keys: str) -> None:
     """Acknowledge the cdk-nag rules registered under ``keys`` on ``scope`` and its children."""
     for key in keys:
         accepted = ACKNOWLEDGMENTS[key]
-        Validations.of(scope).acknowledge(
-            *[Acknowledgment(id=rule, reason=accepted.reason) for rule in accepted.rules]
-        )
+        if accepted.rules:
+            Validations.of(scope).acknowledge(
+                *[Acknowledgment(id=rule, reason=accepted.reason) for rule in accepted.rules]
+            )
+        if accepted.checkov:
+            for resource in _cfn_resources(scope):
+                _skip_checkov(resource, accepted)
+
+
+def _cfn_resources(scope: IConstruct) -> list[CfnResource]:
+    return [node for node in scope.node.find_all() if isinstance(node, CfnResource)]
+
+
+def _skip_checkov(resource: CfnResource, accepted: Accepted) -> None:
+    metadata = resource.get_metadata("checkov") or {"skip": []}
+    metadata["skip"] = metadata["skip"] + [{"id": check, "comment": accepted.reason} for check in accepted.checkov]
+    resource.add_metadata("checkov", metadata)

@@ -8,6 +8,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
+from fmops_constructs.acknowledge import acknowledge
+
 INTERNET_FREE_EXEMPT = "fmops:internet-free-exempt"
 VPC_ACCESS_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 
@@ -35,6 +37,7 @@ class FrameworkLambdasInVpc:
             "SubnetIds": self._subnet_ids,
             "SecurityGroupIds": [self._security_group_id],
         })
+        acknowledge(node, "cloudformation-provider-lambda")
         role = node.node.scope.node.try_find_child("Role") if node.node.scope else None
         if isinstance(role, CfnResource):
             role.add_property_override("ManagedPolicyArns", [{"Fn::Sub": VPC_ACCESS_POLICY}])

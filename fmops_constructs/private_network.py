@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
+from fmops_constructs.dns_firewall import DnsFirewall
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class PrivateNetwork(Construct):
     """A VPC with no route to or from the internet.
 
     New VPC: isolated subnets only in the given AZs, no internet/NAT gateway, the default
-    security group stripped of its rules, flow logs to a KMS-encrypted log group.
+    security group stripped of its rules, flow logs to a KMS-encrypted log group, and a DNS
+    firewall that resolves only AWS names (and ``dns_allowed_domains``).
     Existing VPC: imported from IDs (no lookups); endpoints are created in it, or, with central
     endpoints, only the given S3 gateway endpoint is used.
 
@@ -50,6 +52,7 @@ class PrivateNetwork(Construct):
         log_key: kms.IKey,
         log_group_name: str,
         log_retention_days: int,
+        dns_allowed_domains: list[str] | None = None,
         cidr: str | None = None,
         availability_zones: list[str] | None = None,
         existing: ExistingVpcProps | None = None,
@@ -59,7 +62,10 @@ class PrivateNetwork(Construct):
         if existing is None:
             if cidr is None or not availability_zones:
                 raise ValueError("PrivateNetwork needs cidr and availability_zones, or existing")
-            self.vpc: ec2.IVpc = self._new_vpc(cidr, availability_zones, log_key, log_group_name, log_retention_days)
+            vpc = self._new_vpc(cidr, availability_zones, log_key, log_group_name, log_retention_days)
+            DnsFirewall(self, "DnsFirewall", vpc_id=vpc.vpc_id, name=Stack.of(self).stack_name,
+                        extra_domains=dns_allowed_domains)
+            self.vpc: ec2.IVpc = vpc
             self.cidr = cidr
         else:
             self.vpc = ec2.Vpc.from_vpc_attributes(

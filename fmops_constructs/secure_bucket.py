@@ -10,29 +10,26 @@ from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
 
-# Object-level and listing actions: the data plane. Bucket configuration calls (policy,
-# encryption, tags) are not denied, so CloudFormation can still manage the bucket.
-DATA_ACTIONS = [
-    "s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject",
-    "s3:ListBucket*", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload",
-]
-
-
 def deny_outside_vpc_endpoint(bucket: s3.IBucket, vpc_endpoint_ids: list[str]) -> None:
-    """Deny data access that does not come through one of ``vpc_endpoint_ids``.
+    """Deny every S3 call on the bucket that does not come through one of ``vpc_endpoint_ids``.
 
-    AWS service principals (log delivery, for example) are exempt: they never come through a VPC.
+    This is AWS's data-perimeter pattern, with three carve-outs for callers that never come
+    through a VPC: AWS service principals (log delivery), AWS services acting with the caller's
+    credentials (``aws:ViaAWSService``), and CloudFormation (``aws:CalledVia``), so stack updates
+    can still manage the bucket. Stolen credentials used from the internet are refused, for
+    reads and for policy changes alike.
     """
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
             sid="DenyOutsideVpcEndpoint",
             effect=iam.Effect.DENY,
             principals=[iam.AnyPrincipal()],
-            actions=DATA_ACTIONS,
+            actions=["s3:*"],
             resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
             conditions={
                 "StringNotEquals": {"aws:SourceVpce": vpc_endpoint_ids},
-                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"},
+                "ForAllValues:StringNotEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]},
             },
         )
     )

@@ -202,6 +202,11 @@ class Organisation(Strict):
     availability_zones: list[str] = Field(min_length=2, description="AZ names, in the region")
     log_retention_days: int = Field(default=365, description="CloudWatch Logs retention")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every resource")
+    dns_allowed_domains: list[Annotated[str, Field(pattern=r"^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+\.?$")]] = Field(
+        default_factory=list,
+        description="Domains the VPCs may resolve besides AWS service names (e.g. '*.corp.example.com'); "
+        "every other DNS query is blocked by the DNS firewall",
+    )
 
     @field_validator("region")
     @classmethod

@@ -36,12 +36,14 @@ class PlatformStack(Stack):
             log_key=self.log_key.key,
             log_group_name=f"/{org.name}/vpc-flow-logs/{account.name}",
             log_retention_days=org.log_retention_days,
+            dns_allowed_domains=org.dns_allowed_domains,
             **_network_props(config, account),
         )
         self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id])
         self.access_logs.bucket.node.default_child.add_property_override(  # type: ignore[union-attr]
             "BucketName", access_log_bucket_name(config, account))
-        self._framework_lambdas_in_vpc()
+        if account.network.existing is None:  # only a VPC we create has CDK's default-SG custom resource
+            self._framework_lambdas_in_vpc()
 
     def _framework_lambdas_in_vpc(self) -> None:
         network = self.network
@@ -53,7 +55,7 @@ class PlatformStack(Stack):
                               "HTTPS via the S3 gateway endpoint (no internet route exists)")
         exempt_from_internet_free(
             group.node.default_child,  # type: ignore[arg-type]
-            ["IF-SG-EGRESS-OPEN"],
+            ["IF-SG-EGRESS-PUBLIC"],
             "CloudFormation custom-resource Lambdas must PUT their response to a pre-signed S3 URL, "
             "reached through the S3 gateway endpoint whose prefix list cannot be resolved offline. "
             "The VPC has no internet or NAT gateway and no default route, so 0.0.0.0/0:443 only "

@@ -59,10 +59,8 @@ def _stack_info(assembly: Path, name: str, artifact: dict) -> StackInfo:
                  if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"].get("VpcEndpointType") == "Interface"]
     _, account, region = (artifact.get("environment", "aws://unknown/unknown").rsplit("/", 2) + ["", ""])[:3]
     acknowledged: Counter = Counter()
-    for entries in artifact.get("metadata", {}).values():
-        for entry in entries:
-            if entry.get("type") == ACK_TYPE:
-                acknowledged.update(rule.removeprefix("Annotation::") for rule in entry["data"])
+    for rules in acknowledgments(assembly, artifact):
+        acknowledged.update(rule for rule in rules if rule.startswith(NAG_PACKS))
     return StackInfo(
         name=artifact.get("displayName", name),
         account=account,
@@ -73,6 +71,23 @@ def _stack_info(assembly: Path, name: str, artifact: dict) -> StackInfo:
         endpoint_azs=max((len(p.get("SubnetIds", [])) for p in interface), default=0),
         acknowledged=acknowledged,
     )
+
+
+def acknowledgments(assembly: Path, artifact: dict) -> list[dict[str, str]]:
+    """The acknowledged rules ({rule: reason}) recorded on each construct of a stack.
+
+    CDK writes construct metadata inline in the manifest or, for large stacks, to the
+    artifact's ``additionalMetadataFile``; both are read.
+    """
+    metadata = dict(artifact.get("metadata", {}))
+    if "additionalMetadataFile" in artifact:
+        metadata.update(json.loads((assembly / artifact["additionalMetadataFile"]).read_text()))
+    return [
+        {rule.removeprefix("Annotation::"): reason for rule, reason in entry["data"].items()}
+        for entries in metadata.values()
+        for entry in entries
+        if entry.get("type") == ACK_TYPE
+    ]
 
 
 def _service_short_name(service: str | dict) -> str:

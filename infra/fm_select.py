@@ -1,0 +1,637 @@
+"""FM selection by priorities: the seed deck's "Step 3. Select the best FM based on priorities".
+
+Candidates are catalog models (``config/fm-catalog.yaml``) and/or ad-hoc models from an
+evaluation-scores file. They are ordered lexicographically over the priorities, P0 first:
+lower relative cost is better, a higher evaluation score (precision) is better, a higher speed
+rating is better. A model without data for a priority ranks after the models that have it, and
+models tied on every priority keep their input order. Each ranked model gets one line saying
+why it is where it is.
+
+``main(argv)`` implements the ``fmops select-fm`` subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from infra.fm_catalog import (
+    Availability,
+    MAX_RELATIVE_COST,
+    MAX_SPEED,
+    Catalog,
+    CatalogError,
+    FoundationModel,
+    RelativeCost,
+    SpeedRating,
+    format_validation_error,
+    load_catalog,
+    read_data_file,
+    suggest_ids,
+)
+
+PROG = "fmops select-fm"
+EXIT_OK = 0
+EXIT_NOTHING_LEFT = 1
+EXIT_BAD_INPUT = 2
+CANDIDATE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+
+
+class Priority(StrEnum):
+    """A selection criterion of the deck's Step 3."""
+
+    COST = "cost"
+    PRECISION = "precision"
+    SPEED = "speed"
+
+
+ALLOWED_PRIORITIES = ", ".join(p.value for p in Priority)
+_BEST_WORD = {Priority.COST: "lowest", Priority.PRECISION: "highest", Priority.SPEED: "fastest"}
+_MISSING_WHAT = {
+    Priority.COST: "no relative cost",
+    Priority.PRECISION: "no evaluation score",
+    Priority.SPEED: "no speed rating",
+}
+
+
+class SelectionError(ValueError):
+    """Bad selection input; ``field`` names the input (priorities, models, scores...)."""
+
+    def __init__(self, field_name: str, detail: str) -> None:
+        self.field = field_name
+        self.detail = detail
+        super().__init__(f"{field_name}: {detail}")
+
+
+def _symbol_counter(symbol: str, maximum: int) -> Callable[[Any], Any]:
+    """Return a pre-validator accepting a number or a run of ``symbol`` (e.g. '$$$' -> 3)."""
+
+    def count(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        stripped = value.replace("\ufe0f", "").strip()
+        if stripped and set(stripped) == {symbol}:
+            return len(stripped)
+        if stripped.isdigit():
+            return int(stripped)
+        raise ValueError(f"expected a number 1-{maximum} or '{symbol}' repeated 1-{maximum} times, got '{value}'")
+
+    return count
+
+
+class EvaluationScore(BaseModel):
+    """One model's entry in an evaluation-scores file (Step 2 results feeding Step 3)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score: Annotated[float, Field(ge=0, description="Evaluation score, e.g. 4 (of out_of).")]
+    out_of: Annotated[float, Field(gt=0)] = 5
+    speed: Annotated[SpeedRating, BeforeValidator(_symbol_counter("⚡", MAX_SPEED))] | None = Field(
+        default=None, description="Speed rating 1-5, or the deck's lightning bolts, e.g. '⚡⚡'."
+    )
+    relative_cost: Annotated[RelativeCost, BeforeValidator(_symbol_counter("$", MAX_RELATIVE_COST))] | None = Field(
+        default=None, description="Relative cost 1-4, or the deck's '$' .. '$$$$'."
+    )
+    feedback: str | None = Field(default=None, description="Human-in-the-loop or LLM-judge feedback summary.")
+
+    @model_validator(mode="after")
+    def _score_within_scale(self) -> EvaluationScore:
+        """The score cannot exceed its scale."""
+        if self.score > self.out_of:
+            raise ValueError(f"score {self.score:g} is greater than out_of {self.out_of:g}")
+        return self
+
+
+CandidateId = Annotated[str, Field(pattern=CANDIDATE_ID_PATTERN)]
+
+
+class ScoresFile(BaseModel):
+    """An evaluation-scores file: per-model scores and, optionally, default priorities."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str | None = None
+    priorities: tuple[Priority, ...] = Field(default=(), description="Default priorities, P0 first.")
+    models: dict[CandidateId, EvaluationScore] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_priorities(self) -> ScoresFile:
+        """A priority may appear only once."""
+        if len(set(self.priorities)) != len(self.priorities):
+            raise ValueError("priorities must not repeat")
+        return self
+
+
+@dataclass(frozen=True)
+class CatalogFilter:
+    """Filters on catalog facts; ad-hoc candidates cannot satisfy an active filter."""
+
+    commercial_only: bool = False
+    fine_tunable: bool = False
+    available_on: Availability | None = None
+    min_context: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Return whether any filter is set."""
+        return (
+            self.commercial_only
+            or self.fine_tunable
+            or self.available_on is not None
+            or self.min_context is not None
+        )
+
+    def rejection(self, model: FoundationModel) -> str | None:
+        """Return why ``model`` fails the filters, or None when it passes."""
+        if self.commercial_only and not model.commercial_use:
+            return "not usable commercially (--commercial-only)"
+        if self.fine_tunable and not model.fine_tunable:
+            return "not fine-tunable (--fine-tunable)"
+        if self.available_on is not None and self.available_on not in model.availability:
+            where = ", ".join(model.availability)
+            return f"not available on {self.available_on} (available on: {where})"
+        return self._context_rejection(model)
+
+    def _context_rejection(self, model: FoundationModel) -> str | None:
+        """Return why ``model`` fails ``min_context``, or None."""
+        if self.min_context is None:
+            return None
+        if model.context_window_tokens is None:
+            return f"context window unknown (--min-context {self.min_context})"
+        if model.context_window_tokens < self.min_context:
+            return f"context window {model.context_window_tokens} tokens < {self.min_context} (--min-context)"
+        return None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model being ranked, with the data each priority looks at."""
+
+    id: str
+    name: str
+    in_catalog: bool
+    score: float | None = None
+    out_of: float | None = None
+    speed: int | None = None
+    relative_cost: int | None = None
+    feedback: str | None = None
+
+    def value(self, priority: Priority) -> float | None:
+        """Return the raw value for ``priority`` (precision is the score as a fraction)."""
+        if priority is Priority.COST:
+            return self.relative_cost
+        if priority is Priority.SPEED:
+            return self.speed
+        if self.score is None or not self.out_of:
+            return None
+        return self.score / self.out_of
+
+    def display(self, priority: Priority) -> str:
+        """Return the value in the deck's notation ($$, 4/5, ⚡⚡) or 'n/a'."""
+        if self.value(priority) is None:
+            return "n/a"
+        if priority is Priority.COST:
+            return "$" * int(self.relative_cost or 0)
+        if priority is Priority.SPEED:
+            return "⚡" * int(self.speed or 0)
+        return f"{self.score:g}/{self.out_of:g}"
+
+    def sort_key(self, priority: Priority) -> tuple[bool, float]:
+        """Return an ascending key: models with data first, then the better value first."""
+        value = self.value(priority)
+        if value is None:
+            return (True, 0.0)
+        return (False, value if priority is Priority.COST else -value)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A model left out of the ranking, and why."""
+
+    model_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RankedModel:
+    """One line of the result: rank, candidate, explanation and notes."""
+
+    rank: int
+    candidate: Candidate
+    explanation: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The ordered result of a selection."""
+
+    priorities: tuple[Priority, ...]
+    ranking: tuple[RankedModel, ...]
+    excluded: tuple[Exclusion, ...] = field(default=())
+
+    @property
+    def chosen(self) -> Candidate | None:
+        """Return the best candidate, or None when nothing was left to rank."""
+        return self.ranking[0].candidate if self.ranking else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready view of the selection."""
+        return {
+            "priorities": [f"P{i} {p}" for i, p in enumerate(self.priorities)],
+            "chosen": self.chosen.id if self.chosen else None,
+            "ranking": [_ranked_to_dict(item) for item in self.ranking],
+            "excluded": [{"id": e.model_id, "reason": e.reason} for e in self.excluded],
+        }
+
+
+def _ranked_to_dict(item: RankedModel) -> dict[str, Any]:
+    """Return a JSON-ready view of one ranked model."""
+    c = item.candidate
+    return {
+        "rank": item.rank,
+        "id": c.id,
+        "name": c.name,
+        "in_catalog": c.in_catalog,
+        "score": c.score,
+        "out_of": c.out_of,
+        "speed": c.speed,
+        "relative_cost": c.relative_cost,
+        "feedback": c.feedback,
+        "explanation": item.explanation,
+        "notes": list(item.notes),
+    }
+
+
+def parse_priorities(values: Sequence[str]) -> tuple[Priority, ...]:
+    """Parse priorities, P0 first, from items that may hold comma-separated names."""
+    names = [part.strip().lower() for value in values for part in value.split(",") if part.strip()]
+    if not names:
+        raise SelectionError("priorities", f"no priority given; allowed: {ALLOWED_PRIORITIES} (P0 first)")
+    parsed: list[Priority] = []
+    for name in names:
+        if name not in Priority._value2member_map_:
+            raise SelectionError("priorities", f"unknown priority '{name}'; allowed: {ALLOWED_PRIORITIES}")
+        if Priority(name) in parsed:
+            raise SelectionError("priorities", f"priority '{name}' is listed twice")
+        parsed.append(Priority(name))
+    return tuple(parsed)
+
+
+def load_scores(path: str | Path) -> ScoresFile:
+    """Load and validate an evaluation-scores file (YAML, or JSON by ``.json`` suffix)."""
+    source = Path(path)
+    try:
+        data = read_data_file(source)
+    except CatalogError as exc:
+        raise SelectionError("scores", str(exc)) from exc
+    try:
+        return ScoresFile.model_validate(data)
+    except ValidationError as exc:
+        raise SelectionError("scores", format_validation_error(exc, str(source))) from exc
+
+
+def _catalog_candidate(model: FoundationModel, entry: EvaluationScore | None) -> Candidate:
+    """Build a candidate from a catalog model, preferring evaluation data where given."""
+    return Candidate(
+        id=model.id,
+        name=f"{model.name} ({model.provider})",
+        in_catalog=True,
+        score=entry.score if entry else None,
+        out_of=entry.out_of if entry else None,
+        speed=entry.speed if entry and entry.speed is not None else model.speed,
+        relative_cost=entry.relative_cost if entry and entry.relative_cost is not None else model.relative_cost,
+        feedback=entry.feedback if entry else None,
+    )
+
+
+def _adhoc_candidate(model_id: str, entry: EvaluationScore) -> Candidate:
+    """Build a candidate that exists only in the scores file."""
+    return Candidate(
+        id=model_id,
+        name=model_id,
+        in_catalog=False,
+        score=entry.score,
+        out_of=entry.out_of,
+        speed=entry.speed,
+        relative_cost=entry.relative_cost,
+        feedback=entry.feedback,
+    )
+
+
+def _candidate_ids(catalog: Catalog, model_ids: Sequence[str] | None, scores: ScoresFile | None) -> list[str]:
+    """Return the ids to consider, checking that each one is known."""
+    if not model_ids:
+        return list(scores.models) if scores else list(catalog.ids)
+    known = list(catalog.ids) + (list(scores.models) if scores else [])
+    seen: set[str] = set()
+    for model_id in model_ids:
+        if model_id in seen:
+            raise SelectionError("models", f"model id '{model_id}' is listed twice")
+        seen.add(model_id)
+        if model_id not in known:
+            hints = suggest_ids(model_id, known)
+            hint = f"; did you mean: {', '.join(hints)}?" if hints else ""
+            raise SelectionError(
+                "models", f"unknown model id '{model_id}': not in the catalog nor in the scores file{hint}"
+            )
+    return list(model_ids)
+
+
+def build_candidates(
+    catalog: Catalog,
+    model_ids: Sequence[str] | None = None,
+    scores: ScoresFile | None = None,
+    model_filter: CatalogFilter | None = None,
+) -> tuple[list[Candidate], list[Exclusion]]:
+    """Return the candidates to rank and the models the filters left out.
+
+    Without ``model_ids`` the candidates are the scores file's models, or else the whole
+    catalog. Ids found in the catalog are catalog candidates (scores-file data wins over
+    catalog data); other ids must be in the scores file.
+    """
+    model_filter = model_filter or CatalogFilter()
+    entries = scores.models if scores else {}
+    candidates: list[Candidate] = []
+    excluded: list[Exclusion] = []
+    for model_id in _candidate_ids(catalog, model_ids, scores):
+        if model_id not in catalog:
+            if model_filter.active:
+                excluded.append(Exclusion(model_id, "not in the catalog, so the filters cannot be checked"))
+            else:
+                candidates.append(_adhoc_candidate(model_id, entries[model_id]))
+            continue
+        model = catalog.get(model_id)
+        reason = model_filter.rejection(model)
+        if reason:
+            excluded.append(Exclusion(model_id, reason))
+        else:
+            candidates.append(_catalog_candidate(model, entries.get(model_id)))
+    return candidates, excluded
+
+
+def _ordering_key(candidate: Candidate, priorities: Sequence[Priority]) -> tuple[tuple[bool, float], ...]:
+    """Return the lexicographic key of ``candidate`` over ``priorities``."""
+    return tuple(candidate.sort_key(p) for p in priorities)
+
+
+def _deciding_priority(first: Candidate, second: Candidate, priorities: Sequence[Priority]) -> int | None:
+    """Return the index of the first priority where the two differ, or None if tied on all."""
+    for index, priority in enumerate(priorities):
+        if first.sort_key(priority) != second.sort_key(priority):
+            return index
+    return None
+
+
+def _listing(candidates: Sequence[Candidate], priority: Priority) -> str:
+    """Return 'FM1 $$$$, FM3 $$$' for ``candidates`` at ``priority``."""
+    return ", ".join(f"{c.id} {c.display(priority)}" for c in candidates)
+
+
+def _winner_step(
+    winner: Candidate, remaining: list[Candidate], everyone: int, index: int, priority: Priority
+) -> tuple[str, list[Candidate]]:
+    """Explain one priority step for the winner; return the text and the rivals still tied."""
+    key = winner.sort_key(priority)
+    beaten = [c for c in remaining if c.sort_key(priority) != key]
+    tied = [c for c in remaining if c.sort_key(priority) == key]
+    label = f"P{index} {priority} {winner.display(priority)}"
+    if beaten and not tied and len(remaining) == everyone:
+        return f"{label} is the {_BEST_WORD[priority]} ({_listing(beaten, priority)})", tied
+    pieces = []
+    if tied:
+        pieces.append(f"ties with {_listing(tied, priority)}")
+    if beaten:
+        pieces.append(f"beats {_listing(beaten, priority)}")
+    return f"{label} {' and '.join(pieces)}", tied
+
+
+def _explain_winner(winner: Candidate, others: Sequence[Candidate], priorities: Sequence[Priority]) -> str:
+    """Explain why ``winner`` ranks first, walking the priorities in order."""
+    if not others:
+        return f"{winner.id} chosen: the only candidate"
+    remaining = list(others)
+    steps = []
+    for index, priority in enumerate(priorities):
+        if not remaining:
+            break
+        text, remaining = _winner_step(winner, remaining, len(others), index, priority)
+        steps.append(text)
+    if remaining:
+        steps.append(f"tied with {', '.join(c.id for c in remaining)} on every priority; input order kept")
+    return f"{winner.id} chosen: " + "; ".join(steps)
+
+
+def _relation(word: str, me: Candidate, other: Candidate, priorities: Sequence[Priority]) -> str:
+    """Return 'behind FM2 on P0 cost ($$$ vs $)' or the tie wording."""
+    index = _deciding_priority(me, other, priorities)
+    if index is None:
+        return f"tied with {other.id} on every priority; input order kept"
+    priority = priorities[index]
+    return f"{word} {other.id} on P{index} {priority} ({me.display(priority)} vs {other.display(priority)})"
+
+
+def _explain_follower(
+    rank: int, me: Candidate, above: Candidate, below: Candidate | None, priorities: Sequence[Priority]
+) -> str:
+    """Explain a non-winning position against its neighbours."""
+    parts = [_relation("behind", me, above, priorities)]
+    if below is not None:
+        parts.append(_relation("ahead of", me, below, priorities))
+    return f"{me.id} ranked #{rank}: " + "; ".join(parts)
+
+
+def _missing_notes(candidate: Candidate, priorities: Sequence[Priority]) -> tuple[str, ...]:
+    """Return a note for every priority the candidate has no data for."""
+    return tuple(
+        f"{_MISSING_WHAT[p]} for P{i} {p}: ranked after models that have one"
+        for i, p in enumerate(priorities)
+        if candidate.value(p) is None
+    )
+
+
+def rank_candidates(
+    candidates: Sequence[Candidate], priorities: Sequence[Priority], excluded: Sequence[Exclusion] = ()
+) -> Selection:
+    """Order ``candidates`` lexicographically over ``priorities`` and explain each position."""
+    if not priorities:
+        raise SelectionError("priorities", f"no priority given; allowed: {ALLOWED_PRIORITIES} (P0 first)")
+    ordered = sorted(candidates, key=lambda c: _ordering_key(c, priorities))
+    ranking = []
+    for position, candidate in enumerate(ordered):
+        if position == 0:
+            others = [c for c in candidates if c is not candidate]
+            explanation = _explain_winner(candidate, others, priorities)
+        else:
+            below = ordered[position + 1] if position + 1 < len(ordered) else None
+            explanation = _explain_follower(position + 1, candidate, ordered[position - 1], below, priorities)
+        ranking.append(RankedModel(position + 1, candidate, explanation, _missing_notes(candidate, priorities)))
+    return Selection(tuple(priorities), tuple(ranking), tuple(excluded))
+
+
+def select_fm(
+    catalog: Catalog,
+    priorities: Sequence[Priority | str],
+    model_ids: Sequence[str] | None = None,
+    scores: ScoresFile | None = None,
+    model_filter: CatalogFilter | None = None,
+) -> Selection:
+    """Build the candidates, apply the filters and rank them by ``priorities`` (P0 first)."""
+    parsed = parse_priorities([str(p) for p in priorities])
+    candidates, excluded = build_candidates(catalog, model_ids, scores, model_filter)
+    return rank_candidates(candidates, parsed, excluded)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument parser that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the parse error as a ``SelectionError``."""
+        raise SelectionError("arguments", message)
+
+
+def _non_negative_int(text: str) -> int:
+    """Parse a non-negative integer for --min-context."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``fmops select-fm``."""
+    parser = _Parser(
+        prog=PROG,
+        description="Rank foundation models by priorities (P0 first), as in the seed deck's Step 3.",
+    )
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--priorities", help=f"comma-separated, P0 first; allowed: {ALLOWED_PRIORITIES}")
+    order.add_argument("--priority", action="append", help="one priority; repeat in order (P0 first)")
+    parser.add_argument("--scores", type=Path, help="evaluation-scores file (YAML or JSON)")
+    parser.add_argument("--models", help="comma-separated model ids (catalog ids or ids in --scores)")
+    parser.add_argument("--catalog", type=Path, help="catalog file (default: config/fm-catalog.yaml)")
+    parser.add_argument("--commercial-only", action="store_true", help="only models usable commercially")
+    parser.add_argument("--fine-tunable", action="store_true", help="only fine-tunable models")
+    parser.add_argument("--available-on", choices=[a.value for a in Availability], help="only models available there")
+    parser.add_argument("--min-context", type=_non_negative_int, metavar="N", help="minimum context window (tokens)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def _priority_inputs(args: argparse.Namespace, scores: ScoresFile | None) -> list[str]:
+    """Return the priority names from the command line, else from the scores file."""
+    if args.priorities is not None:
+        return [args.priorities]
+    if args.priority:
+        return list(args.priority)
+    return [p.value for p in scores.priorities] if scores else []
+
+
+def _run(args: argparse.Namespace) -> Selection:
+    """Load the inputs named by ``args`` and return the selection."""
+    scores = load_scores(args.scores) if args.scores else None
+    priorities = parse_priorities(_priority_inputs(args, scores))
+    try:
+        catalog = load_catalog(args.catalog)
+    except CatalogError as exc:
+        raise SelectionError("catalog", str(exc)) from exc
+    model_ids = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    model_filter = CatalogFilter(
+        commercial_only=args.commercial_only,
+        fine_tunable=args.fine_tunable,
+        available_on=Availability(args.available_on) if args.available_on else None,
+        min_context=args.min_context,
+    )
+    return select_fm(catalog, priorities, model_ids, scores, model_filter)
+
+
+def _metrics(candidate: Candidate) -> str:
+    """Return the candidate's three values on one line."""
+    return "  ".join(f"{p} {candidate.display(p)}" for p in Priority)
+
+
+def render_plain(selection: Selection) -> str:
+    """Return the selection as plain text."""
+    lines = ["Priorities: " + ", ".join(f"P{i} {p}" for i, p in enumerate(selection.priorities))]
+    for item in selection.ranking:
+        lines.append(f"{item.rank}. {item.candidate.id}  {_metrics(item.candidate)}")
+        lines.append(f"   {item.explanation}")
+        lines.extend(f"   note: {note}" for note in item.notes)
+    if selection.excluded:
+        lines.append("Excluded:")
+        lines.extend(f"   {e.model_id}: {e.reason}" for e in selection.excluded)
+    return "\n".join(lines) + "\n"
+
+
+def _render_rich(selection: Selection, console: Console) -> None:
+    """Print the selection as a rich table."""
+    title = "FM selection: " + " > ".join(f"P{i} {p}" for i, p in enumerate(selection.priorities))
+    table = Table(title=title, show_lines=True)
+    for column in ("#", "Model", "Cost", "Precision", "Speed", "Why"):
+        table.add_column(column, overflow="fold")
+    for item in selection.ranking:
+        c = item.candidate
+        why = "\n".join((item.explanation, *(f"note: {n}" for n in item.notes)))
+        model = c.id if c.name == c.id else f"{c.id}\n{c.name}"
+        cells = (str(item.rank), model, *(c.display(p) for p in Priority), why)
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)
+    for exclusion in selection.excluded:
+        console.print(Text(f"excluded {exclusion.model_id}: {exclusion.reason}"))
+
+
+def _print_selection(selection: Selection, as_json: bool) -> None:
+    """Print the selection as JSON, a rich table (terminal) or plain text."""
+    if as_json:
+        sys.stdout.write(json.dumps(selection.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    elif sys.stdout.isatty():
+        _render_rich(selection, Console(file=sys.stdout))
+    else:
+        sys.stdout.write(render_plain(selection))
+
+
+_OPTION_OF_FIELD: Mapping[str, str] = {
+    "priorities": "--priorities/--priority",
+    "models": "--models",
+    "scores": "--scores",
+    "catalog": "--catalog",
+}
+
+
+def _error_message(exc: SelectionError) -> str:
+    """Return the stderr line for a bad-input error, naming the command-line option."""
+    option = _OPTION_OF_FIELD.get(exc.field)
+    return f"{PROG}: error: {option}: {exc.detail}" if option else f"{PROG}: error: {exc.detail}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``fmops select-fm``: 0 ranked, 1 nothing left after filters, 2 bad input."""
+    try:
+        args = build_parser().parse_args(argv)
+        selection = _run(args)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except SelectionError as exc:
+        print(_error_message(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not selection.ranking:
+        print(f"{PROG}: no candidate model is left after the filters", file=sys.stderr)
+        for exclusion in selection.excluded:
+            print(f"  {exclusion.model_id}: {exclusion.reason}", file=sys.stderr)
+        return EXIT_NOTHING_LEFT
+    _print_selection(selection, args.json)
+    return EXIT_OK

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Synth benchmark: wall time and peak memory of the app next to an empty CDK app.
+
+Each measurement runs a fresh Python process (and its jsii Node.js child) that builds the app
+and synthesizes it in-process, with every compliance check (three cdk-nag packs and the
+internet-free pack). Peak memory is the largest sum of resident memory of that process tree,
+sampled every 10 ms from /proc. Results are printed and written to .bench/results.json.
+
+    .venv/bin/python scripts/bench.py                  # empty app, default and single-account configs
+    .venv/bin/python scripts/bench.py --teams 1,10,50,100   # plus generated organisations
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from infra.scale import write_generated_config  # noqa: E402  (needs the repo on sys.path)
+
+EMPTY_APP = """
+from infra.app_builder import new_app
+from aws_cdk import Stack
+app = new_app(outdir={outdir!r})
+Stack(app, "Empty")
+app.synth()
+"""
+CONFIG_APP = """
+from infra.app_builder import build_app, new_app
+from infra.config import load_config
+app = new_app(outdir={outdir!r})
+build_app(load_config({config!r}), app)
+app.synth()
+"""
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack += [int(c) for c in children.read().split()]
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return total
+
+
+def run_once(code: str) -> tuple[float, float]:
+    """Wall seconds and peak MiB of one synth in a fresh process tree."""
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+
+    def sample() -> None:
+        nonlocal peak
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_kb(process.pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    _, stderr = process.communicate()
+    elapsed = time.perf_counter() - start
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"synth failed:\n{stderr[-4000:]}")
+    return elapsed, peak / 1024
+
+
+def count_resources(outdir: Path) -> tuple[int, int, int, int]:
+    """Stacks, resources, largest stack's resources, largest template bytes."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    counts, sizes = [], []
+    for artifact in manifest["artifacts"].values():
+        if artifact["type"] == "aws:cloudformation:stack":
+            path = outdir / artifact["properties"]["templateFile"]
+            counts.append(len(json.loads(path.read_text())["Resources"]))
+            sizes.append(path.stat().st_size)
+    return len(counts), sum(counts), max(counts), max(sizes)
+
+
+def measure(label: str, code_template: str, repeats: int, **fields: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [run_once(code_template.format(outdir=tmp, **fields)) for _ in range(repeats)]
+        stacks, resources, largest, biggest = count_resources(Path(tmp))
+    row = {
+        "case": label, "stacks": stacks, "resources": resources, "largest_stack_resources": largest,
+        "largest_template_kb": round(biggest / 1024, 1),
+        "synth_s": round(statistics.median(r[0] for r in runs), 2),
+        "peak_mib": round(max(r[1] for r in runs)),
+    }
+    print(f"{label:<28} {stacks:>6} {resources:>9} {largest:>8} {row['largest_template_kb']:>9} "
+          f"{row['synth_s']:>8} {row['peak_mib']:>8}", flush=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per case; the median time is kept")
+    parser.add_argument("--teams", default="", help="comma-separated team counts for generated organisations")
+    args = parser.parse_args(argv)
+    print(f"{'case':<28} {'stacks':>6} {'resources':>9} {'largest':>8} {'max KB':>9} {'synth s':>8} {'peak MiB':>8}")
+    rows = [measure("empty CDK app", EMPTY_APP, args.repeats)]
+    for name in ("default", "single-account"):
+        rows.append(measure(f"config/{name}.yaml", CONFIG_APP, args.repeats, config=str(REPO / "config" / f"{name}.yaml")))
+    out = REPO / ".bench"
+    out.mkdir(exist_ok=True)
+    for teams in [int(t) for t in args.teams.split(",") if t]:
+        path = write_generated_config(teams, out / f"org-{teams}-teams.yaml")
+        rows.append(measure(f"generated, {teams} teams", CONFIG_APP, 1, config=str(path)))
+    empty = rows[0]["synth_s"]
+    print()
+    for row in rows[1:]:
+        per_100 = (row["synth_s"] - empty) / (row["resources"] / 100)
+        row["s_per_100_resources_above_empty"] = round(per_100, 3)
+        print(f"{row['case']}: {per_100:.3f} s per 100 resources above the empty app "
+              f"({row['resources']} resources, {row['synth_s']} s vs {empty} s; target <= 0.40), "
+              f"peak {row['peak_mib']} MiB (target < 1536)")
+    (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"\nwrote {out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
