@@ -36,7 +36,7 @@ install: $(VENV)/.installed node_modules/.installed .venv-checkov/.installed
 ## compliance check, then print the summary.
 synth: install
 	rm -rf cdk.out
-	$(CDK) synth --all --quiet -c config=$(CONFIG)
+	$(CDK) synth --quiet -c config=$(CONFIG)
 	$(VENV)/bin/fmops summary cdk.out
 
 ## make test: the whole test suite (unit tests, compliance gates, linters).

@@ -47,6 +47,18 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         "serves (for flow logs: one log group). An inline policy lives and dies with its role "
         "and cannot be attached to any other principal, which is stricter than a managed policy.",
     ),
+    "access-logs-granted-by-log-bucket": Accepted(
+        ("@aws-cdk/aws-s3:accessLogsPolicyNotAdded",),
+        "CDK cannot edit the policy of a log bucket imported from another stack; the account's "
+        "access-log bucket (AccessLogBucket) already admits logging.s3.amazonaws.com for every "
+        "bucket of its own account (aws:SourceAccount), so the delivery permission exists.",
+    ),
+    "explicit-availability-zones": Accepted(
+        ("CloudFormation-Validate::W3010",),
+        "The AZs come from the organisation config on purpose: synth needs no credentials or "
+        "context lookups, and the VPC spans exactly the zones the platform team chose (the "
+        "AZ names map to the same zone IDs only within one account, which is the VPC's own).",
+    ),
     "cloudformation-provider-lambda": Accepted(
         (),
         "CDK's custom-resource provider handler runs only when CloudFormation creates, updates or "

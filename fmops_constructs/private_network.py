@@ -127,6 +127,7 @@ class PrivateNetwork(Construct):
             enable_dns_hostnames=True,
             enable_dns_support=True,
         )
+        acknowledge(vpc, "explicit-availability-zones")
         flow_logs = logs.LogGroup(
             self, "FlowLogs",
             log_group_name=log_group_name,

@@ -42,7 +42,7 @@ class AccessLogBucket(Construct):
     cannot use KMS; it holds no business data, only request logs.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, vpc_endpoint_ids: list[str],
+    def __init__(self, scope: Construct, construct_id: str, *, vpc_endpoint_ids: list[str], source_account: str,
                  expiration: Duration = Duration.days(365)) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
@@ -57,6 +57,14 @@ class AccessLogBucket(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(expiration=expiration, noncurrent_version_expiration=Duration.days(30))],
         )
+        # Buckets in other stacks of the account log here; they cannot grant this themselves.
+        self.bucket.add_to_resource_policy(iam.PolicyStatement(
+            sid="S3ServerAccessLogsFromThisAccount",
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[self.bucket.arn_for_objects("*")],
+            conditions={"StringEquals": {"aws:SourceAccount": source_account}},
+        ))
         deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids)
         acknowledge(self.bucket, "access-log-bucket-sse-s3", "access-log-bucket-no-own-logs", "bucket-replication")
 
@@ -89,6 +97,8 @@ class SecureBucket(Construct):
         )
         deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids)
         acknowledge(self.bucket, "bucket-replication")
+        if not isinstance(access_logs, s3.Bucket):
+            acknowledge(self.bucket, "access-logs-granted-by-log-bucket")
 
     def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
         return self.bucket.grant_read_write(grantee)

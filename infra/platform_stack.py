@@ -25,6 +25,8 @@ class PlatformStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         org = config.organisation
+        self._zones = _network_props(config, account).get("availability_zones") or [
+            s.availability_zone for s in account.network.existing.subnets]  # type: ignore[union-attr]
         self.log_key = EncryptionKey(self, "LogKey", alias=f"alias/{org.name}/logs",
                                      description=f"{org.name}: CloudWatch Logs of account {account.name}")
         self.log_key.grant_logs(f"/{org.name}/")
@@ -39,11 +41,17 @@ class PlatformStack(Stack):
             dns_allowed_domains=org.dns_allowed_domains,
             **_network_props(config, account),
         )
-        self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id])
+        self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id],
+                                           source_account=account.id)
         self.access_logs.bucket.node.default_child.add_property_override(  # type: ignore[union-attr]
             "BucketName", access_log_bucket_name(config, account))
         if account.network.existing is None:  # only a VPC we create has CDK's default-SG custom resource
             self._framework_lambdas_in_vpc()
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The configured AZs: no context lookup, so synth needs no credentials."""
+        return self._zones
 
     def _framework_lambdas_in_vpc(self) -> None:
         network = self.network

@@ -7,6 +7,7 @@ again over the written templates, so the summary reports what is on disk.
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,12 +101,12 @@ def _service_short_name(service: str | dict) -> str:
 
 def render(assembly: Path, console: Console | None = None) -> int:
     """Print the summary; return 0 when within limits and clean, 1 otherwise."""
-    console = console or Console(highlight=False)
+    console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     stacks = stacks_in(assembly)
     prices = load_prices()
     table = Table(title=f"FMOps synth summary: {assembly} ({len(stacks)} stacks)", title_justify="left")
-    for column in ("stack", "resources", "headroom to 500", "template KB", "headroom to 1 MB",
-                   "interface endpoints", "AZs", f"endpoints {prices.currency}/month"):
+    for column in ("stack", "resources", "free of 500", "template KB", "free of 1 MB",
+                   "endpoints", "AZs", f"{prices.currency}/month"):
         table.add_column(column, justify="left" if column == "stack" else "right")
     failures = 0
     for stack in stacks:

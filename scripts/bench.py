@@ -90,7 +90,7 @@ def count_resources(outdir: Path) -> tuple[int, int, int, int]:
     for artifact in manifest["artifacts"].values():
         if artifact["type"] == "aws:cloudformation:stack":
             path = outdir / artifact["properties"]["templateFile"]
-            counts.append(len(json.loads(path.read_text())["Resources"]))
+            counts.append(len(json.loads(path.read_text()).get("Resources", {})))
             sizes.append(path.stat().st_size)
     return len(counts), sum(counts), max(counts), max(sizes)
 

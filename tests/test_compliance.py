@@ -37,7 +37,7 @@ def test_default_app_acknowledges_only_registered_rules_with_their_reasons(defau
             continue
         for rules in acknowledgments(default_assembly, artifact):
             for rule, reason in rules.items():
-                if not rule.startswith(NAG_PACKS):
+                if not rule.startswith(NAG_PACKS) and rule not in registered:
                     continue  # CDK's own acknowledgments, e.g. cfn-lint W3010 for explicit AZs
                 assert registered.get(rule) == reason, rule
                 used.add(rule)

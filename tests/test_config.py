@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,17 @@ def test_endpoints_follow_features():
                  "codeartifact.api", "codeartifact.repositories", "events", "bedrock-agent",
                  "bedrock-agent-runtime", "execute-api"):
         assert name in everything
+
+
+def test_cdk_synth_refuses_a_bad_config_and_writes_no_template(tmp_path):
+    bad = write(tmp_path, DEFAULT_TEXT.replace('id: "111111111111"', 'id: "1111"'))
+    out = tmp_path / "cdk.out"
+    result = subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "-c", f"config={bad}", "-o", str(out)],
+        capture_output=True, text=True, cwd=REPO,
+        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_CLI_TELEMETRY": "true"},
+    )
+    assert result.returncode != 0
+    assert "accounts[0](name=tooling).id: '1111' is not an AWS account ID" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(out.glob("*.template.json"))
