@@ -13,7 +13,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install synth test bench lint clean
+.PHONY: install synth test bench bench-scale rehearse clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ test: install
 ## make bench: synth time and memory of the default app next to an empty CDK app.
 bench: install
 	$(PY) scripts/bench.py
+
+## make bench-scale: the same, plus generated organisations of 1, 10, 50 and 100 teams (long).
+bench-scale: install
+	$(PY) scripts/bench.py --repeats 1 --teams 1,10,50,100
+
+## make rehearse: deploy the single-account app with the real CDK CLI into a local AWS emulator
+## (moto server on localhost), check the deployed state with boto3, destroy, stop the emulator.
+rehearse: install
+	$(PY) scripts/rehearse.py
 
 clean:
 	rm -rf cdk.out .bench .pytest_cache

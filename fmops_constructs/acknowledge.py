@@ -59,15 +59,129 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         "context lookups, and the VPC spans exactly the zones the platform team chose (the "
         "AZ names map to the same zone IDs only within one account, which is the VPC's own).",
     ),
+    "boundary-service-ceiling": Accepted(
+        ("HIPAA.Security-IAMPolicyNoStatementsWithFullAccess", "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess"),
+        "This is a permissions boundary, not a grant: its service-level Allow (s3:*, sagemaker:*...) "
+        "only caps what identity policies may grant, and identity policies are generated from the "
+        "persona matrix with named actions. Listing every action here would make the ceiling "
+        "silently lag behind new API actions while adding no protection; the Deny statements are "
+        "the preventive controls.",
+        checkov=("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111"),
+    ),
     "cloudformation-provider-lambda": Accepted(
-        (),
+        ("HIPAA.Security-LambdaConcurrency", "HIPAA.Security-LambdaDLQ",
+         "NIST.800.53.R5-LambdaConcurrency", "NIST.800.53.R5-LambdaDLQ"),
         "CDK's custom-resource provider handler runs only when CloudFormation creates, updates or "
         "deletes its resource: CloudFormation is the caller and retries, and a failure fails the "
         "stack operation visibly, so a dead-letter queue would hold nothing and a reserved "
         "concurrency would only take capacity from the account's workloads.",
         checkov=("CKV_AWS_115", "CKV_AWS_116"),
     ),
+    "custom-resource-lambda-managed-policies": Accepted(
+        ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]"),
+        "CDK's AwsCustomResource handler role carries the two AWS-managed Lambda execution policies: "
+        "writing its own logs, and creating and deleting the network interfaces that put the handler "
+        "in the VPC. They grant no data access and AWS keeps them in step with Lambda; the API calls "
+        "the handler makes are a separate inline policy scoped by this project.",
+    ),
+    "actions-without-resource-scope": Accepted(
+        ("AwsSolutions-IAM5[Resource::*]",),
+        "Only actions that cannot be narrowed to a resource ARN sit in this Resource '*' statement: "
+        "Bedrock's Put/DeleteModelInvocationLoggingConfiguration (an account and Region setting with "
+        "no resource type), ecr:GetAuthorizationToken, cloudwatch:PutMetricData and EC2 Describe "
+        "calls (no resource types), and the network-interface calls SageMaker makes with an "
+        "endpoint's execution role to attach the model to the VPC, which AWS documents with "
+        "Resource '*'; the SageMaker List calls the Studio UI makes (ListApps, ListSpaces, "
+        "ListUserProfiles, ListDomains) and sts:GetServiceBearerToken, which a condition limits to "
+        "CodeArtifact tokens. Every action on data (S3, KMS, ECR pulls, logs) is in separate "
+        "statements scoped to named resources.",
+    ),
+    "studio-own-spaces-and-apps": Accepted(
+        ("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:space/*]",
+         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:app/*]",
+         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:app/*/*/JupyterLab/*]",
+         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:user-profile/*]"),
+        "Studio users name their spaces and apps at run time, so a Studio execution role cannot list "
+        "their ARNs in advance. Every write is pinned by condition instead: spaces and apps only when "
+        "sagemaker:OwnerUserProfileArn is the role's own user profile and sharing is Private, apps "
+        "only of type JupyterLab and on the allowed image ARNs (anything else explicitly denied), "
+        "tags only as part of a create call. The remaining wildcard grants Describe calls on the "
+        "account's Studio resources, which hold settings, not data.",
+    ),
+    "team-keys-by-tag": Accepted(
+        ("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]",),
+        "Attribute-based access: a Studio execution role may use (Decrypt, GenerateDataKey, "
+        "DescribeKey; never administer) only the KMS keys whose fmops:team tag equals its own "
+        "fmops:team principal tag, that is its team's data key. Key IDs are random and live in the "
+        "team stack, so the tag, not the ARN, names the key; other teams' keys and untagged keys "
+        "stay out of reach.",
+    ),
+    "ecr-organisation-principal": Accepted(
+        ("AwsSolutions-ECR1",),
+        "The policy names Principal '*' only together with a StringEquals condition on "
+        "aws:PrincipalOrgID: it admits the principals of the organisation's own accounts, and only "
+        "to pull images (or, in the registry policy, to fill the ECR Public cache). cdk-nag's "
+        "ECR1 looks at the principal alone; the organisation condition is AWS's documented pattern "
+        "for sharing a repository with every account of an organisation.",
+    ),
+    "ecr-cache-repository-creator": Accepted(
+        ("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/ecr-public/*]",),
+        "ECR assumes this role to create the repository of an ECR Public image on its first pull "
+        "through the cache; the repository name is the upstream image's, unknown in advance. The "
+        "role can only create and tag repositories under the ecr-public/ cache prefix and use the "
+        "mirror's key for them: it cannot push, pull, delete or touch any other repository.",
+    ),
+    "private-api-stage": Accepted(
+        ("AwsSolutions-APIG3", "AwsSolutions-APIG6", "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
+         "HIPAA.Security-APIGWExecutionLoggingEnabled", "HIPAA.Security-APIGWSSLEnabled",
+         "NIST.800.53.R5-APIGWAssociatedWithWAF", "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
+         "NIST.800.53.R5-APIGWExecutionLoggingEnabled", "NIST.800.53.R5-APIGWSSLEnabled"),
+        "A project's PRIVATE REST API (genai-app template): its resource policy denies every request "
+        "that does not come through the VPC's execute-api endpoint, so there is no internet traffic "
+        "for a WAF to inspect; every method is IAM-authorized and validated against a JSON schema. "
+        "Access logs (JSON, the caller's IAM identity, KMS-encrypted, retained) record each request; "
+        "execution logging needs the account-wide API Gateway CloudWatch role, which the platform "
+        "does not create. Caching would replay generated answers and POSTs are never cached; client "
+        "certificates authenticate API Gateway to HTTP back-ends, and the only back-end is a Lambda "
+        "proxy integration in the VPC.",
+        checkov=("CKV_AWS_120",),
+    ),
+    "project-vpc-from-parameters": Accepted(
+        ("@aws-cdk/aws-ec2:noSubnetRouteTableId",),
+        "A project template (fm-hosting) knows the account's VPC only from the SSM parameters its "
+        "catalog stack writes, so it imports the VPC without route tables: the FM endpoint construct "
+        "reads the VPC id for its security group and the subnet list is the parameter itself; nothing "
+        "in the template reads or changes a route table.",
+    ),
+    "api-iam-authorization": Accepted(
+        ("AwsSolutions-COG4",),
+        "The project API's methods use AWS_IAM authorization (SigV4): callers are the team's persona "
+        "roles, which the persona matrix already separates (end users may only POST /feedback), and "
+        "the application's own roles. A Cognito authorizer would add a second identity store beside "
+        "the organisation's SSO for the same people.",
+    ),
 }
+
+
+WILDCARD_REASON = (
+    "Wildcard reviewed finding by finding: the policy is generated from reviewed data and every "
+    "wildcard is either a service action family or a resource pattern narrowed as follows: "
+)
+
+
+def acknowledge_wildcards(scope: IConstruct, document: dict, why: str) -> None:
+    """Acknowledge AwsSolutions-IAM5 one finding at a time, for each wildcard action or resource
+    of the Allow statements of ``document``, with ``why`` appended to the registered reason."""
+    findings = set()
+    for statement in document["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        for kind, values in (("Action", statement.get("Action", [])), ("Resource", statement.get("Resource", []))):
+            for value in [values] if isinstance(values, str) else values:
+                if "*" in value:
+                    findings.add(f"AwsSolutions-IAM5[{kind}::{value}]")
+    Validations.of(scope).acknowledge(*[Acknowledgment(id=f, reason=WILDCARD_REASON + why) for f in sorted(findings)])
 
 
 def acknowledge(scope: IConstruct, *keys: str) -> None:

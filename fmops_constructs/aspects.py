@@ -22,11 +22,13 @@ class FrameworkLambdasInVpc:
     security group) are raw ``AWS::Lambda::Function`` resources with no VPC. This aspect gives
     each one the isolated subnets and a security group, and swaps its role's managed policy for
     AWSLambdaVPCAccessExecutionRole (basic logging plus the ENI calls Lambda needs in a VPC).
+    Raw resources escape ``Tags.of``, so the function and role get ``tags`` here.
     """
 
-    def __init__(self, subnet_ids: list[str], security_group: ec2.ISecurityGroup) -> None:
+    def __init__(self, subnet_ids: list[str], security_group: ec2.ISecurityGroup, tags: dict[str, str]) -> None:
         self._subnet_ids = subnet_ids
         self._security_group_id = security_group.security_group_id
+        self._tags = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
 
     def visit(self, node: IConstruct) -> None:
         if not (isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::Lambda::Function"):
@@ -37,10 +39,12 @@ class FrameworkLambdasInVpc:
             "SubnetIds": self._subnet_ids,
             "SecurityGroupIds": [self._security_group_id],
         })
+        node.add_property_override("Tags", self._tags)
         acknowledge(node, "cloudformation-provider-lambda")
         role = node.node.scope.node.try_find_child("Role") if node.node.scope else None
         if isinstance(role, CfnResource):
             role.add_property_override("ManagedPolicyArns", [{"Fn::Sub": VPC_ACCESS_POLICY}])
+            role.add_property_override("Tags", self._tags)
 
 
 def exempt_from_internet_free(resource: CfnResource, rules: list[str], reason: str) -> None:

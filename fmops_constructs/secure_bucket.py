@@ -76,11 +76,13 @@ class SecureBucket(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey,
-                 access_logs: s3.IBucket, vpc_endpoint_ids: list[str], log_prefix: str) -> None:
+                 access_logs: s3.IBucket, vpc_endpoint_ids: list[str], log_prefix: str,
+                 bucket_name: str | None = None) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,

@@ -5,6 +5,11 @@
   fmops verify-internet-free PATH  run the internet-free rules on templates or a cdk.out folder
   fmops summary [CDK_OUT]          the summary `make synth` prints
   fmops select-fm ...              rank foundation models by your priorities
+  fmops onboard-team NAME ...      add a team (and new accounts) to a config file, validated
+  fmops access-matrix [--check]    write docs/access-matrix.md from the persona matrix (or check it)
+  fmops scp CONFIG [--check]       write the preventive SCP documents to docs/scp/ (or check them)
+  fmops provision TEMPLATE --name  launch a project template of the team (or --list them), wait, show outputs
+  fmops projects [--team TEAM]     list the team's provisioned projects
 """
 
 from __future__ import annotations
@@ -56,15 +61,20 @@ def _summary(args: argparse.Namespace) -> int:
     return render(Path(args.cdk_out))
 
 
-def _delegate(module: str) -> Callable[[list[str]], int]:
+def _delegate(module: str, function: str = "main") -> Callable[[list[str]], int]:
     def run(argv: list[str]) -> int:
-        return importlib.import_module(module).main(argv)
+        return getattr(importlib.import_module(module), function)(argv)
     return run
 
 
 DELEGATED = {
     "verify-internet-free": _delegate("infra.compliance.internet_free"),
     "select-fm": _delegate("infra.fm_select"),
+    "onboard-team": _delegate("infra.onboard"),
+    "access-matrix": _delegate("infra.personas"),
+    "scp": _delegate("infra.personas.scp"),
+    "provision": _delegate("infra.provision", "main_provision"),
+    "projects": _delegate("infra.provision", "main_projects"),
 }
 
 

@@ -21,6 +21,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
+from infra.fm_catalog import Availability, Catalog, CatalogError, FoundationModel, UnknownModelError, load_catalog
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default.yaml"
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.json"
@@ -188,11 +191,253 @@ class TeamAccounts(Strict):
         return {Stage(k): v for k, v in self.model_dump().items() if v is not None}
 
 
+# -- GenAI runtime: Bedrock models and guardrail, SageMaker FM endpoints ---------------------
+
+class FilterStrength(StrEnum):
+    NONE = "NONE"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class ContentFilter(Strict):
+    input: FilterStrength = Field(default=FilterStrength.HIGH, description="Strength on prompts")
+    output: FilterStrength = Field(default=FilterStrength.HIGH, description="Strength on model responses")
+
+
+class ContentFilters(Strict):
+    """Bedrock guardrail content filters, one strength per category for prompts and responses."""
+
+    hate: ContentFilter = ContentFilter()
+    insults: ContentFilter = ContentFilter()
+    sexual: ContentFilter = ContentFilter()
+    violence: ContentFilter = ContentFilter()
+    misconduct: ContentFilter = ContentFilter()
+    prompt_attack: ContentFilter = Field(
+        default=ContentFilter(output=FilterStrength.NONE),
+        description="Jailbreak and prompt-injection filter; applies to prompts only (output must be NONE)",
+    )
+
+    @model_validator(mode="after")
+    def _prompt_attack_on_input_only(self) -> ContentFilters:
+        if self.prompt_attack.output is not FilterStrength.NONE:
+            raise LocatedError(("prompt_attack", "output"), "Bedrock filters prompt attacks on prompts only; set output: NONE")
+        return self
+
+
+PiiEntity = Literal[
+    "ADDRESS", "AGE", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "CA_HEALTH_NUMBER", "CA_SOCIAL_INSURANCE_NUMBER",
+    "CREDIT_DEBIT_CARD_CVV", "CREDIT_DEBIT_CARD_EXPIRY", "CREDIT_DEBIT_CARD_NUMBER", "DRIVER_ID", "EMAIL",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "IP_ADDRESS", "LICENSE_PLATE", "MAC_ADDRESS", "NAME", "PASSWORD",
+    "PHONE", "PIN", "SWIFT_CODE", "UK_NATIONAL_HEALTH_SERVICE_NUMBER", "UK_NATIONAL_INSURANCE_NUMBER",
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", "URL", "USERNAME", "US_BANK_ACCOUNT_NUMBER", "US_BANK_ROUTING_NUMBER",
+    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", "US_PASSPORT_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
+    "VEHICLE_IDENTIFICATION_NUMBER",
+]
+
+
+class PiiPolicy(Strict):
+    entities: list[PiiEntity] = Field(
+        default_factory=lambda: ["EMAIL", "PHONE", "NAME", "ADDRESS", "CREDIT_DEBIT_CARD_NUMBER",
+                                 "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "PASSWORD", "AWS_ACCESS_KEY", "AWS_SECRET_KEY"],
+        description="PII types the guardrail detects in prompts and responses",
+    )
+    action: Literal["BLOCK", "ANONYMIZE"] = Field(default="ANONYMIZE", description="Block the message or mask the PII")
+
+
+class DeniedTopic(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[0-9a-zA-Z\-_ !?.]+$")]
+    definition: Annotated[str, Field(min_length=1, max_length=200, description="What the topic covers")]
+    examples: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=5)
+
+
+class GuardrailSettings(Strict):
+    """The team's Bedrock guardrail; every invoke/converse call of the team must name it (IAM)."""
+
+    content_filters: ContentFilters = ContentFilters()
+    pii: PiiPolicy = PiiPolicy()
+    denied_topics: list[DeniedTopic] = Field(default_factory=list, max_length=30)
+    blocked_words: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
+    profanity_filter: bool = Field(default=True, description="Also block AWS's managed profanity word list")
+    blocked_input_message: Annotated[str, Field(min_length=1, max_length=500)] = (
+        "This request is not allowed by the team's AI usage policy.")
+    blocked_output_message: Annotated[str, Field(min_length=1, max_length=500)] = (
+        "The response was withheld by the team's AI usage policy.")
+
+
+GpuInstanceType = Literal[tuple(GPU_INSTANCE_TYPES)]  # type: ignore[valid-type]
+ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+                       r"(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
+# Set by the endpoint construct (local weights, no hub) or hub credentials: never from config.
+RESERVED_CONTAINER_ENV = ("HF_MODEL_ID", "OPTION_MODEL_ID", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
+                          "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+
+
+class FmEndpointSettings(Strict):
+    """A catalog model hosted on a private SageMaker endpoint in each of the team's accounts."""
+
+    name: Annotated[str, Field(pattern=SLUG, description="Endpoint name within the team")]
+    model: str = Field(description="FM catalog id (config/fm-catalog.yaml or models:)")
+    instance_type: GpuInstanceType | None = Field(  # type: ignore[valid-type]
+        default=None, description="Overrides the catalog's gpu_instance; one of the allowed GPU types")
+    min_instances: int = Field(
+        default=1, ge=0, le=20,
+        description="0 scales to zero when idle: the model is then hosted as an inference component, the "
+        "only SageMaker hosting that scales to zero instances",
+    )
+    max_instances: int = Field(default=2, ge=1, le=20)
+    target_invocations_per_instance: int = Field(
+        default=30, ge=1, description="Invocations per instance (per copy at scale to zero) and minute that "
+        "target tracking keeps")
+    weights: Annotated[str, Field(pattern=r"^[A-Za-z0-9!_.*'()-]+(?:/[A-Za-z0-9!_.*'()-]+)*(?:/|\.tar\.gz)$")] = Field(
+        description="Where the weights are staged in the team's model bucket: a key prefix ending in / "
+        "(uncompressed) or a .tar.gz key")
+    image: str = Field(description="Serving image in ECR, in the organisation's region: "
+                       "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or @sha256:<digest>")
+    environment: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = Field(
+        default_factory=dict, description="Extra container variables (e.g. SM_NUM_GPUS); hub settings are not allowed")
+    data_capture_percent: int = Field(default=20, ge=1, le=100, description="Share of requests captured to S3")
+
+    @field_validator("image")
+    @classmethod
+    def _ecr_image(cls, value: str) -> str:
+        if not ECR_IMAGE.match(value):
+            raise ValueError(f"{value!r} is not an ECR image URI; use <account>.dkr.ecr.<region>.amazonaws.com/"
+                             "<repository>:<tag> (images come from ECR, never from a public registry)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FmEndpointSettings:
+        if self.max_instances < max(self.min_instances, 1):
+            raise LocatedError(("max_instances",), f"max_instances {self.max_instances} is below min_instances "
+                               f"{self.min_instances} (and at least 1)")
+        reserved = sorted(set(self.environment) & set(RESERVED_CONTAINER_ENV))
+        if reserved:
+            raise LocatedError(("environment", reserved[0]), f"{reserved[0]} is set by the platform (weights load from "
+                               "/opt/ml/model, never from a hub); remove it")
+        return self
+
+    @property
+    def image_region(self) -> str:
+        return ECR_IMAGE.match(self.image)["region"]  # type: ignore[index]
+
+
+class GenAi(Strict):
+    """A team's GenAI runtime: allowed Bedrock models, its guardrail, and hosted FM endpoints."""
+
+    commercial: bool = Field(description="The team ships a commercial product: every model must allow commercial use")
+    bedrock_models: list[str] = Field(
+        default_factory=list, description="FM catalog ids of the Bedrock models the team may invoke (needs feature bedrock)")
+    cross_region_inference: Literal["us", "eu", "apac"] | None = Field(
+        default=None, description="Invoke through the system-defined cross-Region inference profiles of this "
+        "geography (e.g. eu.amazon.nova-pro-v1:0) instead of in-Region model ids")
+    guardrail: GuardrailSettings = GuardrailSettings()
+    endpoints: list[FmEndpointSettings] = Field(
+        default_factory=list, description="Catalog models hosted on SageMaker endpoints (needs feature hosting)")
+
+
+class TeamBudget(Strict):
+    """A monthly AWS Budget per team and account, on the team's cost-allocation tag."""
+
+    monthly_usd: float = Field(gt=0, description="Monthly budget of the team in each of its accounts, USD")
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(
+        min_length=1, max_length=10, description="Who is told at 80% of actual and 100% of forecast spend")
+
+
+class SourceKind(StrEnum):
+    """Where the code of a project launched from the catalog lives."""
+
+    S3 = "s3"
+    CODECOMMIT = "codecommit"
+    CODECONNECTIONS = "codeconnections"
+
+
+CONNECTION_ARN = r"^arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+
+
+class ProjectSource(Strict):
+    """The code repository of projects: the seed bundle in S3 (no repository), a new CodeCommit
+    repository per project, or an existing CodeConnections connection to a Git host."""
+
+    kind: SourceKind = Field(
+        default=SourceKind.S3,
+        description="s3: pipelines run the template's seed bundle or a bundle the team uploads; codecommit: a "
+        "repository per project, seeded with the template's code; codeconnections: a repository on the Git host "
+        "of connection_arn, named when the project is launched")
+    connection_arn: Annotated[str | None, Field(pattern=CONNECTION_ARN)] = Field(
+        default=None, description="kind codeconnections: the connection (created and accepted by the platform team)")
+    accepted_because: Annotated[str | None, Field(min_length=20, max_length=500)] = Field(
+        default=None, description="kind codeconnections: why the organisation accepts this Git host (e.g. a "
+        "self-managed server reached through a VPC host); written into every pipeline that uses it")
+
+    @model_validator(mode="after")
+    def _connection_only_for_codeconnections(self) -> ProjectSource:
+        if self.kind is SourceKind.CODECONNECTIONS:
+            if self.connection_arn is None:
+                raise LocatedError(("connection_arn",), "kind codeconnections needs connection_arn")
+            if self.accepted_because is None:
+                raise LocatedError(("accepted_because",), "kind codeconnections needs accepted_because: code from a Git "
+                                   "host outside AWS is an exception to the internet-free rules; say why it is accepted")
+        elif self.connection_arn is not None or self.accepted_because is not None:
+            field = "connection_arn" if self.connection_arn is not None else "accepted_because"
+            raise LocatedError((field,), f"{field} is only used with kind codeconnections")
+        return self
+
+
+class TeamCatalog(Strict):
+    """The team's Service Catalog portfolio of project templates (needs feature service-catalog)."""
+
+    projects: list[Annotated[str, Field(pattern=SLUG)]] = Field(
+        default_factory=list, max_length=50,
+        description="Allowed values of the fmops:project TagOption (cost allocation per project); default: the team name")
+    source: ProjectSource = ProjectSource()
+    share_from_governance: bool = Field(
+        default=False, description="Publish the team's products once, in the governance account, and share the "
+        "portfolio with the team's workload accounts (mode organisation)")
+    governance_portfolio_id: Annotated[str | None, Field(pattern=r"^port-[a-z0-9]{13}$")] = Field(
+        default=None, description="With share_from_governance: the shared portfolio's id (an output of the governance "
+        "catalog stack after its first deployment); the workload accounts then accept the share and give the team's "
+        "launcher roles access to it")
+
+    @model_validator(mode="after")
+    def _portfolio_id_with_share(self) -> TeamCatalog:
+        if self.governance_portfolio_id is not None and not self.share_from_governance:
+            raise LocatedError(("governance_portfolio_id",), "governance_portfolio_id needs share_from_governance: true")
+        if len(set(self.projects)) != len(self.projects):
+            raise LocatedError(("projects",), "projects has duplicates")
+        return self
+
+
 class Team(Strict):
     name: Annotated[str, Field(pattern=SLUG, description="Team name, used in stack names and tags")]
     cost_centre: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@ -]+$")]
     accounts: TeamAccounts
     features: list[Feature] = Field(min_length=1, description="Capabilities the team uses")
+    genai: GenAi | None = Field(default=None, description="Bedrock models, guardrail and FM endpoints of the team")
+    budget: TeamBudget | None = Field(default=None, description="Monthly AWS Budget with alerts per account")
+    catalog: TeamCatalog = Field(default=TeamCatalog(), description="Project templates offered to the team "
+                                 "(Service Catalog portfolio); needs feature service-catalog")
+    personas: list[str] | None = Field(
+        default=None, description="Team personas that get a role (infra/personas/matrix.yaml); default: all of them")
+    assume_principal: Annotated[str | None, Field(pattern=r"^arn:aws:iam::\d{12}:(root|role/[\w+=,.@/-]+)$")] = Field(
+        default=None, description="Who may assume the team's persona roles: an SSO/federation role ARN; "
+        "default: the account's own IAM principals with MFA")
+
+    @field_validator("personas")
+    @classmethod
+    def _known_personas(cls, value: list[str] | None) -> list[str] | None:
+        from infra.personas import load_matrix
+
+        allowed = load_matrix().team_personas()
+        for persona in value or []:
+            if persona not in allowed:
+                raise ValueError(f"unknown team persona {persona!r}; allowed: {', '.join(allowed)}")
+        return value
+
+    def persona_names(self) -> list[str]:
+        from infra.personas import load_matrix
+
+        return self.personas if self.personas is not None else load_matrix().team_personas()
 
 
 class Organisation(Strict):
@@ -202,6 +447,24 @@ class Organisation(Strict):
     availability_zones: list[str] = Field(min_length=2, description="AZ names, in the region")
     log_retention_days: int = Field(default=365, description="CloudWatch Logs retention")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every resource")
+    cost_centre: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@ -]+$")] = Field(
+        default="platform", description="Cost centre of the shared platform stacks (tag fmops:cost-centre); "
+        "team stacks carry their team's")
+    platform_assume_principal: Annotated[str | None, Field(pattern=r"^arn:aws:iam::\d{12}:(root|role/[\w+=,.@/-]+)$")] = Field(
+        default=None, description="Who may assume the platform persona roles (MLOps admin, security, auditor) "
+        "in every account: an SSO/federation role ARN; default: the account's own IAM principals with MFA")
+    scp_target_ids: list[Annotated[str, Field(pattern=r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32}|\d{12})$")]] = Field(
+        default_factory=list,
+        description="Organizations OUs/accounts the governance stack attaches the preventive SCPs to; empty: "
+        "SCP documents are generated (docs/scp/) but not attached. Needs the governance account to be the "
+        "management account or a delegated administrator for Organizations policies",
+    )
+    aws_organization_id: Annotated[str | None, Field(pattern=r"^o-[a-z0-9]{10,32}$")] = Field(
+        default=None,
+        description="AWS Organizations ID (mode organisation): the package mirror admits the organisation with "
+        "aws:PrincipalOrgID, so adding accounts changes none of its policies; default: the config's accounts, "
+        "listed one by one",
+    )
     dns_allowed_domains: list[Annotated[str, Field(pattern=r"^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+\.?$")]] = Field(
         default_factory=list,
         description="Domains the VPCs may resolve besides AWS service names (e.g. '*.corp.example.com'); "
@@ -240,6 +503,11 @@ class OrgConfig(Strict):
     organisation: Organisation
     accounts: list[Account] = Field(min_length=1)
     teams: list[Team] = Field(default_factory=list)
+    models: list[FoundationModel] = Field(
+        default_factory=list,
+        description="Models added to the FM catalog (config/fm-catalog.yaml), e.g. current Bedrock models "
+        "with the id `aws bedrock list-foundation-models` shows",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> OrgConfig:
@@ -249,13 +517,42 @@ class OrgConfig(Strict):
         self._check_mode()
         self._check_networks()
         self._check_team_accounts()
+        self._check_genai()
+        self._check_catalogs()
         return self
+
+    def _check_catalogs(self) -> None:
+        for index, team in enumerate(self.teams):
+            here = ("teams", index, "catalog")
+            if team.catalog != TeamCatalog() and Feature.SERVICE_CATALOG not in team.features:
+                raise LocatedError(here, f"team {team.name}: catalog settings need feature service-catalog in the "
+                                   "team's features")
+            if team.catalog.share_from_governance and self.organisation.mode is not Mode.ORGANISATION:
+                raise LocatedError(here + ("share_from_governance",), f"team {team.name}: share_from_governance needs "
+                                   "mode organisation (a governance account to share from)")
+            connection = team.catalog.source.connection_arn
+            if connection is not None and connection.split(":")[3] != self.organisation.region:
+                raise LocatedError(here + ("source", "connection_arn"), f"team {team.name}: the connection is in "
+                                   f"{connection.split(':')[3]}; CodePipeline uses connections of its own Region "
+                                   f"({self.organisation.region})")
+
+    def _check_genai(self) -> None:
+        try:
+            catalog = self.catalog
+        except CatalogError as error:
+            raise LocatedError(("models",), str(error)) from None
+        for index, team in enumerate(self.teams):
+            if team.genai is not None:
+                _check_team_genai(catalog, self.organisation, ("teams", index), team, team.genai)
 
     def _check_mode(self) -> None:
         governance = [a for a in self.accounts if a.role == "governance"]
         if self.organisation.mode is Mode.SINGLE_ACCOUNT:
             if len(self.accounts) != 1:
                 raise LocatedError(("organisation", "mode"), f"mode single-account takes exactly one account, found {len(self.accounts)}")
+            if self.organisation.aws_organization_id is not None:
+                raise LocatedError(("organisation", "aws_organization_id"), "aws_organization_id is for mode organisation; "
+                                   "a single account shares its mirror with no other account")
         elif len(governance) != 1:
             raise LocatedError(("accounts",), f"mode organisation needs exactly one governance account, found {len(governance)}")
 
@@ -315,6 +612,81 @@ class OrgConfig(Strict):
     @cached_property
     def account_ids(self) -> list[str]:
         return sorted(a.id for a in self.accounts)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The FM catalog with the config's ``models`` added."""
+        return load_catalog(extra_models=self.models)
+
+
+GEOGRAPHY_REGION_PREFIX = {"us": "us-", "eu": "eu-", "apac": "ap-"}
+
+
+# SageMaker names are at most 63 characters; "<org>-<team>-<endpoint>" gets "-model" for its
+# inference component.
+MAX_ENDPOINT_NAME = 57
+
+
+def _check_team_genai(catalog: Catalog, org: Organisation, here: tuple[Any, ...], team: Team, genai: GenAi) -> None:
+    """Models in the catalog, usable commercially when the team is, hosted where the team can."""
+    here = here + ("genai",)
+    region = org.region
+    features = set(team.features)
+    if genai.bedrock_models and not features & {Feature.BEDROCK, Feature.BEDROCK_AGENTS}:
+        raise LocatedError(here + ("bedrock_models",), f"team {team.name}: bedrock_models needs feature bedrock "
+                           "(or bedrock-agents) in the team's features")
+    if genai.endpoints and Feature.HOSTING not in features:
+        raise LocatedError(here + ("endpoints",), f"team {team.name}: endpoints need feature hosting in the team's features")
+    geography = genai.cross_region_inference
+    if geography and not region.startswith(GEOGRAPHY_REGION_PREFIX[geography]):
+        raise LocatedError(here + ("cross_region_inference",), f"{geography} inference profiles cannot be called "
+                           f"from {region}; use the geography of the organisation's region")
+    for position, model_id in enumerate(genai.bedrock_models):
+        where = here + ("bedrock_models", position)
+        model = _catalog_model(catalog, where, model_id, genai.commercial)
+        if model.bedrock_model_id is None:
+            raise LocatedError(where, f"model {model_id!r} has no bedrock_model_id in the catalog; add the current "
+                               "Bedrock model under models: with its bedrock_model_id")
+    _unique_within(here + ("endpoints",), [e.name for e in genai.endpoints])
+    for position, endpoint in enumerate(genai.endpoints):
+        where = here + ("endpoints", position)
+        full_name = f"{org.name}-{team.name}-{endpoint.name}"
+        if len(full_name) > MAX_ENDPOINT_NAME:
+            raise LocatedError(where + ("name",), f"endpoint name {full_name!r} has {len(full_name)} characters; "
+                               f"<organisation>-<team>-<name> may have at most {MAX_ENDPOINT_NAME}")
+        model = _catalog_model(catalog, where + ("model",), endpoint.model, genai.commercial)
+        if Availability.SAGEMAKER not in model.availability:
+            raise LocatedError(where + ("model",), f"model {endpoint.model!r} is not available on SageMaker "
+                               f"(availability: {', '.join(model.availability)}); host a SageMaker model")
+        instance = endpoint.instance_type or model.gpu_instance
+        if instance is None:
+            raise LocatedError(where + ("instance_type",), f"model {endpoint.model!r} has no gpu_instance in the "
+                               f"catalog; set instance_type (one of {', '.join(GPU_INSTANCE_TYPES)})")
+        if instance not in GPU_INSTANCE_TYPES:
+            raise LocatedError(where + ("instance_type",), f"the catalog's gpu_instance {instance} of {endpoint.model!r} "
+                               f"is not an allowed endpoint type; set instance_type to one of {', '.join(GPU_INSTANCE_TYPES)}")
+        if endpoint.image_region != region:
+            raise LocatedError(where + ("image",), f"image is in {endpoint.image_region}; the VPC reaches ECR only in "
+                               f"{region} (replicate the repository there)")
+
+
+def _catalog_model(catalog: Catalog, where: tuple[Any, ...], model_id: str, commercial: bool) -> FoundationModel:
+    try:
+        model = catalog.get(model_id)
+    except UnknownModelError as error:
+        raise LocatedError(where, f"{error} (models come from config/fm-catalog.yaml and models:)") from None
+    if commercial and not model.commercial_use:
+        raise LocatedError(where, f"model {model_id!r} ({model.provider} {model.name}) cannot be used commercially "
+                           "and the team has commercial: true; choose a model with commercial use")
+    return model
+
+
+def _unique_within(here: tuple[Any, ...], names: list[str]) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise LocatedError(here + (index, "name"), f"duplicate name {name!r}; each endpoint of a team needs its own")
+        seen.add(name)
 
 
 def _unique(section: str, key: str, values: list[str]) -> None:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from aws_cdk import Aspects, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
-from fmops_constructs.aspects import FrameworkLambdasInVpc, exempt_from_internet_free
+from fmops_constructs.aspects import FrameworkLambdasInVpc
 from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.private_network import ExistingVpcProps, PrivateNetwork
 from fmops_constructs.secure_bucket import AccessLogBucket
-from infra import endpoints
+from fmops_constructs.vpc_egress import endpoints_only_security_group
+from fmops_constructs.bedrock import model_arns, restrict_bedrock_endpoints
+from fmops_constructs.persona import PermissionBoundary, PersonaRole
+from infra import endpoints, personas
 from infra.config import Account, OrgConfig
+from infra.genai import account_bedrock_models
+from infra.models import team_bedrock_models
 
 
 def access_log_bucket_name(config: OrgConfig, account: Account) -> str:
@@ -24,6 +30,7 @@ class PlatformStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self._config = config
         org = config.organisation
         self._zones = _network_props(config, account).get("availability_zones") or [
             s.availability_zone for s in account.network.existing.subnets]  # type: ignore[union-attr]
@@ -41,36 +48,63 @@ class PlatformStack(Stack):
             dns_allowed_domains=org.dns_allowed_domains,
             **_network_props(config, account),
         )
+        restrict_bedrock_endpoints(self.network.endpoints, account_ids=config.account_ids,
+                                   models=account_bedrock_models(config, account))
         self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id],
                                            source_account=account.id)
         self.access_logs.bucket.node.default_child.add_property_override(  # type: ignore[union-attr]
             "BucketName", access_log_bucket_name(config, account))
         if account.network.existing is None:  # only a VPC we create has CDK's default-SG custom resource
             self._framework_lambdas_in_vpc()
+        self._platform_personas(config, account)
+        if account.role == "governance" and org.scp_target_ids:
+            self._service_control_policies(config)
 
     @property
     def availability_zones(self) -> list[str]:
         """The configured AZs: no context lookup, so synth needs no credentials."""
         return self._zones
 
+    def _platform_personas(self, config: OrgConfig, account: Account) -> None:
+        """MLOps admin, security & architect and auditor of the account, under the platform boundary."""
+        org = config.organisation
+        models = [m for team in config.teams_in(account) for m in team_bedrock_models(config, team)]
+        scope = personas.Scope(org=org.name, team="platform", account=account.id, region=org.region,
+                               model_arns=tuple(model_arns(self, models)))
+        name = personas.boundary_name(org.name, "platform")
+        self.boundary = PermissionBoundary(
+            self, "PlatformBoundary", name=name,
+            document=personas.boundary_document(PermissionBoundary.arn_for(self, name), list(scope.model_arns)),
+        )
+        matrix = personas.load_matrix()
+        for persona in matrix.platform_personas():
+            PersonaRole(
+                self, f"Persona-{persona}", role_name=f"{org.name}-platform-{persona}", team="platform",
+                persona=persona, description=matrix.personas[persona].description,
+                statements=personas.persona_statements(persona, scope, matrix),
+                boundary=self.boundary.policy, principal_arn=org.platform_assume_principal,
+            )
+
+    def _service_control_policies(self, config: OrgConfig) -> None:
+        """Attach the preventive SCPs to the configured OUs/accounts (needs Organizations rights)."""
+        models = [m for team in config.teams for m in team_bedrock_models(config, team)]
+        for name, document in personas.scp_documents(model_arns(self, models)).items():
+            organizations.CfnPolicy(
+                self, f"Scp-{name}", name=name, type="SERVICE_CONTROL_POLICY", content=document,
+                target_ids=config.organisation.scp_target_ids,
+                description="FMOps preventive controls (infra/personas/preventive_statements)",
+            )
+
     def _framework_lambdas_in_vpc(self) -> None:
         network = self.network
-        group = ec2.SecurityGroup(
-            self, "FrameworkLambdaSecurityGroup", vpc=network.vpc, allow_all_outbound=False,
+        group = endpoints_only_security_group(
+            self, "FrameworkLambdaSecurityGroup", vpc=network.vpc,
             description="CDK custom-resource Lambdas: HTTPS to VPC endpoints and the S3 gateway endpoint",
         )
-        group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
-                              "HTTPS via the S3 gateway endpoint (no internet route exists)")
-        exempt_from_internet_free(
-            group.node.default_child,  # type: ignore[arg-type]
-            ["IF-SG-EGRESS-PUBLIC"],
-            "CloudFormation custom-resource Lambdas must PUT their response to a pre-signed S3 URL, "
-            "reached through the S3 gateway endpoint whose prefix list cannot be resolved offline. "
-            "The VPC has no internet or NAT gateway and no default route, so 0.0.0.0/0:443 only "
-            "reaches VPC and gateway endpoints.",
-        )
         subnet_ids = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
-        Aspects.of(self).add(FrameworkLambdasInVpc(subnet_ids, group))
+        org = self._config.organisation
+        cost_tags = {**org.tags, "fmops:organisation": org.name, "fmops:cost-centre": org.cost_centre}
+        Aspects.of(self).add(FrameworkLambdasInVpc(subnet_ids, group, cost_tags))
 
 
 def _network_props(config: OrgConfig, account: Account) -> dict:

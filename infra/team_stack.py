@@ -1,4 +1,4 @@
-"""Per-team, per-account stack: the team's own key and data bucket in the shared VPC.
+"""Per-team, per-account stack: the team's key, data bucket, permission boundary and persona roles.
 
 One stack per team and account keeps teams independent: adding or removing a team adds or
 removes its stacks and touches no other team's resources or logical IDs.
@@ -6,14 +6,20 @@ removes its stacks and touches no other team's resources or logical IDs.
 
 from __future__ import annotations
 
-from aws_cdk import Stack, Tags
+from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from fmops_constructs.bedrock import model_arns
+from fmops_constructs.budget import TeamBudgetAlarm
 from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.persona import PermissionBoundary, PersonaRole
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
+from infra import personas
 from infra.config import Account, OrgConfig, Team
+from infra.models import team_bedrock_models
+from infra.personas import boundary_name
 from infra.platform_stack import access_log_bucket_name
 
 
@@ -31,6 +37,30 @@ class TeamStack(Stack):
             access_logs=access_logs,
             vpc_endpoint_ids=[network.s3_endpoint_id],
             log_prefix=f"{team.name}/data",
+            bucket_name=personas.team_bucket_name(org.name, team.name, account.id, org.region),
         )
-        Tags.of(self).add("fmops:team", team.name)
-        Tags.of(self).add("fmops:cost-centre", team.cost_centre)
+        self._personas(config, account, team)
+        if team.budget is not None:
+            TeamBudgetAlarm(self, "Budget", team=team.name, monthly_usd=team.budget.monthly_usd,
+                            alert_emails=team.budget.alert_emails)
+
+    def _personas(self, config: OrgConfig, account: Account, team: Team) -> None:
+        """The boundary, then one role per team persona, each policy generated from the matrix."""
+        org = config.organisation
+        scope = personas.Scope(org=org.name, team=team.name, account=account.id, region=org.region,
+                               model_arns=tuple(model_arns(self, team_bedrock_models(config, team))))
+        name = boundary_name(org.name, team.name)
+        self.boundary = PermissionBoundary(
+            self, "Boundary", name=name,
+            document=personas.boundary_document(PermissionBoundary.arn_for(self, name), list(scope.model_arns)),
+        )
+        matrix = personas.load_matrix()
+        self.persona_roles = {
+            persona: PersonaRole(
+                self, f"Persona-{persona}", role_name=f"{org.name}-{team.name}-{persona}", team=team.name,
+                persona=persona, description=matrix.personas[persona].description,
+                statements=personas.persona_statements(persona, scope, matrix),
+                boundary=self.boundary.policy, principal_arn=team.assume_principal,
+            )
+            for persona in team.persona_names()
+        }

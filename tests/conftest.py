@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,9 @@ def synth(config: OrgConfig, outdir: Path, *, checks: bool = True) -> Path:
 
 
 def _shared_synth(tmp_path_factory: pytest.TempPathFactory, name: str, config_path: Path) -> Path:
-    root = tmp_path_factory.getbasetemp().parent  # shared by all xdist workers of this run
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own basetemp below the run's directory, which they share.
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     outdir = root / f"assembly-{name}"
     with open(root / f"assembly-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -19,6 +19,13 @@ def test_stacks_of_the_default_organisation(default_templates):
         [f"fmops-{a}-platform" for a in ("tooling", "risk-dev", "risk-preprod", "risk-prod",
                                          "genai-dev", "genai-preprod", "genai-prod")]
         + [f"fmops-{t}-{s}-{t}" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
+        + [f"fmops-{t}-{s}-{t}-{kind}" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")
+           for kind in ("genai", "endpoints")]
+        + [f"fmops-genai-{s}-bedrock-logging" for s in ("dev", "preprod", "prod")]
+        + [f"fmops-{t}-{s}-studio" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
+        + [f"fmops-{t}-{s}-{t}-catalog" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
+        + [f"fmops-{t}-dev-labeling" for t in ("risk", "genai")]
+        + ["fmops-tooling-packages"]
     )
 
 
@@ -157,7 +164,9 @@ def test_log_key_admits_cloudwatch_logs_only_for_the_organisation_log_groups(def
 
 
 def test_single_account_mode_has_one_vpc_and_the_team_in_it(single_templates):
-    assert sorted(single_templates) == ["fmops-sandbox-pilot", "fmops-sandbox-platform"]
+    assert sorted(single_templates) == ["fmops-sandbox-bedrock-logging", "fmops-sandbox-labeling",
+                                        "fmops-sandbox-packages", "fmops-sandbox-pilot", "fmops-sandbox-pilot-catalog",
+                                        "fmops-sandbox-pilot-genai", "fmops-sandbox-platform", "fmops-sandbox-studio"]
     assert len(resources(single_templates["fmops-sandbox-platform"], "AWS::EC2::VPC")) == 1
 
 
@@ -205,3 +214,15 @@ def test_bring_your_own_vpc(tmp_path, endpoints):
         assert all(e["Properties"]["VpcId"] == "vpc-0123456789abcdef0" for e in vpces.values())
         assert len(vpces) == len(interface_endpoints(frozenset(Feature(f) for f in
                                  ("studio", "pipelines", "hosting", "bedrock", "service-catalog")))) + 1
+
+
+def test_team_budget_alerts_on_the_team_cost_tag(default_templates):
+    [budget] = resources(default_templates["fmops-genai-dev-genai"], "AWS::Budgets::Budget").values()
+    props = budget["Properties"]
+    assert props["Budget"]["BudgetLimit"] == {"Amount": 8000, "Unit": "USD"}
+    assert props["Budget"]["CostFilters"] == {"TagKeyValue": ["user:fmops:team$genai"]}
+    kinds = {(n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in
+             props["NotificationsWithSubscribers"]}
+    assert kinds == {("ACTUAL", 80), ("FORECASTED", 100)}
+    assert {s["Address"] for s in props["NotificationsWithSubscribers"][0]["Subscribers"]} == {
+        "genai-leads@example.com", "finops@example.com"}

@@ -1,10 +1,12 @@
-"""Compliance gates that run at every synth: three cdk-nag packs and our internet-free pack."""
+"""Compliance gates that run at every synth: three cdk-nag packs, our internet-free pack and
+the cost-allocation tag check."""
 
 from __future__ import annotations
 
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
+from infra.compliance.cost_tags import CostAllocationTagChecks
 from infra.compliance.internet_free_plugin import InternetFreeChecks
 
 NAG_PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5")
@@ -17,4 +19,5 @@ def add_compliance_checks(app: App) -> None:
         HIPAASecurityChecks(app),
         NIST80053R5Checks(app),
         InternetFreeChecks(),
+        CostAllocationTagChecks(),
     )

@@ -1,0 +1,159 @@
+"""Governed Amazon Bedrock access: model ARNs, invoke permissions bound to a guardrail, and the
+policies of the Bedrock VPC endpoints.
+
+IAM authorizes the Converse API with ``bedrock:InvokeModel`` and ConverseStream with
+``bedrock:InvokeModelWithResponseStream`` (there are no separate Converse actions), so the two
+actions below cover InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream.
+``bedrock:GuardrailIdentifier`` carries the guardrail ARN followed by ``:<version>`` of the
+guardrail named in the request; the pattern used here (an Allow with ``StringEquals`` and a
+Deny with ``StringNotEquals``, which also matches requests without a guardrail) is the one
+the Bedrock user guide gives for enforcing a guardrail version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import reduce
+
+import boto3
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from constructs import IConstruct
+
+from fmops_constructs.guardrail import Guardrail
+
+INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+GUARDRAIL_CONDITION_KEY = "bedrock:GuardrailIdentifier"
+# Region-name prefix of each geography of Bedrock's system-defined cross-Region inference profiles.
+GEOGRAPHY_REGION_PREFIX = {"us": "us-", "eu": "eu-", "apac": "ap-"}
+
+
+def geography_regions(geography: str) -> list[str]:
+    """Bedrock Regions of a geography, from botocore's bundled endpoint data (no network).
+
+    A cross-Region inference profile routes to Regions of its geography; the pinned botocore
+    lists the Regions known when it was released.
+    """
+    prefix = GEOGRAPHY_REGION_PREFIX[geography]
+    return sorted(r for r in boto3.session.Session().get_available_regions("bedrock") if r.startswith(prefix))
+
+
+@dataclass(frozen=True)
+class BedrockModel:
+    """A Bedrock foundation model, called in-Region or through a cross-Region inference profile.
+
+    ``geography`` (``us``, ``eu``, ``apac``) selects the system-defined inference profile
+    ``<geography>.<model_id>``; callers then pass that profile id as the model id.
+    """
+
+    model_id: str
+    geography: str | None = None
+
+    @property
+    def invoke_id(self) -> str:
+        """The id a caller passes as ``modelId``."""
+        return f"{self.geography}.{self.model_id}" if self.geography else self.model_id
+
+    def arns(self, scope: IConstruct) -> list[str]:
+        """Every resource ARN an invocation of this model is authorized against.
+
+        In-Region: the foundation model in the stack's Region. Through a profile: the profile in
+        this account and Region, and the foundation model in each Region of the geography.
+        """
+        stack = Stack.of(scope)
+        if self.geography is None:
+            return [_foundation_model_arn(stack, stack.region, self.model_id)]
+        profile = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=self.invoke_id,
+                                   arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+        return [profile] + [_foundation_model_arn(stack, region, self.model_id)
+                            for region in geography_regions(self.geography)]
+
+
+def _foundation_model_arn(stack: Stack, region: str, model_id: str) -> str:
+    return stack.format_arn(service="bedrock", region=region, account="", resource="foundation-model",
+                            resource_name=model_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+
+
+def model_arns(scope: IConstruct, models: Sequence[BedrockModel]) -> list[str]:
+    """ARNs of all ``models``, without duplicates, in a stable order."""
+    return list(dict.fromkeys(arn for model in models for arn in model.arns(scope)))
+
+
+class GovernedModelAccess:
+    """Invoke and converse on an allow-list of Bedrock models, only through one guardrail version.
+
+    :param models: the models the grantee may call.
+    :param guardrail: the guardrail every call must name (``guardrailIdentifier`` = its ARN,
+        ``guardrailVersion`` = its published version).
+
+    Give it to a role with :meth:`grant_invoke`, or put :meth:`policy_statements` into a
+    managed policy or permission boundary. A principal should hold the access of one guardrail
+    only: the Deny of one guardrail refuses calls that name another.
+    """
+
+    def __init__(self, *, models: Sequence[BedrockModel], guardrail: Guardrail) -> None:
+        if not models:
+            raise ValueError("GovernedModelAccess needs at least one model")
+        self.models = tuple(models)
+        self.guardrail = guardrail
+
+    @property
+    def model_arns(self) -> list[str]:
+        return model_arns(self.guardrail, self.models)
+
+    def policy_statements(self) -> list[iam.PolicyStatement]:
+        """Allow invoke/converse on the models with the guardrail, deny it without, apply and
+        decrypt the guardrail."""
+        required = self.guardrail.versioned_arn
+        return [
+            iam.PolicyStatement(actions=list(INVOKE_ACTIONS), resources=self.model_arns,
+                                conditions={"StringEquals": {GUARDRAIL_CONDITION_KEY: required}}),
+            iam.PolicyStatement(effect=iam.Effect.DENY, actions=list(INVOKE_ACTIONS), resources=self.model_arns,
+                                conditions={"StringNotEquals": {GUARDRAIL_CONDITION_KEY: required}}),
+            iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"], resources=[self.guardrail.guardrail_arn]),
+            iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.guardrail.encryption_key.key_arn]),
+        ]
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Add :meth:`policy_statements` to ``grantee``'s policy; return the combined grant."""
+        grants = []
+        for statement in self.policy_statements():
+            if statement.effect is iam.Effect.DENY:
+                grantee.grant_principal.add_to_principal_policy(statement)
+                continue
+            grants.append(iam.Grant.add_to_principal(
+                grantee=grantee, actions=statement.actions, resource_arns=statement.resources,
+                conditions=statement.conditions or None,
+            ))
+        return reduce(lambda combined, grant: combined.combine(grant), grants)
+
+
+def restrict_bedrock_endpoints(endpoints: Mapping[str, ec2.InterfaceVpcEndpoint], *, account_ids: Sequence[str],
+                               models: Sequence[BedrockModel]) -> None:
+    """Endpoint policies for the Bedrock interface endpoints present in ``endpoints``.
+
+    Every Bedrock endpoint admits only principals of ``account_ids`` (the organisation). The
+    runtime endpoint admits, besides, only invoke/converse on ``models`` and ApplyGuardrail on
+    the account's guardrails: any other model is refused at the VPC edge whatever IAM allows.
+    """
+    organisation = {"StringEquals": {"aws:PrincipalAccount": list(account_ids)}}
+    anyone = [iam.AnyPrincipal()]
+    for name in ("bedrock", "bedrock-agent", "bedrock-agent-runtime"):
+        if name in endpoints:
+            endpoints[name].add_to_policy(iam.PolicyStatement(
+                sid="OrganisationPrincipalsOnly", principals=anyone, actions=["*"], resources=["*"],
+                conditions=organisation))
+    runtime = endpoints.get("bedrock-runtime")
+    if runtime is None:
+        return
+    if models:
+        runtime.add_to_policy(iam.PolicyStatement(
+            sid="OrganisationInvokesAllowedModels", principals=anyone, actions=list(INVOKE_ACTIONS),
+            resources=model_arns(runtime, models), conditions=organisation))
+    runtime.add_to_policy(iam.PolicyStatement(
+        sid="OrganisationAppliesOwnGuardrails", principals=anyone, actions=["bedrock:ApplyGuardrail"],
+        resources=[Stack.of(runtime).format_arn(service="bedrock", resource="guardrail", resource_name="*",
+                                                arn_format=ArnFormat.SLASH_RESOURCE_NAME)],
+        conditions=organisation))

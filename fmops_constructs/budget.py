@@ -1,0 +1,36 @@
+"""A monthly AWS Budget of one team, filtered on its cost-allocation tag, with alerts."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_budgets as budgets
+from constructs import Construct
+
+
+class TeamBudgetAlarm(Construct):
+    """Budget on the ``fmops:team`` cost-allocation tag: e-mail at 80% of actual spend and at
+    100% of forecast spend. The tag must be activated as a cost allocation tag in the payer
+    account's billing console (a one-time step the README lists)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, team: str, monthly_usd: float,
+                 alert_emails: list[str]) -> None:
+        super().__init__(scope, construct_id)
+        subscribers = [budgets.CfnBudget.SubscriberProperty(address=email, subscription_type="EMAIL")
+                       for email in alert_emails]
+        self.budget = budgets.CfnBudget(
+            self, "Budget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=monthly_usd, unit="USD"),
+                cost_filters={"TagKeyValue": [f"user:fmops:team${team}"]},
+            ),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        notification_type=kind, comparison_operator="GREATER_THAN", threshold=threshold,
+                        threshold_type="PERCENTAGE"),
+                    subscribers=subscribers,
+                )
+                for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))
+            ],
+        )

@@ -1,0 +1,320 @@
+"""The launch role of a team's portfolio: what Service Catalog provisions the team's products with.
+
+Its policy is generated, not written by hand: for every resource type in the portfolio's product
+templates, the actions CloudFormation's resource handler calls (``handlers.*.permissions`` of the
+resource provider schemas that cfn-lint ships, so offline and versioned with the lock file),
+minus the actions no product needs (:data:`NEVER`), each service narrowed to the team's
+resources (:data:`SCOPES`): the ``<team>-`` name prefix, the project IAM path, the
+``fmops:team`` tag, or the ``SC-<account>-pp-`` names CloudFormation gives the resources of a
+provisioned product. A service without a scope is an error at synth, so a new resource type in a
+template is reviewed before its launch role can create it.
+
+Roles can only be created with the team's permission boundary (``iam:PermissionsBoundary``),
+only under the project path, and only project policies can be attached to them; the launch role
+itself carries the same boundary, so nothing it creates can exceed the team's ceiling.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from fmops_constructs.acknowledge import acknowledge_wildcards
+from fmops_constructs.project import nag_document, policy_document, role_path
+
+SCHEMA_REGION = "us-east-1"
+STACKS = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/SC-${AWS::AccountId}-pp-*"
+# CloudFormation names unnamed resources <stack>-<logical id>-<suffix>; a provisioned product's
+# stack is SC-<account>-pp-<id>, so generated names share that prefix (lower case for buckets).
+GENERATED = "SC-${AWS::AccountId}-pp-*"
+GENERATED_BUCKETS = "sc-${AWS::AccountId}-pp-*"
+
+# Actions that appear in resource handler permissions but that no product of ours needs, with why.
+NEVER: dict[str, str] = {
+    "iam:*User*": "projects create no IAM users",
+    "iam:*Group*": "projects create no IAM groups",
+    "iam:DeleteRolePermissionsBoundary": "the team boundary is never removed",
+    "iam:CreateServiceLinkedRole": "service-linked roles are the platform team's (account-wide)",
+    "elasticfilesystem:*": "no product mounts a file system",
+    "s3files:*": "no product mounts a file system",
+    "s3tables:*": "no product creates S3 table buckets",
+    "firehose:*": "no product delivers logs to Firehose",
+    "s3:PutBucketAcl": "buckets are owner-enforced; ACLs are never set",
+    "s3:PutObjectAcl": "buckets are owner-enforced; ACLs are never set",
+    "s3:PutBucketWebsite": "no website hosting (internet-free)",
+    "s3:*MetadataTable*": "no S3 metadata tables",
+    "s3:*Abac": "no attribute-based bucket access",
+    "lambda:*ProvisionedConcurrencyConfig": "no provisioned concurrency",
+    "lambda:PassCapacityProvider": "no Lambda capacity providers",
+    "logs:PutBearerTokenAuthentication": "no bearer-token log ingestion",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where one service's actions may act.
+
+    ``resources``: ``Fn::Sub`` templates with ``{org}``, ``{team}`` and ``{path}`` filled in.
+    ``create_tag``/``resource_tag``: require the ``fmops:team`` tag on the request (Create*,
+    Tag*) or on the resource (everything else except Describe/List/Get).
+    """
+
+    resources: tuple[str, ...]
+    create_tag: bool = False
+    resource_tag: bool = False
+    action_conditions: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None
+
+
+def _arn(service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+    return (f"arn:${{AWS::Partition}}:{service}:{'${AWS::Region}' if region else ''}:"
+            f"{'${AWS::AccountId}' if account else ''}:{resource}")
+
+
+SCOPES: dict[str, Scope] = {
+    "lambda": Scope((_arn("lambda", "function:{team}-*"),)),
+    "sagemaker": Scope((_arn("sagemaker", "*"),), create_tag=True, resource_tag=True),
+    "bedrock": Scope((_arn("bedrock", "prompt/*"),), create_tag=True, resource_tag=True),
+    "apigateway": Scope((_arn("apigateway", "/restapis", account=False), _arn("apigateway", "/restapis/*", account=False),
+                         _arn("apigateway", "/tags/*", account=False))),
+    "logs": Scope((_arn("logs", "log-group:/{org}/{team}/*"), _arn("logs", "log-group:/aws/sagemaker/Endpoints/{team}-*"))),
+    "kms": Scope((_arn("kms", "key/*"),), resource_tag=True,
+                 action_conditions={"kms:CreateGrant": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}),
+    "sns": Scope((_arn("sns", "{team}-*"),)),
+    "events": Scope((_arn("events", "rule/{team}-*"), _arn("events", f"rule/{GENERATED}"))),
+    "codepipeline": Scope((_arn("codepipeline", "{team}-*"),)),
+    "codecommit": Scope((_arn("codecommit", "{team}-*"),)),
+    "cloudwatch": Scope((_arn("cloudwatch", f"alarm:{GENERATED}"),)),
+    "application-autoscaling": Scope((_arn("application-autoscaling", "scalable-target/*"),)),
+    "ec2": Scope((_arn("ec2", "security-group/*"), _arn("ec2", "vpc/*"))),
+    "cognito-idp": Scope((_arn("cognito-idp", "userpool/*"),)),
+    "s3": Scope((f"arn:${{AWS::Partition}}:s3:::{GENERATED_BUCKETS}", f"arn:${{AWS::Partition}}:s3:::{GENERATED_BUCKETS}/*",
+                 "arn:${AWS::Partition}:s3:::cdk-*-assets-${AWS::AccountId}-${AWS::Region}/*")),
+    "ssm": Scope((_arn("ssm", "parameter/{org}/catalog/{team}/*"),)),
+    "codestar-connections": Scope(("{connection}",)),
+    "codeconnections": Scope(("{connection}",)),
+}
+# Read-only calls that AWS authorizes only on "*" (no resource types in the service
+# authorization reference); they return configuration, never data.
+UNSCOPED_READS = ("ec2:Describe*", "cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate",
+                  "sagemaker:ListWorkforces", "apigateway:GET", "codecommit:ListRepositories",
+                  "lambda:GetLayerVersion", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+                  "logs:DescribeIndexPolicies", "cloudwatch:DescribeAlarms", "kms:DescribeKey",
+                  "application-autoscaling:Describe*", "sagemaker:ListTags", "lambda:GetRuntimeManagementConfig")
+# The one service-linked role a product may need: SageMaker endpoint autoscaling's, created on
+# the first scalable target of an account.
+SERVICE_LINKED_ROLES = {"AWS::ApplicationAutoScaling::ScalableTarget": "sagemaker.application-autoscaling.amazonaws.com"}
+CLOUDFORMATION = ("cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+                  "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+                  "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources",
+                  "cloudformation:GetTemplate", "cloudformation:SetStackPolicy", "cloudformation:CreateChangeSet",
+                  "cloudformation:DescribeChangeSet", "cloudformation:ExecuteChangeSet",
+                  "cloudformation:DeleteChangeSet", "cloudformation:TagResource", "cloudformation:UntagResource")
+ROLE_CREATION = ("iam:CreateRole", "iam:PutRolePermissionsBoundary")
+_READ_PREFIXES = ("Describe", "List", "Get")
+
+
+@cache
+def handler_permissions(resource_type: str) -> frozenset[str]:
+    """Every action CloudFormation's handlers for ``resource_type`` may call (create, read,
+    update, delete), from the provider schema bundled with cfn-lint."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(SCHEMA_REGION, resource_type).schema
+    handlers = schema.get("handlers", {})
+    return frozenset(action for kind in ("create", "read", "update", "delete")
+                     for action in handlers.get(kind, {}).get("permissions", []))
+
+
+@cache
+def _iam_actions() -> dict[str, frozenset[str]]:
+    """Service prefix -> its IAM actions (lower case), from the service authorization data that
+    cfn-lint ships."""
+    from cfnlint.data import AdditionalSpecs
+    from cfnlint.helpers import load_resource
+
+    return {service: frozenset(a.lower() for a in spec.get("Actions", {}))
+            for service, spec in load_resource(AdditionalSpecs, "Policies.json").items()}
+
+
+def is_iam_action(action: str) -> bool:
+    """Whether IAM knows ``action`` (some handler schemas list API names that are not IAM
+    actions, such as s3:DeleteBucketCors, authorized as s3:PutBucketCORS)."""
+    service, _, name = action.partition(":")
+    known = _iam_actions().get(service)
+    return known is None or name.lower() in known
+
+
+def needed_actions(resource_types: Iterable[str]) -> dict[str, set[str]]:
+    """Service prefix -> actions, for the given resource types, without :data:`NEVER` and
+    without names that are not IAM actions."""
+    by_service: dict[str, set[str]] = {}
+    for resource_type in resource_types:
+        for action in handler_permissions(resource_type):
+            if any(fnmatch.fnmatchcase(action, pattern) for pattern in NEVER) or not is_iam_action(action):
+                continue
+            by_service.setdefault(action.split(":")[0], set()).add(action)
+    return by_service
+
+
+def launch_statements(*, organisation: str, team: str, resource_types: Iterable[str],
+                      connection_arn: str | None = None) -> list[dict[str, Any]]:
+    """The launch role's policy statements as ``Fn::Sub`` templates (see the module docstring)."""
+    path = role_path(organisation, team)
+    boundary = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{organisation}-{team}-boundary"
+    fill = {"org": organisation, "team": team, "connection": connection_arn or ""}
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ProvisionedProductStacks", "Action": list(CLOUDFORMATION), "Resource": [STACKS + "/*"]},
+        {"Sid": "ReadProductTemplates", "Action": ["s3:GetObject"], "Resource": ["*"],
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/servicecatalog:provisioning": "true"}}},
+        {"Sid": "ReadPlatformParameters", "Action": ["ssm:GetParameters", "ssm:GetParameter"],
+         "Resource": [_arn("ssm", f"parameter/{organisation}/catalog/{team}/*")]},
+    ]
+    resource_types = list(resource_types)
+    for resource_type, service in SERVICE_LINKED_ROLES.items():
+        if resource_type in resource_types:
+            statements.append({
+                "Sid": "ServiceLinkedRole" + "".join(filter(str.isalnum, service.split(".amazonaws")[0].title())),
+                "Action": ["iam:CreateServiceLinkedRole"],
+                "Resource": [f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/aws-service-role/{service}/*"],
+                "Condition": {"StringEquals": {"iam:AWSServiceName": service}}})
+    needed = needed_actions(resource_types)
+    reads = [a for actions in needed.values() for a in actions
+             if any(fnmatch.fnmatchcase(a, pattern) for pattern in UNSCOPED_READS)]
+    iam_actions = needed.pop("iam", set())
+    statements += _iam_statements(iam_actions, path, boundary)
+    for service in sorted(needed):
+        if service not in SCOPES:
+            raise ValueError(f"launch role: no scope for service {service!r} (actions {sorted(needed[service])}); "
+                             "add it to fmops_constructs.launch_role.SCOPES after review")
+        actions = sorted(a for a in needed[service] if a not in reads)
+        if service in ("codestar-connections", "codeconnections") and not connection_arn:
+            continue
+        statements += _scoped_statements(service, actions, SCOPES[service], fill, team)
+    if reads:
+        statements.append({"Sid": "ReadConfiguration", "Action": sorted(set(reads)), "Resource": ["*"]})
+    return [{"Effect": "Allow", **s} for s in statements if s["Action"]]
+
+
+def _iam_statements(actions: set[str], path: str, boundary: str) -> list[dict[str, Any]]:
+    roles = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{path}*"
+    policies = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy{path}*"
+    attach = {"iam:AttachRolePolicy", "iam:DetachRolePolicy"}
+    role_actions = sorted(a for a in actions if "Role" in a and a not in ROLE_CREATION and a not in attach)
+    return [
+        {"Sid": "CreateRolesWithTheTeamBoundary", "Action": sorted(set(ROLE_CREATION) & actions or ROLE_CREATION),
+         "Resource": [roles], "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
+        {"Sid": "ManageProjectRoles", "Action": sorted(set(role_actions) | {"iam:PassRole"}), "Resource": [roles]},
+        {"Sid": "AttachOnlyProjectPolicies", "Action": sorted(attach & actions), "Resource": [roles],
+         "Condition": {"ArnLike": {"iam:PolicyARN": policies}}},
+        {"Sid": "ManageProjectPolicies", "Action": sorted(a for a in actions if "Polic" in a and "Role" not in a),
+         "Resource": [policies]},
+    ]
+
+
+def _scoped_statements(service: str, actions: list[str], scope: Scope, fill: Mapping[str, str],
+                       team: str) -> list[dict[str, Any]]:
+    resources = [_fill(r, fill) for r in scope.resources]
+    sid = "".join(part.capitalize() for part in service.replace("-", " ").split())
+    if not (scope.create_tag or scope.resource_tag):
+        return [{"Sid": sid, "Action": actions, "Resource": resources}]
+    special = dict(scope.action_conditions or {})
+    create = [a for a in actions if scope.create_tag and a.split(":")[1].startswith(("Create", "Tag", "AddTags"))
+              and a not in special]
+    read = [a for a in actions if a.split(":")[1].startswith(_READ_PREFIXES)]
+    rest = [a for a in actions if a not in create and a not in read and a not in special]
+    statements = [{"Sid": f"{sid}Read", "Action": read, "Resource": resources}]
+    for index, action in enumerate(sorted(a for a in actions if a in special)):
+        condition = dict(special[action])
+        if scope.resource_tag:
+            condition["StringEquals"] = {"aws:ResourceTag/fmops:team": team}
+        statements.append({"Sid": f"{sid}Condition{index}", "Action": [action], "Resource": resources,
+                           "Condition": condition})
+    if create:
+        condition = {"StringEquals": {"aws:RequestTag/fmops:team": team}} if scope.create_tag else None
+        statements.append({"Sid": f"{sid}Create", "Action": create, "Resource": resources,
+                           **({"Condition": condition} if condition else {})})
+    if rest:
+        condition = {"StringEquals": {"aws:ResourceTag/fmops:team": team}} if scope.resource_tag else None
+        statements.append({"Sid": f"{sid}Change", "Action": rest, "Resource": resources,
+                           **({"Condition": condition} if condition else {})})
+    return statements
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+# IAM's limit on a customer-managed policy is 6,144 characters without whitespace; the Fn::Sub
+# text is an upper bound of the deployed size (pseudo parameters resolve to shorter values).
+MAX_POLICY_CHARACTERS = 6000
+
+
+def split_statements(statements: list[dict[str, Any]], limit: int = MAX_POLICY_CHARACTERS) -> list[list[dict[str, Any]]]:
+    """Consecutive groups of statements, each group's document within ``limit`` characters."""
+    groups: list[list[dict[str, Any]]] = [[]]
+    for statement in statements:
+        candidate = groups[-1] + [statement]
+        if groups[-1] and _size(candidate) > limit:
+            groups.append([statement])
+        else:
+            groups[-1] = candidate
+    return groups
+
+
+def _size(statements: list[dict[str, Any]]) -> int:
+    return len(json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
+
+
+class ProductLaunchRole(Construct):
+    """The launch role of one team's portfolio (see the module docstring).
+
+    The role exists first, with its fixed name, so launch constraints can name it
+    (``LocalRoleName``, the same in every account the portfolio is shared with); its policy is
+    generated by :meth:`allow_resource_types` once the products are known.
+
+    :param boundary: the team's permission boundary, carried by the role itself.
+    :param connection_arn: the CodeConnections connection the team's pipelines may use.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, role_name: str, organisation: str, team: str,
+                 boundary: iam.IManagedPolicy, connection_arn: str | None = None) -> None:
+        super().__init__(scope, construct_id)
+        self._organisation, self._team, self._connection = organisation, team, connection_arn
+        self.role = iam.Role(
+            self, "Role", role_name=role_name, assumed_by=iam.ServicePrincipal("servicecatalog.amazonaws.com"),
+            permissions_boundary=boundary,
+            description=f"Service Catalog launch role of team {team}'s project templates (generated policy)",
+        )
+        self.statements: list[dict[str, Any]] = []
+
+    def allow_resource_types(self, resource_types: Iterable[str]) -> None:
+        """Give the role what CloudFormation needs to manage ``resource_types`` for the team."""
+        if self.statements:
+            raise ValueError("the launch role's policy is already generated")
+        self.statements = launch_statements(organisation=self._organisation, team=self._team,
+                                            resource_types=sorted(resource_types), connection_arn=self._connection)
+        self.policies = [
+            iam.ManagedPolicy(self, f"Policy{index}" if index else "Policy", roles=[self.role],
+                              description=f"Launch role of team {self._team}'s project templates ({index + 1})",
+                              document=policy_document(part))
+            for index, part in enumerate(split_statements(self.statements))]
+        for policy, part in zip(self.policies, split_statements(self.statements)):
+            self._acknowledge(policy, part)
+
+    def _acknowledge(self, policy: iam.ManagedPolicy, statements: list[dict[str, Any]]) -> None:
+        acknowledge_wildcards(
+            policy, nag_document(statements),
+            "generated from the resource handler permissions of the portfolio's templates; every resource pattern "
+            f"is held to team {self._team}: its name prefix, the project IAM path, its fmops:team tag, its SSM "
+            "parameters, or the SC-<account>-pp- names of provisioned-product stacks; the Resource '*' statements "
+            "are read-only calls without resource types and the Service Catalog template read, which a "
+            "servicecatalog:provisioning object-tag condition limits")

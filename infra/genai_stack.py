@@ -1,0 +1,195 @@
+"""GenAI runtime stacks.
+
+* ``<org>-<account>-bedrock-logging``, one per account whose VPC has Bedrock endpoints: the
+  account's model invocation logging (an account-and-Region-wide setting).
+* ``<org>-<account>-<team>-genai``, one per team and account where the team uses Bedrock or
+  hosts FM endpoints: the team's guardrail and governed model access, the model-artifact and
+  data-capture buckets and alarm topic of its endpoints, and its dashboard.
+* ``<org>-<account>-<team>-endpoints``, where the team hosts FM endpoints: the endpoints.
+
+Teams live in their own stacks, so adding or removing a team, a model or an endpoint never
+touches another team's resources or logical IDs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from fmops_constructs.bedrock import GovernedModelAccess
+from fmops_constructs.fm_endpoint import FmEndpoint, FmEndpointRef
+from fmops_constructs.genai_dashboard import GenAiDashboard
+from fmops_constructs.guardrail import Guardrail
+from fmops_constructs.invocation_logging import ModelInvocationLogging
+from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.private_network import PrivateNetwork
+from fmops_constructs.secure_bucket import SecureBucket
+from infra.config import Account, FmEndpointSettings, OrgConfig, Team
+from infra.genai import (endpoint_instance_type, endpoint_name, endpoint_role_name, hosts_endpoints,
+                         team_guardrail_policy, uses_bedrock)
+from infra.models import team_bedrock_models
+from infra.personas import boundary_name
+from infra.platform_stack import access_log_bucket_name
+
+
+class BedrockLoggingStack(Stack):
+    """Model invocation logging of one account: every Bedrock call, logged and encrypted."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account,
+                 network: PrivateNetwork, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        org = config.organisation
+        self.invocation_logging = ModelInvocationLogging(
+            self, "InvocationLogging",
+            vpc=network.vpc,
+            vpc_subnets=network.subnets,
+            access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, account)),
+            vpc_endpoint_ids=[network.s3_endpoint_id],
+            log_group_name=f"/{org.name}/bedrock/model-invocations",
+            retention_days=org.log_retention_days,
+            key_alias=f"alias/{org.name}/bedrock-invocation-logs",
+        )
+
+
+class GenAiStack(Stack):
+    """A team's GenAI runtime in one account: guardrail, governed model access, the buckets and
+    alarm topic its FM endpoints use, and its dashboard.
+
+    ``model_access`` (when the team has Bedrock models) is what persona roles receive:
+    ``stack.model_access.grant_invoke(role)``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account, team: Team,
+                 network: PrivateNetwork, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        org = config.organisation
+        self.key = EncryptionKey(self, "Key", alias=f"alias/{org.name}/{team.name}/genai",
+                                 description=f"{org.name}: GenAI runtime of team {team.name} in {account.name}")
+        models = team_bedrock_models(config, team)
+        self.guardrail: Guardrail | None = None
+        self.model_access: GovernedModelAccess | None = None
+        if uses_bedrock(team):
+            self.guardrail = Guardrail(self, "Guardrail", name=f"{org.name}-{team.name}", encryption_key=self.key.key,
+                                       policy=team_guardrail_policy(team),
+                                       description=f"Guardrail of team {team.name}: required on every model call")
+            if models:
+                self.model_access = GovernedModelAccess(models=models, guardrail=self.guardrail)
+        self.endpoint_refs: dict[str, FmEndpointRef] = {}
+        self.endpoint_log_groups: dict[str, list[logs.LogGroup]] = {}
+        if hosts_endpoints(team):
+            self._hosting_storage(config, account, team, network)
+        GenAiDashboard(self, "Dashboard", dashboard_name=f"{org.name}-{team.name}-genai", models=models,
+                       guardrail=self.guardrail, endpoints=list(self.endpoint_refs.values()))
+
+    def _hosting_storage(self, config: OrgConfig, account: Account, team: Team, network: PrivateNetwork) -> None:
+        """Created before any endpoint (in an earlier stack), so weights can be staged first."""
+        self.key.grant_logs("/aws/sagemaker/")
+        access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, account))
+        bucket_props = {"encryption_key": self.key.key, "access_logs": access_logs,
+                        "vpc_endpoint_ids": [network.s3_endpoint_id]}
+        self.model_bucket = SecureBucket(self, "ModelArtifacts", log_prefix=f"{team.name}/model-artifacts",
+                                         **bucket_props)
+        self.capture_bucket = SecureBucket(self, "DataCapture", log_prefix=f"{team.name}/data-capture", **bucket_props)
+        CfnOutput(self, "ModelArtifactsBucketName", value=self.model_bucket.bucket.bucket_name,
+                  description="Stage FM weights here, under the weights prefix of each endpoint in config")
+        self.alarm_topic = self._alarm_topic()
+        for endpoint in team.genai.endpoints:  # type: ignore[union-attr]
+            ref = FmEndpointRef(endpoint_name(config, team, endpoint), endpoint.min_instances == 0)
+            self.endpoint_refs[endpoint.name] = ref
+            self.endpoint_log_groups[endpoint.name] = [
+                self._log_group(f"{_pascal(endpoint.name)}Logs{index}", name, config.organisation.log_retention_days)
+                for index, name in enumerate(ref.log_group_names)
+            ]
+        self._admit_endpoint_roles()
+
+    def _log_group(self, construct_id: str, name: str, retention_days: int) -> logs.LogGroup:
+        group = logs.LogGroup(self, construct_id, log_group_name=name, encryption_key=self.key.key,
+                              removal_policy=RemovalPolicy.RETAIN)
+        group.node.default_child.retention_in_days = retention_days  # type: ignore[union-attr]
+        return group
+
+    def _admit_endpoint_roles(self) -> None:
+        """Bucket policies for the execution roles of the team's endpoints, by role name: the roles
+        are created later, in the endpoints stack. Each reads the weights and writes only its own
+        capture prefix."""
+        anyone = [iam.AnyPrincipal()]
+        role_arns = {
+            ref.endpoint_name: f"arn:{self.partition}:iam::{self.account}:role/{endpoint_role_name(ref.endpoint_name)}"
+            for ref in self.endpoint_refs.values()
+        }
+        weights = self.model_bucket.bucket
+        weights.add_to_resource_policy(iam.PolicyStatement(
+            sid="EndpointsReadWeights", principals=anyone, actions=["s3:GetObject", "s3:ListBucket"],
+            resources=[weights.bucket_arn, weights.arn_for_objects("*")],
+            conditions={"ArnEquals": {"aws:PrincipalArn": sorted(role_arns.values())}}))
+        capture = self.capture_bucket.bucket
+        for name, role_arn in role_arns.items():
+            capture.add_to_resource_policy(iam.PolicyStatement(
+                sid=f"CaptureOf{_pascal(name)}", principals=anyone, actions=["s3:PutObject"],
+                resources=[capture.arn_for_objects(f"{name}/*")], conditions={"ArnEquals": {"aws:PrincipalArn": role_arn}}))
+
+    def _alarm_topic(self) -> sns.Topic:
+        """The team's alarm topic: KMS-encrypted, TLS only, published to by CloudWatch alarms of
+        this account only. Subscribe the team's on-call (e-mail, chat integration) to it."""
+        topic = sns.Topic(self, "Alarms", master_key=self.key.key, enforce_ssl=True)
+        from_alarms_here = {
+            "StringEquals": {"aws:SourceAccount": self.account},
+            "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"},
+        }
+        cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsOfThisAccount", principals=[cloudwatch_service], actions=["sns:Publish"],
+            resources=[topic.topic_arn], conditions=from_alarms_here))
+        self.key.key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublishEncrypted", principals=[cloudwatch_service],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=from_alarms_here))
+        return topic
+
+
+class FmEndpointsStack(Stack):
+    """A team's FM endpoints in one account, on the buckets, key, log groups and alarm topic of
+    its GenAI stack. A separate stack because an endpoint only starts once its weights are staged
+    in the model bucket: a failed first deployment rolls back the endpoints, never the storage.
+    Execution roles carry the team's permission boundary, so deploy after the team stack."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, team: Team, genai: GenAiStack,
+                 network: PrivateNetwork, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        boundary = iam.ManagedPolicy.from_managed_policy_name(
+            self, "TeamBoundary", boundary_name(config.organisation.name, team.name))
+        self.endpoints = [self._endpoint(config, team, genai, network, boundary, endpoint)
+                          for endpoint in team.genai.endpoints]  # type: ignore[union-attr]
+
+    def _endpoint(self, config: OrgConfig, team: Team, genai: GenAiStack, network: PrivateNetwork,
+                  boundary: iam.IManagedPolicy, endpoint: FmEndpointSettings) -> FmEndpoint:
+        name = endpoint_name(config, team, endpoint)
+        return FmEndpoint(
+            self, _pascal(endpoint.name),
+            endpoint_name=name,
+            role_name=endpoint_role_name(name),
+            permissions_boundary=boundary,
+            vpc=network.vpc,
+            image=endpoint.image,
+            model_data_url=genai.model_bucket.bucket.s3_url_for_object(endpoint.weights),
+            instance_type=endpoint_instance_type(config, endpoint),
+            encryption_key=genai.key.key,
+            data_capture_uri=genai.capture_bucket.bucket.s3_url_for_object(name),
+            log_groups=genai.endpoint_log_groups[endpoint.name],
+            alarm_action=cw_actions.SnsAction(genai.alarm_topic),
+            min_instances=endpoint.min_instances,
+            max_instances=endpoint.max_instances,
+            target_invocations_per_instance=endpoint.target_invocations_per_instance,
+            data_capture_percent=endpoint.data_capture_percent,
+            environment=endpoint.environment,
+        )
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", name))

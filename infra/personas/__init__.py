@@ -1,0 +1,324 @@
+"""Personas: the persona x capability matrix and the policies generated from it.
+
+``matrix.yaml`` is the data; this module turns it into IAM policy statements (identity
+policies of persona roles), the preventive denies shared by the permission boundary and the
+SCP documents, and the access-matrix document. Everything here is plain Python on dicts, so
+the offline evaluation in the tests and the CDK stacks use exactly the same statements.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from ruamel.yaml import YAML
+
+MATRIX_PATH = Path(__file__).with_name("matrix.yaml")
+ACCESS_MATRIX_DOC = Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md"
+
+
+class Cell(StrEnum):
+    ALLOW = "allow"
+    READ_ONLY = "read-only"
+    DENY = "deny"
+    NONE = "none"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Grant(_Strict):
+    actions: list[str] = Field(min_length=1)
+    resources: list[str] = Field(min_length=1)
+    conditions: dict[str, dict[str, str]] | None = None
+
+
+class Probe(_Strict):
+    write: list[str] | None = Field(default=None, min_length=2, max_length=3)
+    read: list[str] | None = Field(default=None, min_length=2, max_length=3)
+
+
+class Capability(_Strict):
+    description: str
+    boundary_denied: bool = False
+    read: Grant | None = None
+    write: Grant | None = None
+    create: Grant | None = None
+    probe: Probe
+
+    def grants(self, cell: "Cell") -> list[tuple[str, Grant]]:
+        """The (part, grant) pairs a cell value gives or, for deny, refuses."""
+        parts = {"read": self.read, "write": self.write, "create": self.create}
+        chosen = ("read",) if cell is Cell.READ_ONLY else ("read", "write", "create")
+        return [(part, parts[part]) for part in chosen if parts[part] is not None]
+
+
+class Persona(_Strict):
+    scope: Literal["team", "platform"]
+    description: str
+    cells: dict[str, Cell]
+
+
+class Matrix(_Strict):
+    capabilities: dict[str, Capability]
+    personas: dict[str, Persona]
+
+    def cell(self, persona: str, capability: str) -> Cell:
+        return self.personas[persona].cells.get(capability, Cell.NONE)
+
+    def team_personas(self) -> list[str]:
+        return [name for name, p in self.personas.items() if p.scope == "team"]
+
+    def platform_personas(self) -> list[str]:
+        return [name for name, p in self.personas.items() if p.scope == "platform"]
+
+
+@cache
+def load_matrix(path: Path = MATRIX_PATH) -> Matrix:
+    matrix = Matrix.model_validate(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
+    for persona, spec in matrix.personas.items():
+        unknown = set(spec.cells) - set(matrix.capabilities)
+        if unknown:
+            raise ValueError(f"persona {persona}: unknown capabilities {sorted(unknown)}")
+        for capability, cell in spec.cells.items():
+            if matrix.capabilities[capability].boundary_denied and cell in (Cell.ALLOW, Cell.READ_ONLY):
+                raise ValueError(f"persona {persona}: {capability} is refused by the boundary; it cannot be {cell}")
+    return matrix
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The values placeholders in the matrix resolve to, for one team (or the platform) in one account."""
+
+    org: str
+    team: str
+    account: str
+    region: str
+    model_arns: tuple[str, ...]  # what the team may invoke on Bedrock (models, inference profiles)
+    persona: str = ""  # filled per persona by persona_statements
+
+    @property
+    def bucket(self) -> str:
+        return team_bucket_name(self.org, self.team, self.account, self.region)
+
+    def fill(self, text: str) -> list[str]:
+        """A matrix string with placeholders; ``{models}`` expands to one string per model."""
+        if text == "{models}":
+            return list(self.model_arns)
+        values = {"org": self.org, "team": self.team, "persona": self.persona, "account": self.account,
+                  "region": self.region,
+                  "bucket": self.bucket, "first_model": (self.model_arns or ["arn:aws:bedrock:::none"])[0]}
+        return [text.format(**values)]
+
+
+def boundary_name(org: str, team: str) -> str:
+    """Deterministic, so stacks and products reference the boundary by ARN without imports."""
+    return f"{org}-{team}-boundary"
+
+
+def team_bucket_name(org: str, team: str, account: str, region: str) -> str:
+    return f"{org}-{team}-data-{account}-{region}"
+
+
+def _fill_conditions(conditions: dict[str, dict[str, str]] | None, scope: Scope) -> dict | None:
+    if not conditions:
+        return None
+    return {op: {key: scope.fill(value)[0] for key, value in block.items()} for op, block in conditions.items()}
+
+
+def _statement(sid: str, effect: str, grant: Grant, scope: Scope, with_conditions: bool = True) -> dict[str, Any] | None:
+    resources = [r for pattern in grant.resources for r in scope.fill(pattern)]
+    if not resources:
+        return None
+    statement: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(grant.actions), "Resource": resources}
+    conditions = _fill_conditions(grant.conditions, scope) if with_conditions else None
+    if conditions:
+        statement["Condition"] = conditions
+    return statement
+
+
+def _sid(*parts: str) -> str:
+    return "".join(p.replace("-", " ").title().replace(" ", "") for p in parts)
+
+
+def persona_statements(persona: str, scope: Scope, matrix: Matrix | None = None) -> list[dict[str, Any]]:
+    """Identity-policy statements of one persona, from its row of the matrix."""
+    matrix = matrix or load_matrix()
+    scope = replace(scope, persona=persona)
+    statements: list[dict[str, Any] | None] = []
+    for name, capability in matrix.capabilities.items():
+        cell = matrix.cell(persona, name)
+        if cell in (Cell.ALLOW, Cell.READ_ONLY):
+            statements += [_statement(_sid(name, part), "Allow", grant, scope) for part, grant in capability.grants(cell)]
+        elif cell is Cell.DENY:
+            # A Deny ignores the grant's narrowing conditions: the capability is refused outright.
+            statements += [_statement(_sid("Deny", name, part), "Deny", grant, scope, with_conditions=False)
+                           for part, grant in capability.grants(cell)]
+    return [s for s in statements if s]
+
+
+# -- preventive controls: the same denies in the permission boundary and in the SCPs -------------
+
+SAGEMAKER_JOBS = ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
+                  "sagemaker:CreateHyperParameterTuningJob"]
+SAGEMAKER_VPC_CALLS = SAGEMAKER_JOBS + ["sagemaker:CreateModel", "sagemaker:CreateMonitoringSchedule",
+                                        "sagemaker:CreateDataQualityJobDefinition",
+                                        "sagemaker:CreateModelQualityJobDefinition",
+                                        "sagemaker:CreateModelBiasJobDefinition",
+                                        "sagemaker:CreateModelExplainabilityJobDefinition"]
+# IAM authorizes Converse and ConverseStream as these two actions.
+BEDROCK_INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+INTERNET_PATHS = ["ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:CreateEgressOnlyInternetGateway",
+                  "ec2:CreateNatGateway", "ec2:AllocateAddress", "ec2:AssociateAddress", "ec2:CreateVpnGateway",
+                  "ec2:AttachVpnGateway", "ec2:CreateCustomerGateway", "ec2:CreateVpnConnection",
+                  "ec2:CreateCarrierGateway", "ec2:CreateVpcPeeringConnection", "ec2:AcceptVpcPeeringConnection",
+                  "ec2:CreateClientVpnEndpoint", "ec2:ModifySubnetAttribute", "lambda:CreateFunctionUrlConfig",
+                  "lambda:UpdateFunctionUrlConfig", "iam:CreateUser", "iam:CreateAccessKey",
+                  "iam:CreateLoginProfile"]
+
+
+def preventive_statements(model_arns: list[str]) -> list[dict[str, Any]]:
+    """Denies that hold for everyone: internet-free, VPC/KMS-only SageMaker, guarded Bedrock."""
+    deny = "Deny"
+    statements = [
+        {"Sid": "DenySageMakerWithoutVpcSubnets", "Effect": deny, "Action": SAGEMAKER_VPC_CALLS, "Resource": "*",
+         "Condition": {"Null": {"sagemaker:VpcSubnets": "true"}}},
+        {"Sid": "DenySageMakerWithoutVpcSecurityGroups", "Effect": deny, "Action": SAGEMAKER_VPC_CALLS,
+         "Resource": "*", "Condition": {"Null": {"sagemaker:VpcSecurityGroupIds": "true"}}},
+        {"Sid": "DenySageMakerJobsWithoutKms", "Effect": deny, "Action": SAGEMAKER_JOBS, "Resource": "*",
+         "Condition": {"Null": {"sagemaker:VolumeKmsKey": "true"}}},
+        {"Sid": "DenyDomainsNotVpcOnly", "Effect": deny, "Action": ["sagemaker:CreateDomain", "sagemaker:UpdateDomain"],
+         "Resource": "*", "Condition": {"StringNotEquals": {"sagemaker:AppNetworkAccessType": "VpcOnly"}}},
+        {"Sid": "DenyNotebookDirectInternet", "Effect": deny,
+         "Action": ["sagemaker:CreateNotebookInstance"], "Resource": "*",
+         "Condition": {"StringNotEquals": {"sagemaker:DirectInternetAccess": "Disabled"}}},
+        {"Sid": "DenyNotebookRootAccess", "Effect": deny,
+         "Action": ["sagemaker:CreateNotebookInstance", "sagemaker:UpdateNotebookInstance"], "Resource": "*",
+         "Condition": {"StringNotEquals": {"sagemaker:RootAccess": "Disabled"}}},
+        {"Sid": "DenyInternetPaths", "Effect": deny, "Action": INTERNET_PATHS, "Resource": "*"},
+        {"Sid": "DenyBedrockWithoutGuardrail", "Effect": deny, "Action": BEDROCK_INVOKE, "Resource": "*",
+         "Condition": {"Null": {"bedrock:GuardrailIdentifier": "true"}}},
+    ]
+    statements.append(
+        {"Sid": "DenyBedrockOutsideAllowList", "Effect": deny, "Action": BEDROCK_INVOKE,
+         "NotResource": model_arns or ["arn:aws:bedrock:*::foundation-model/none"]}
+    )
+    return statements
+
+
+def boundary_protection_statements(boundary_arn: str) -> list[dict[str, Any]]:
+    """The boundary cannot be removed, replaced or widened, and new roles must carry it."""
+    return [
+        {"Sid": "DenyRolesWithoutThisBoundary", "Effect": "Deny",
+         "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "Resource": "*",
+         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}}},
+        {"Sid": "DenyBoundaryRemoval", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
+         "Resource": "*"},
+        {"Sid": "DenyBoundaryEdits", "Effect": "Deny",
+         "Action": ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                    "iam:SetDefaultPolicyVersion"], "Resource": boundary_arn},
+    ]
+
+
+# What the project templates need beyond that (templates/): the portfolio's launch role and the
+# roles its products create carry this boundary, so CloudFormation, the products' services and
+# the management of project roles and policies (under the project path, only with this
+# boundary: see fmops_constructs/launch_role.py) must fit under the ceiling.
+PROJECT_TEMPLATE_CEILING = ["cloudformation:*", "lambda:*", "apigateway:*", "events:*", "sns:*",
+                            "application-autoscaling:*", "codepipeline:*", "codecommit:*",
+                            "codestar-connections:PassConnection", "codestar-connections:UseConnection",
+                            "cognito-idp:*Group*", "cognito-idp:DescribeUserPool*", "cognito-idp:UpdateUserPoolClient",
+                            "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole*",
+                            "iam:UpdateAssumeRolePolicy", "iam:*RolePolic*", "iam:CreatePolicy", "iam:DeletePolicy",
+                            "iam:GetPolicy", "iam:*PolicyVersion*", "iam:ListEntitiesForPolicy",
+                            "iam:CreateServiceLinkedRole", "kms:CreateGrant", "kms:Encrypt", "ec2:*SecurityGroup*",
+                            "ec2:*PrivateIpAddresses", "ec2:CreateTags", "ec2:DeleteTags", "ssm:GetParameter*"]
+
+# The ceiling of the boundary: the services the platform uses. Identity policies grant; the
+# boundary only caps, so a grant outside these services is void even if a policy says so.
+BOUNDARY_CEILING = sorted(PROJECT_TEMPLATE_CEILING + ["s3:*", "sagemaker:*", "bedrock:*", "logs:*", "cloudwatch:*", "kms:Decrypt",
+                           "kms:GenerateDataKey*", "kms:DescribeKey", "ecr:*", "codeartifact:*",
+                           "sts:GetServiceBearerToken", "sts:AssumeRole", "servicecatalog:*",
+                           "execute-api:Invoke", "ec2:Describe*", "ec2:CreateVpcEndpoint",
+                           "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints", "ec2:AuthorizeSecurityGroupIngress",
+                           "ec2:RevokeSecurityGroupIngress", "ec2:CreateNetworkInterface*",
+                           "ec2:DeleteNetworkInterface*", "iam:PassRole", "iam:GetRole", "iam:GetPolicyVersion",
+                           "iam:CreateRole", "iam:PutRolePermissionsBoundary", "cloudtrail:LookupEvents",
+                           "config:GetComplianceDetailsByConfigRule"])
+
+
+def boundary_document(boundary_arn: str, model_arns: list[str]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "Ceiling", "Effect": "Allow", "Action": BOUNDARY_CEILING, "Resource": "*"},
+                      *preventive_statements(model_arns), *boundary_protection_statements(boundary_arn)],
+    }
+
+
+def scp_documents(model_arns: list[str]) -> dict[str, dict[str, Any]]:
+    """SCPs for the workload OU: the boundary's preventive denies, organisation-wide.
+
+    Split in two documents to stay under the 5,120-character SCP limit.
+    """
+    statements = preventive_statements(sorted(set(model_arns)))
+    sagemaker = [s for s in statements if s["Sid"].startswith(("DenySageMaker", "DenyDomains", "DenyNotebook"))]
+    rest = [s for s in statements if s not in sagemaker]
+    return {
+        "fmops-internet-free-sagemaker": {"Version": "2012-10-17", "Statement": sagemaker},
+        "fmops-internet-free-network-bedrock": {"Version": "2012-10-17", "Statement": rest},
+    }
+
+
+# -- the access-matrix document --------------------------------------------------------------
+
+_SYMBOL = {Cell.ALLOW: "allow", Cell.READ_ONLY: "read", Cell.DENY: "**deny**", Cell.NONE: "-"}
+
+
+def render_access_matrix(matrix: Matrix | None = None) -> str:
+    matrix = matrix or load_matrix()
+    names = list(matrix.capabilities)
+    lines = [
+        "# Access matrix",
+        "",
+        "Generated from `infra/personas/matrix.yaml` by `fmops access-matrix`; do not edit by hand",
+        "(a test fails when this file is stale). `allow`: read and write; `read`: read only;",
+        "`**deny**`: explicit Deny in the persona's policy; `-`: not granted (implicit deny).",
+        "Capabilities marked † are refused to everyone by the permission boundary and the SCPs.",
+        "Every cell is evaluated offline against the synthesized policies in `tests/test_personas.py`.",
+        "",
+        "| persona | scope | " + " | ".join(n + (" †" if matrix.capabilities[n].boundary_denied else "") for n in names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for persona, spec in matrix.personas.items():
+        cells = [_SYMBOL[matrix.cell(persona, n)] for n in names]
+        lines.append(f"| {persona} | {spec.scope} | " + " | ".join(cells) + " |")
+    lines += ["", "## Capabilities", ""]
+    for name, capability in matrix.capabilities.items():
+        actions = sorted({a for _, g in capability.grants(Cell.ALLOW) for a in g.actions})
+        lines.append(f"- **{name}**: {capability.description}. Actions: {', '.join(f'`{a}`' for a in actions)}.")
+    lines += ["", "## Personas", ""]
+    lines += [f"- **{name}** ({spec.scope}): {spec.description}." for name, spec in matrix.personas.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """`fmops access-matrix [--check]`: write docs/access-matrix.md, or check it is current."""
+    text = render_access_matrix()
+    if argv[:1] == ["--check"]:
+        current = ACCESS_MATRIX_DOC.exists() and ACCESS_MATRIX_DOC.read_text() == text
+        print(f"{ACCESS_MATRIX_DOC} is {'current' if current else 'stale: run `fmops access-matrix`'}")
+        return 0 if current else 1
+    ACCESS_MATRIX_DOC.parent.mkdir(exist_ok=True)
+    ACCESS_MATRIX_DOC.write_text(text)
+    print(f"wrote {ACCESS_MATRIX_DOC}")
+    return 0
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,914 @@
+#!/usr/bin/env python3
+"""Deploy rehearsal: the real CDK CLI deploys the single-account app into a local AWS emulator.
+
+    .venv/bin/python scripts/rehearse.py [--config config/single-account.yaml] [--report FILE]
+    make rehearse
+
+Steps, each bounded by a timeout, with a progress line per step and a PASS/FAIL summary at the
+end (exit 0 when no check fails, 1 when one does, 2 for a config it cannot rehearse):
+
+1. start moto's server (``scripts/moto_emulator.py``) on 127.0.0.1 and a free port, as the
+   config's account (``MOTO_ACCOUNT_ID``);
+2. ``npx --no-install cdk bootstrap aws://ACCOUNT/REGION``;
+3. ``npx --no-install cdk synth -c config=...``: the CLI runs ``app.py`` with every compliance
+   check; the stacks the emulator cannot deploy are found in the templates (below);
+4. ``npx --no-install cdk deploy --all --require-approval never`` on that cloud assembly
+   (``--app``; the stacks by name instead of ``--all`` when some cannot be deployed), which
+   publishes the assets and deploys each stack through change sets;
+5. read the deployed state back with boto3 and check it (below);
+6. ``npx --no-install cdk destroy --exclusively --force``, one deployed stack at a time, dependents
+   first, check what happened, and stop the emulator (its whole process group), also after a
+   failure, Ctrl-C or SIGTERM.
+
+The CLI runs in a temporary project folder whose ``cdk.json`` is the repository's with the app
+command made absolute and the output folder inside the temp folder, so the rehearsal writes
+nothing into the repository (no cdk.out, no cdk.context.json). Every request goes to
+``http://localhost:PORT`` (AWS_ENDPOINT_URL; moto serves template URLs only for ``localhost``),
+with dummy credentials, no profile, no proxy, no telemetry, no notices and no version check.
+
+Checked on the deployed state (boto3 against the emulator):
+
+- every deployed stack is CREATE_COMPLETE, and every template resource of a type moto
+  implements was created: the CLI's success alone proves nothing, because moto can fail inside
+  ExecuteChangeSet and still report the stack complete;
+- the VPC has the configured CIDR; no internet, egress-only internet or VPN gateway is attached;
+  no NAT gateway; no Elastic IP; its subnets are in the configured AZs and map no public IP;
+  every route is the local route or the S3 gateway endpoint's prefix list;
+- the interface endpoints are exactly ``infra.endpoints.interface_endpoints`` of the account's
+  features, with private DNS, in every subnet, behind a security group that admits only
+  TCP 443 from the VPC CIDR; the S3 gateway endpoint is on every subnet's route table;
+- buckets are SSE-KMS with a customer-managed key of our stacks, except the access-log bucket,
+  which is SSE-S3; every KMS key of our stacks is enabled, customer-managed and rotates;
+- VPC flow logs capture ALL traffic into the configured log group, with the configured retention;
+- every Lambda function runs in the VPC's subnets with a security group of the VPC;
+- IAM roles: every role of a team (tagged ``fmops:team``: personas, Studio and product roles) and
+  every role people assume (trusting an account, a role or a federated principal) carries a
+  permission boundary that exists; the platform's service roles, trusted only by an AWS service
+  (flow-log delivery, CDK custom-resource Lambdas, ECR, Bedrock log delivery), are listed. With no
+  team or persona role deployed, the check says so instead of passing;
+- after ``cdk destroy``: the stacks are gone, and every retained (DeletionPolicy Retain) bucket,
+  key and log group of a destroyed stack still exists.
+
+What the emulator cannot do is reported as NOT REHEARSED (never as PASS), with where it is
+asserted on the templates instead:
+
+- resource types moto's CloudFormation does not implement (``get_model_map()`` of moto) are
+  skipped by it, not failed: e.g. ``AWS::S3::BucketPolicy``, the ``AWS::Route53Resolver::Firewall*``
+  DNS firewall, SageMaker domains, Bedrock guardrails, CodeArtifact, Service Catalog. Each skipped
+  type must be named by a test under tests/ (the templates are asserted there), or the rehearsal
+  fails; ``AWS::CDK::Metadata`` (version reporting) has nothing to deploy;
+- a stack in which a resource moto creates, or an output, reads an attribute (``Fn::GetAtt`` or
+  ``${X.Attr}``) of a skipped resource fails on moto ("GetAtt references undefined resource").
+  Such stacks, and the stacks that depend on them, are left out of the deploy and listed with
+  the reason;
+- properties moto ignores: bucket versioning, public access block, access logging, lifecycle
+  and bucket key; security-group egress rules; the log group's KMS key; VPC DNS attributes;
+  key rotation period (tests/test_network.py and the internet-free rules assert them);
+- ``Custom::*`` resources: moto invokes their Lambda in Docker; without Docker the invocation
+  fails (the function's log says so) and moto still marks the resource CREATE_COMPLETE, so e.g.
+  the VPC's default security group keeps its egress rule. The rehearsal reads the log and
+  reports NOT REHEARSED (it checks the group is closed when the handlers could run);
+- deleting some stacks: moto 5.2.5 has no CloudFormation delete for route tables and VPC
+  endpoints (so a VPC "has dependencies and cannot be deleted") nor for customer-managed IAM
+  policies (so their role "must detach all policies first"). Those exact failures are reported
+  as NOT REHEARSED (DESTROY_LIMITS); any other destroy failure fails the rehearsal.
+
+scripts/moto_emulator.py fixes three bugs of moto's CloudFormation that would fail every tagged
+KMS key and every cross-stack reference; it says exactly what and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto.cloudformation.parsing import get_model_map
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from infra import endpoints  # noqa: E402  (needs the repo on sys.path)
+from infra.config import Account, ConfigError, Mode, OrgConfig, load_config  # noqa: E402
+from infra.platform_stack import access_log_bucket_name  # noqa: E402
+
+DEFAULT_CONFIG = REPO / "config" / "single-account.yaml"
+EMULATOR = REPO / "scripts" / "moto_emulator.py"
+CDK = ("npx", "--prefix", str(REPO), "--no-install", "cdk")
+
+EMULATOR_START_S = 60
+BOOTSTRAP_S = 180
+SYNTH_S = 600
+DEPLOY_S = 600
+DESTROY_S = 120  # per stack
+EMULATOR_STOP_S = 10
+BOTO = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2, "mode": "standard"})
+
+PASS, FAIL, NOT_REHEARSED = "PASS", "FAIL", "NOT REHEARSED"
+STEPS = {"bootstrap": "2/6", "synth": "3/6", "deploy": "4/6", "destroy": "6/6"}  # 1/6 emulator, 5/6 verify
+
+CDK_METADATA = "AWS::CDK::Metadata"  # version reporting: nothing to deploy
+# Stack deletions moto 5.2.5's CloudFormation cannot do, recognised by the CLI's error.
+DESTROY_LIMITS = (
+    (re.compile(r"The vpc vpc-[0-9a-f]+ has dependencies and cannot be deleted"),
+     "moto has no CloudFormation delete for AWS::EC2::RouteTable and AWS::EC2::VPCEndpoint, so the VPC "
+     "keeps its route tables and 'has dependencies and cannot be deleted'"),
+    (re.compile(r"Cannot delete entity, must detach all policies first"),
+     "moto has no CloudFormation delete for AWS::IAM::ManagedPolicy, so a role it is attached to "
+     "(through the policy's Roles) 'must detach all policies first'"),
+)
+DOCKER_ERROR = "error running docker"
+
+
+class EmulatorError(RuntimeError):
+    """The emulator did not start."""
+
+
+class Problem(Exception):
+    """A check found the deployed state wrong."""
+
+
+class NotRehearsed(Exception):
+    """The emulator cannot show this; the message says why and where it is asserted instead."""
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+@dataclass
+class Rehearsal:
+    """Progress log and results of one run."""
+
+    checks: list[Check] = field(default_factory=list)
+    skipped_types: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
+    destroyed: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def say(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
+
+    def check(self, name: str, probe: Callable[[], str]) -> bool:
+        """Run one probe: its return value is the PASS detail; Problem fails; NotRehearsed reports."""
+        try:
+            check = Check(name, PASS, probe())
+        except NotRehearsed as why:
+            check = Check(name, NOT_REHEARSED, str(why))
+        except Problem as wrong:
+            check = Check(name, FAIL, str(wrong))
+        except Exception as error:  # an emulator or SDK error is a failed check, not a crash
+            check = Check(name, FAIL, f"{type(error).__name__}: {error}")
+        self._record(check)
+        return check.status != FAIL
+
+    def fail(self, name: str, detail: str) -> None:
+        self._record(Check(name, FAIL, detail))
+
+    def _record(self, check: Check) -> None:
+        self.checks.append(check)
+        self.say(f"  {check.status:<13} {check.name}: {check.detail}")
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.status != FAIL for c in self.checks)
+
+
+# -- emulator and CLI ---------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _kill_group(process: subprocess.Popen, grace_s: float = EMULATOR_STOP_S) -> None:
+    """Stop a process started with its own session, and every child it started."""
+    if process.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def emulator(account_id: str, log_path: Path, run: Rehearsal) -> Iterator[str]:
+    """moto's server on 127.0.0.1 and a free port; yields its ``http://localhost:PORT`` URL."""
+    port = _free_port()
+    env = {**_clean_env(), "MOTO_ACCOUNT_ID": account_id}
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, str(EMULATOR), "-H", "127.0.0.1", "-p", str(port)],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_ready(process, port, log_path)
+        run.say(f"1/6 emulator: moto {version('moto')} on 127.0.0.1:{port} (pid {process.pid}), account {account_id}")
+        yield f"http://localhost:{port}"
+    finally:
+        _kill_group(process)
+        run.say(f"emulator: stopped (pid {process.pid})")
+        _report_emulator_errors(run, log_path)
+
+
+def _wait_ready(process: subprocess.Popen, port: int, log_path: Path) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + EMULATOR_START_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmulatorError(f"the emulator exited with {process.returncode}:\n{log_path.read_text()[-2000:]}")
+        try:
+            with opener.open(f"http://127.0.0.1:{port}/moto-api/", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise EmulatorError(f"the emulator did not answer on port {port} within {EMULATOR_START_S}s")
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment without AWS settings, profiles, proxies or CDK settings."""
+    dropped = ("AWS_", "CDK_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith(dropped)}
+
+
+def cli_env(endpoint: str, region: str, work: Path) -> dict[str, str]:
+    """Environment of the CDK CLI: the emulator for every service, dummy keys, nothing shared."""
+    return {
+        **_clean_env(),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "rehearsal",
+        "AWS_SECRET_ACCESS_KEY": "rehearsal",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_CONFIG_FILE": str(work / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(work / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "CDK_DISABLE_VERSION_CHECK": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "NO_PROXY": "localhost,127.0.0.1",
+    }
+
+
+def write_project(work: Path) -> Path:
+    """A CDK project folder for the CLI: the repository's cdk.json, app command made absolute,
+    output inside ``work``. Returns the output folder."""
+    settings = json.loads((REPO / "cdk.json").read_text())
+    settings.pop("watch", None)
+    settings["app"] = f"{REPO / '.venv' / 'bin' / 'python'} {REPO / 'app.py'}"
+    settings["output"] = str(work / "cdk.out")
+    (work / "cdk.json").write_text(json.dumps(settings, indent=2))
+    return work / "cdk.out"
+
+
+def cdk(run: Rehearsal, step: str, args: list[str], *, work: Path, env: dict[str, str], timeout_s: int) -> str:
+    """Run one CDK CLI command in ``work``; its output goes to a log file and is returned.
+    Raises Problem on a non-zero exit or a timeout (the CLI and its children are killed)."""
+    log_path = _log_path(work, step)
+    run.say(f"{STEPS[step.split()[0]]} {step}: cdk {' '.join(args)} (timeout {timeout_s}s)")
+    start = time.monotonic()
+    with log_path.open("w") as log:
+        process = subprocess.Popen([*CDK, *args, "--no-notices"], cwd=work, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            raise Problem(f"cdk {step} did not finish within {timeout_s}s; last output:\n"
+                          f"{_tail(log_path)}") from None
+        except BaseException:  # Ctrl-C or SIGTERM: the CLI runs in its own session, stop it too
+            _kill_group(process)
+            raise
+    run.timings[step] = round(time.monotonic() - start, 1)
+    output = log_path.read_text()
+    if code != 0:
+        raise Problem(f"cdk {step} exited with {code}; last output:\n{_tail(log_path)}")
+    return output
+
+
+def _log_path(work: Path, step: str) -> Path:
+    return work / f"cdk-{step.replace(' ', '-')}.log"
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text().splitlines()[-lines:])
+
+
+# -- what was deployed --------------------------------------------------------------------------
+
+@dataclass
+class Deployed:
+    """Our stacks' templates and, per stack, the physical ID of each resource the emulator created."""
+
+    templates: dict[str, dict]
+    physical: dict[str, dict[str, str]]
+
+    def resources(self, resource_type: str) -> Iterator[tuple[str, str, dict]]:
+        """(stack, physical id, template resource) of every created resource of a type."""
+        for stack, template in self.templates.items():
+            for logical_id, resource in template["Resources"].items():
+                if resource["Type"] == resource_type and logical_id in self.physical[stack]:
+                    yield stack, self.physical[stack][logical_id], resource
+
+    def physical_ids(self, resource_type: str) -> list[str]:
+        return [physical for _, physical, _ in self.resources(resource_type)]
+
+    def missing(self) -> dict[str, list[str]]:
+        """Resource type -> 'stack/logical id' of template resources the emulator did not create."""
+        found: dict[str, list[str]] = {}
+        for stack, template in self.templates.items():
+            for logical_id, resource in template["Resources"].items():
+                if logical_id not in self.physical[stack]:
+                    found.setdefault(resource["Type"], []).append(f"{stack}/{logical_id}")
+        return found
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """The synthesized app: each stack's template and the stacks it depends on."""
+
+    templates: dict[str, dict]
+    dependencies: dict[str, list[str]]
+
+
+def read_assembly(path: Path) -> Assembly:
+    manifest = json.loads((path / "manifest.json").read_text())
+    stacks = {name: a for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
+    return Assembly(
+        {name: json.loads((path / a["properties"]["templateFile"]).read_text()) for name, a in stacks.items()},
+        {name: [d for d in a.get("dependencies", []) if d in stacks] for name, a in stacks.items()},
+    )
+
+
+# -- what the emulator can deploy ---------------------------------------------------------------
+
+def implemented_types() -> frozenset[str]:
+    """Resource types moto's CloudFormation creates; it also runs ``Custom::*`` (as far as it can)."""
+    return frozenset(get_model_map())
+
+
+def _implemented(resource_type: str, implemented: frozenset[str]) -> bool:
+    return resource_type in implemented or resource_type.startswith("Custom::")
+
+
+def _attribute_targets(node: Any) -> Iterator[str]:
+    """Logical IDs whose attributes ``node`` reads: ``Fn::GetAtt`` and ``${Id.Attr}`` in ``Fn::Sub``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::GetAtt":
+                yield value[0] if isinstance(value, list) else value.split(".")[0]
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                yield from (ref.split(".")[0] for ref in re.findall(r"\$\{([^!}][^}]*)\}", text) if "." in ref)
+            yield from _attribute_targets(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _attribute_targets(value)
+
+
+def left_out(assembly: Assembly, implemented: frozenset[str]) -> dict[str, str]:
+    """Stacks moto cannot deploy, with why: a resource it creates (or an output) reads an attribute
+    of a resource it skips, or the stack depends on such a stack."""
+    reasons: dict[str, str] = {}
+    for stack, template in assembly.templates.items():
+        types = {logical_id: r["Type"] for logical_id, r in template["Resources"].items()}
+        created = {i: r for i, r in template["Resources"].items() if _implemented(r["Type"], implemented)}
+        blocked = sorted({f"{i} ({types[i]})" for i in _attribute_targets([created, template.get("Outputs", {})])
+                          if i in types and not _implemented(types[i], implemented)})
+        if blocked:
+            reasons[stack] = f"reads attributes of {', '.join(blocked)}, which moto does not implement"
+    while True:
+        dependents = {stack: deps for stack, deps in assembly.dependencies.items()
+                      if stack not in reasons and any(d in reasons for d in deps)}
+        if not dependents:
+            return reasons
+        reasons.update({stack: f"depends on {', '.join(d for d in deps if d in reasons)}"
+                        for stack, deps in dependents.items()})
+
+
+def asserting_tests(resource_type: str) -> list[str]:
+    """Test modules that name ``resource_type``, i.e. assert something about it on the templates."""
+    return [path.name for path in sorted((REPO / "tests").glob("test_*.py")) if resource_type in path.read_text()]
+
+
+def _where_asserted(resource_types: list[str]) -> str:
+    return "; ".join(f"{t}: {', '.join(asserting_tests(t)) or 'NOT ASSERTED ANYWHERE'}" for t in resource_types)
+
+
+def check_plan(assembly: Assembly, run: Rehearsal) -> str:
+    implemented = implemented_types()
+    run.left_out = left_out(assembly, implemented)
+    deployable = [s for s in assembly.templates if s not in run.left_out]
+    if not deployable:
+        raise Problem(f"the emulator can deploy none of the stacks: {run.left_out}")
+    if not run.left_out:
+        return f"all {len(deployable)} stacks: {', '.join(deployable)}"
+    skipped_types = sorted({r["Type"] for s in run.left_out for r in assembly.templates[s]["Resources"].values()
+                            if not _implemented(r["Type"], implemented) and r["Type"] != CDK_METADATA})
+    unasserted = [t for t in skipped_types if not asserting_tests(t)]
+    if unasserted:
+        raise Problem(f"left out {run.left_out}; no test under tests/ names their types {unasserted}: assert "
+                      "those resources on the synthesized templates in a test, the emulator cannot show them")
+    raise NotRehearsed(f"deploying {', '.join(deployable)}; left out: "
+                       + "; ".join(f"{s} ({why})" for s, why in run.left_out.items())
+                       + f". Their skipped types are asserted on templates in: {_where_asserted(skipped_types)}")
+
+
+def read_deployed(cloudformation: Any, templates: dict[str, dict]) -> Deployed:
+    physical: dict[str, dict[str, str]] = {}
+    for stack in templates:
+        paginator = cloudformation.get_paginator("list_stack_resources")
+        physical[stack] = {
+            summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+            for page in paginator.paginate(StackName=stack)
+            for summary in page["StackResourceSummaries"]
+            if summary.get("LogicalResourceId") and summary.get("PhysicalResourceId")
+            and summary["ResourceStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+        }
+    return Deployed(templates, physical)
+
+
+class Aws:
+    """boto3 clients bound to the emulator, with dummy keys and bounded timeouts."""
+
+    def __init__(self, endpoint: str, region: str) -> None:
+        self._session = boto3.session.Session(aws_access_key_id="rehearsal", aws_secret_access_key="rehearsal",
+                                              region_name=region)
+        self._endpoint = endpoint
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self._endpoint, config=BOTO)
+
+    def __getattr__(self, service: str) -> Any:
+        client = self.client(service)
+        setattr(self, service, client)
+        return client
+
+
+# -- checks on the deployed state ---------------------------------------------------------------
+
+def check_stacks(aws: Aws, templates: dict[str, dict]) -> str:
+    statuses = {s: aws.cloudformation.describe_stacks(StackName=s)["Stacks"][0]["StackStatus"] for s in templates}
+    wrong = {s: status for s, status in statuses.items() if status != "CREATE_COMPLETE"}
+    if wrong:
+        raise Problem(f"stacks not CREATE_COMPLETE: {wrong}")
+    return f"{', '.join(statuses)}: CREATE_COMPLETE"
+
+
+def check_resources_created(deployed: Deployed, run: Rehearsal) -> str:
+    missing = deployed.missing()
+    unexplained = {t: ids for t, ids in missing.items() if t != CDK_METADATA and not asserting_tests(t)}
+    if unexplained:
+        raise Problem(f"not created by the emulator and named by no test under tests/: {unexplained}. Either the "
+                      "deployment failed inside the emulator (its server errors are listed at the end), or moto does not "
+                      "implement the type: then assert those resources on the synthesized templates in a test")
+    run.skipped_types = sorted(missing)
+    created = sum(len(ids) for ids in deployed.physical.values())
+    skipped = _where_asserted([t for t in run.skipped_types if t != CDK_METADATA])
+    return f"{created} resources created; skipped by the emulator (asserted on templates in): {skipped or 'none'}"
+
+
+def _vpc_id(deployed: Deployed) -> str:
+    vpcs = deployed.physical_ids("AWS::EC2::VPC")
+    if len(vpcs) != 1:
+        raise Problem(f"expected the one VPC of the single-account platform stack, the emulator has {vpcs}")
+    return vpcs[0]
+
+
+def check_vpc_closed(aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> str:
+    ec2, vpc_id = aws.ec2, _vpc_id(deployed)
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    attached = [{"Name": "attachment.vpc-id", "Values": [vpc_id]}]
+    problems = []
+    cidr = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["CidrBlock"]
+    if cidr != account.network.cidr:
+        problems.append(f"CIDR {cidr}, config says {account.network.cidr}")
+    found = {
+        "internet gateways": ec2.describe_internet_gateways(Filters=attached)["InternetGateways"],
+        "egress-only internet gateways": [g for g in ec2.describe_egress_only_internet_gateways()["EgressOnlyInternetGateways"]
+                                          if any(a.get("VpcId") == vpc_id for a in g.get("Attachments", []))],
+        "VPN gateways": ec2.describe_vpn_gateways(Filters=attached)["VpnGateways"],
+        "NAT gateways": [g for g in ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"] if g["State"] != "deleted"],
+        "Elastic IPs": ec2.describe_addresses()["Addresses"],
+    }
+    problems += [f"{len(items)} {kind}" for kind, items in found.items() if items]
+    subnets = ec2.describe_subnets(Filters=in_vpc)["Subnets"]
+    zones = config.organisation.availability_zones[: account.network.az_count]
+    if sorted(s["AvailabilityZone"] for s in subnets) != sorted(zones):
+        problems.append(f"subnets in {sorted(s['AvailabilityZone'] for s in subnets)}, config says {zones}")
+    problems += [f"subnet {s['SubnetId']} maps public IPs" for s in subnets if s["MapPublicIpOnLaunch"]]
+    problems += _open_routes(ec2, in_vpc)
+    if problems:
+        raise Problem("; ".join(problems))
+    return (f"{vpc_id} {cidr}: {len(subnets)} subnets in {', '.join(zones)}, no public IP mapping, no internet/"
+            "egress-only/VPN gateway, no NAT gateway, no EIP, routes only local and S3 gateway endpoint")
+
+
+def _open_routes(ec2: Any, in_vpc: list[dict]) -> list[str]:
+    problems = []
+    for table in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]:
+        for route in table["Routes"]:
+            local = route.get("GatewayId") == "local"
+            s3_endpoint = route.get("GatewayId", "").startswith("vpce-") and "DestinationPrefixListId" in route
+            if not (local or s3_endpoint):
+                problems.append(f"route table {table['RouteTableId']} has route {route}")
+    return problems
+
+
+def check_endpoints(aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> str:
+    ec2, vpc_id, region = aws.ec2, _vpc_id(deployed), config.organisation.region
+    found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    interface = [e for e in found if e["VpcEndpointType"] == "Interface"]
+    gateway = [e for e in found if e["VpcEndpointType"] == "Gateway"]
+    wanted = {endpoints.service_name(n, region) for n in endpoints.interface_endpoints(config.features_of(account))}
+    names = {e["ServiceName"] for e in interface}
+    problems = []
+    if names != wanted:
+        problems.append(f"missing {sorted(wanted - names)}, unexpected {sorted(names - wanted)}")
+    subnets = {s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]}
+    groups = {tuple(sorted(g["GroupId"] for g in e["Groups"])) for e in interface}
+    for endpoint in interface:
+        if not endpoint.get("PrivateDnsEnabled"):
+            problems.append(f"{endpoint['ServiceName']} without private DNS")
+        if set(endpoint.get("SubnetIds", [])) != subnets:
+            problems.append(f"{endpoint['ServiceName']} in subnets {endpoint.get('SubnetIds')}, not all of {sorted(subnets)}")
+    if len(groups) != 1 or len(next(iter(groups), ())) != 1:
+        problems.append(f"interface endpoints should share one security group, found {groups}")
+    problems += _s3_gateway_problems(ec2, gateway, vpc_id, region)
+    if problems:
+        raise Problem("; ".join(problems))
+    return (f"{len(interface)} interface endpoints = interface_endpoints({sorted(str(f) for f in config.features_of(account))}), "
+            "private DNS, every subnet, one security group; S3 gateway endpoint on every subnet route table")
+
+
+def _s3_gateway_problems(ec2: Any, gateway: list[dict], vpc_id: str, region: str) -> list[str]:
+    if [g["ServiceName"] for g in gateway] != [f"com.amazonaws.{region}.s3"]:
+        return [f"gateway endpoints {[g['ServiceName'] for g in gateway]}, expected only S3"]
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    subnet_tables = {t["RouteTableId"] for t in tables if not any(a.get("Main") for a in t.get("Associations", []))}
+    if not subnet_tables <= set(gateway[0].get("RouteTableIds", [])):
+        return [f"S3 gateway endpoint on {gateway[0].get('RouteTableIds')}, subnet route tables are {sorted(subnet_tables)}"]
+    return []
+
+
+def check_endpoint_security_group(aws: Aws, deployed: Deployed, account: Account) -> str:
+    vpc_id = _vpc_id(deployed)
+    found = aws.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    group_ids = sorted({g["GroupId"] for e in found for g in e.get("Groups", [])})
+    if len(group_ids) != 1:
+        raise Problem(f"expected one endpoint security group, found {group_ids}")
+    [group] = aws.ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"]
+    rules = [(p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), sorted(r["CidrIp"] for r in p.get("IpRanges", [])),
+              len(p.get("UserIdGroupPairs", [])) + len(p.get("PrefixListIds", [])) + len(p.get("Ipv6Ranges", [])))
+             for p in group["IpPermissions"]]
+    expected = [("tcp", 443, 443, [account.network.cidr], 0)]
+    if rules != expected:
+        raise Problem(f"{group_ids[0]} ingress {group['IpPermissions']}, expected only TCP 443 from {account.network.cidr}")
+    return f"{group_ids[0]}: ingress only TCP 443 from {account.network.cidr}"
+
+
+def check_buckets(aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> str:
+    access_logs = access_log_bucket_name(config, account)
+    our_keys = {aws.kms.describe_key(KeyId=k)["KeyMetadata"]["Arn"] for k in deployed.physical_ids("AWS::KMS::Key")}
+    problems, seen = [], []
+    for stack, bucket, _ in deployed.resources("AWS::S3::Bucket"):
+        [rule] = aws.s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        default = rule["ApplyServerSideEncryptionByDefault"]
+        if bucket == access_logs:
+            ok, wanted = default["SSEAlgorithm"] == "AES256", "SSE-S3 (access logs can only go to SSE-S3 buckets)"
+        else:
+            ok = default["SSEAlgorithm"] == "aws:kms" and default.get("KMSMasterKeyID") in our_keys
+            wanted = "SSE-KMS with a customer-managed key of our stacks"
+        seen.append(f"{bucket}: {default['SSEAlgorithm']}")
+        if not ok:
+            problems.append(f"{stack} bucket {bucket} has {default}, expected {wanted}")
+    if access_logs not in deployed.physical_ids("AWS::S3::Bucket"):
+        problems.append(f"access-log bucket {access_logs} not deployed")
+    if problems:
+        raise Problem("; ".join(problems))
+    return "; ".join(seen)
+
+
+def check_keys(aws: Aws, deployed: Deployed) -> str:
+    problems, keys = [], deployed.physical_ids("AWS::KMS::Key")
+    for key in keys:
+        meta = aws.kms.describe_key(KeyId=key)["KeyMetadata"]
+        rotation = aws.kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
+        if meta["KeyState"] != "Enabled" or meta["KeyManager"] != "CUSTOMER" or not rotation:
+            problems.append(f"{key}: state {meta['KeyState']}, manager {meta['KeyManager']}, rotation {rotation}")
+    if not keys:
+        problems.append("no KMS key deployed")
+    if problems:
+        raise Problem("; ".join(problems))
+    return f"{len(keys)} customer-managed keys, enabled, rotation on"
+
+
+def check_flow_logs(aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> str:
+    vpc_id, org = _vpc_id(deployed), config.organisation
+    group = f"/{org.name}/vpc-flow-logs/{account.name}"
+    logs = aws.ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
+    if [(f["TrafficType"], f.get("LogGroupName")) for f in logs] != [("ALL", group)]:
+        raise Problem(f"flow logs of {vpc_id}: {[(f['TrafficType'], f.get('LogGroupName')) for f in logs]}, "
+                      f"expected one with ALL traffic into {group}")
+    [found] = [g for g in aws.logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] if g["logGroupName"] == group]
+    if found.get("retentionInDays") != org.log_retention_days:
+        raise Problem(f"{group} retention {found.get('retentionInDays')}, config says {org.log_retention_days}")
+    return f"ALL traffic of {vpc_id} into {group}, retention {org.log_retention_days} days"
+
+
+def check_lambdas_in_vpc(aws: Aws, deployed: Deployed) -> str:
+    vpc_id = _vpc_id(deployed)
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    subnets = {s["SubnetId"] for s in aws.ec2.describe_subnets(Filters=in_vpc)["Subnets"]}
+    groups = {g["GroupId"] for g in aws.ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"]}
+    functions = deployed.physical_ids("AWS::Lambda::Function")
+    problems = []
+    for name in functions:
+        vpc_config = aws.client("lambda").get_function_configuration(FunctionName=name).get("VpcConfig") or {}
+        if not vpc_config.get("SubnetIds") or not set(vpc_config["SubnetIds"]) <= subnets \
+                or not vpc_config.get("SecurityGroupIds") or not set(vpc_config["SecurityGroupIds"]) <= groups:
+            problems.append(f"{name}: VpcConfig {vpc_config}")
+    if problems:
+        raise Problem("; ".join(problems))
+    return f"{len(functions)} Lambda function(s) in the VPC's subnets with a VPC security group"
+
+
+def check_custom_resources(aws: Aws, deployed: Deployed) -> str:
+    """The VPC's default security group must end up closed by Custom::VpcRestrictDefaultSG; when
+    moto could not run the handlers (no Docker), say so for every custom resource."""
+    vpc_id = _vpc_id(deployed)
+    [group] = aws.ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                        {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+    if not group["IpPermissions"] and not group["IpPermissionsEgress"]:
+        return f"default security group {group['GroupId']} of {vpc_id} closed by its custom resource"
+    handler_log = _lambda_log(aws, deployed)
+    if DOCKER_ERROR in handler_log:
+        custom = sorted({r["Type"] for t in deployed.templates.values() for r in t["Resources"].values()
+                         if r["Type"].startswith("Custom::")})
+        raise NotRehearsed(
+            f"moto runs Lambda in Docker and there is none here ({handler_log.strip().splitlines()[0][:120]}), yet "
+            f"it marked every custom resource CREATE_COMPLETE without running its handler, so their effects are "
+            f"not rehearsed: e.g. the default group {group['GroupId']} keeps its rules. Asserted on templates in: "
+            f"{_where_asserted(custom)}")
+    raise Problem(f"default security group {group['GroupId']} still has rules: ingress {group['IpPermissions']}, "
+                  f"egress {group['IpPermissionsEgress']}; handler log: {handler_log[:300]!r}")
+
+
+def _lambda_log(aws: Aws, deployed: Deployed) -> str:
+    """Every log line the emulator wrote for our Lambda functions."""
+    lines = []
+    for name in deployed.physical_ids("AWS::Lambda::Function"):
+        group = f"/aws/lambda/{name}"
+        if not aws.logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            continue
+        for stream in aws.logs.describe_log_streams(logGroupName=group)["logStreams"]:
+            events = aws.logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]
+            lines += [e["message"] for e in events]
+    return "\n".join(lines)
+
+
+def check_role_boundaries(aws: Aws, deployed: Deployed) -> str:
+    """Roles of a team (tagged ``fmops:team``) and roles people assume (trusting an account, a role
+    or a federated principal) carry an existing boundary; the platform's service roles, trusted only
+    by AWS services, are listed."""
+    bounded, service_roles, problems = [], [], []
+    for stack, role_name, resource in deployed.resources("AWS::IAM::Role"):
+        role = aws.iam.get_role(RoleName=role_name)["Role"]
+        boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        principals = _principals(role)
+        needs_boundary = _team_tagged(resource) or any(kind != "Service" for kind, _ in principals)
+        if boundary:
+            aws.iam.get_policy(PolicyArn=boundary)  # the boundary policy must exist
+            bounded.append(role_name)
+        elif needs_boundary:
+            problems.append(f"{stack} role {role_name} (trusts {principals}) has no permission boundary")
+        else:
+            service_roles.append(f"{role_name} ({', '.join(value for _, value in principals)})")
+    if problems:
+        raise Problem("; ".join(problems))
+    detail = (f"{len(bounded)} team or persona role(s) with an existing permission boundary; "
+              f"{len(service_roles)} platform service role(s) without: {', '.join(service_roles) or 'none'}")
+    if not bounded:
+        raise NotRehearsed(f"no team or persona role is deployed by this config, so no boundary to check; {detail}")
+    return detail
+
+
+def _team_tagged(resource: dict) -> bool:
+    return any(tag.get("Key") == "fmops:team" for tag in resource.get("Properties", {}).get("Tags", []))
+
+
+def _principals(role: dict) -> list[tuple[str, str]]:
+    found = []
+    for statement in role["AssumeRolePolicyDocument"].get("Statement", []):
+        if not statement or statement.get("Effect") != "Allow":
+            continue
+        for kind, values in statement.get("Principal", {}).items():
+            found += [(kind, value) for value in ([values] if isinstance(values, str) else values)]
+    return sorted(set(found))
+
+
+# -- destroy ------------------------------------------------------------------------------------
+
+def destroy_order(deployed: Deployed, assembly: Assembly) -> list[str]:
+    """The deployed stacks, every stack before the stacks it depends on."""
+    remaining, order = list(deployed.templates), []
+    while remaining:
+        free = [s for s in remaining if not any(s in assembly.dependencies[other] for other in remaining)]
+        order += free
+        remaining = [s for s in remaining if s not in free]
+    return order
+
+
+def check_destroy(aws: Aws, outputs: dict[str, str], run: Rehearsal) -> str:
+    """Only DELETE_COMPLETE counts (moto drops a stack whose delete failed from its stack list);
+    a failure the emulator is known for is NOT REHEARSED, any other fails."""
+    paginator = aws.cloudformation.get_paginator("list_stacks")
+    deleted = {summary["StackName"] for page in paginator.paginate(StackStatusFilter=["DELETE_COMPLETE"])
+               for summary in page["StackSummaries"]}
+    run.destroyed = [s for s in outputs if s in deleted]
+    known = {s: _known_destroy_limit(output) for s, output in outputs.items() if s not in deleted}
+    unexplained = {s: outputs[s][-1500:] for s, why in known.items() if why is None}
+    if unexplained:
+        raise Problem(f"stacks not destroyed: {unexplained}")
+    if known:
+        raise NotRehearsed(f"destroyed {', '.join(run.destroyed) or 'nothing'}; not destroyed, as the emulator "
+                           "cannot: " + "; ".join(f"{s}: {why}" for s, why in known.items()))
+    return f"destroyed {', '.join(run.destroyed)}"
+
+
+def _known_destroy_limit(output: str) -> str | None:
+    return next((why for pattern, why in DESTROY_LIMITS if pattern.search(output)), None)
+
+
+def check_retained(aws: Aws, deployed: Deployed, destroyed: list[str]) -> str:
+    """Every retained bucket, key and log group of a destroyed stack still exists."""
+    probes: dict[str, Callable[[str], bool]] = {
+        "AWS::S3::Bucket": lambda name: bool(aws.s3.head_bucket(Bucket=name)),
+        "AWS::KMS::Key": lambda key: aws.kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled",
+        "AWS::Logs::LogGroup": lambda name: any(g["logGroupName"] == name for g in
+                                                aws.logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]),
+    }
+    kept, lost = [], []
+    for resource_type, probe in probes.items():
+        for stack, physical, resource in deployed.resources(resource_type):
+            if stack not in destroyed or resource.get("DeletionPolicy") != "Retain":
+                continue
+            try:
+                (kept if probe(physical) else lost).append(f"{resource_type} {physical}")
+            except ClientError:
+                lost.append(f"{resource_type} {physical}")
+    if lost:
+        raise Problem(f"retained resources lost on destroy: {lost}")
+    if not kept:
+        raise NotRehearsed(f"no destroyed stack ({', '.join(destroyed) or 'none'}) had a retained bucket, key or log group")
+    return f"{len(kept)} retained resources survive destroy: {', '.join(kept)}"
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+def verify_deployed(run: Rehearsal, aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> None:
+    run.say("5/6 verify: the deployed state, read back with boto3")
+    run.check("stacks", lambda: check_stacks(aws, deployed.templates))
+    run.check("resources created", lambda: check_resources_created(deployed, run))
+    run.check("VPC without internet", lambda: check_vpc_closed(aws, deployed, config, account))
+    run.check("VPC endpoints", lambda: check_endpoints(aws, deployed, config, account))
+    run.check("endpoint security group", lambda: check_endpoint_security_group(aws, deployed, account))
+    run.check("bucket encryption", lambda: check_buckets(aws, deployed, config, account))
+    run.check("KMS keys", lambda: check_keys(aws, deployed))
+    run.check("flow logs", lambda: check_flow_logs(aws, deployed, config, account))
+    run.check("Lambda in VPC", lambda: check_lambdas_in_vpc(aws, deployed))
+    run.check("custom resources", lambda: check_custom_resources(aws, deployed))
+    run.check("permission boundaries", lambda: check_role_boundaries(aws, deployed))
+
+
+def deploy_and_check(run: Rehearsal, config: OrgConfig, config_path: Path, work: Path) -> None:
+    account, region = config.accounts[0], config.organisation.region
+    output_dir = write_project(work)
+    with emulator(account.id, work / "emulator.log", run) as endpoint:
+        env, aws = cli_env(endpoint, region, work), Aws(endpoint, region)
+        outside_app = work / "bootstrap"  # no cdk.json there: bootstrapping needs no synth of the app
+        outside_app.mkdir()
+        if not run.check("cdk bootstrap", lambda: _first_line(cdk(
+                run, "bootstrap", ["bootstrap", f"aws://{account.id}/{region}"], work=outside_app, env=env,
+                timeout_s=BOOTSTRAP_S), "bootstrapped")):
+            return
+        if not run.check("cdk synth", lambda: _first_line(cdk(
+                run, "synth", ["synth", "--quiet", "-c", f"config={config_path}"], work=work, env=env,
+                timeout_s=SYNTH_S), "Successfully synthesized")):
+            return
+        assembly = read_assembly(output_dir)
+        run.check("stacks the emulator can deploy", lambda: check_plan(assembly, run))
+        stacks = [s for s in assembly.templates if s not in run.left_out]
+        if not stacks:
+            return
+        selection = stacks if run.left_out else ["--all"]
+        if not run.check("cdk deploy", lambda: _first_line(cdk(
+                run, "deploy", ["deploy", *selection, "--require-approval", "never", "--app", str(output_dir)],
+                work=work, env=env, timeout_s=DEPLOY_S), "Total time")):
+            return
+        try:
+            deployed = read_deployed(aws.cloudformation, {s: assembly.templates[s] for s in stacks})
+        except Exception as error:  # an emulator or SDK error (moto answers some failures with HTML 500s)
+            run.fail("read the deployed stacks", f"{type(error).__name__}: {error}")
+            return
+        verify_deployed(run, aws, deployed, config, account)
+        outputs = {stack: _destroy(run, stack, work, env, output_dir)
+                   for stack in destroy_order(deployed, assembly)}
+        run.check("cdk destroy", lambda: check_destroy(aws, outputs, run))
+        run.check("retained on destroy", lambda: check_retained(aws, deployed, run.destroyed))
+
+
+def _destroy(run: Rehearsal, stack: str, work: Path, env: dict[str, str], output_dir: Path) -> str:
+    """``cdk destroy --exclusively --force`` of one stack; the CLI's output, also when it fails."""
+    step = f"destroy {stack}"
+    try:
+        return cdk(run, step, ["destroy", stack, "--exclusively", "--force", "--app", str(output_dir)],
+                   work=work, env=env, timeout_s=DESTROY_S)
+    except Problem as failed:
+        run.say(f"  {str(failed).splitlines()[0]}")
+        return _log_path(work, step).read_text()
+
+
+def _first_line(output: str, marker: str) -> str:
+    return next((line.strip() for line in output.splitlines() if marker in line), "done")
+
+
+def _report_emulator_errors(run: Rehearsal, log_path: Path) -> None:
+    errors = sorted({line.strip() for line in log_path.read_text().splitlines()
+                     if re.match(r"^\w*(Error|Exception)\b", line.strip())})
+    if errors:
+        run.say(f"emulator log: {len(errors)} distinct server-side error(s): {errors}")
+
+
+def summary(run: Rehearsal) -> None:
+    print("\nRehearsal summary")
+    for check in run.checks:
+        print(f"  {check.status:<13} {check.name}")
+    counts = {s: sum(c.status == s for c in run.checks) for s in (PASS, NOT_REHEARSED, FAIL)}
+    verdict = "PASS" if run.passed else "FAIL"
+    print(f"{verdict}: {counts[PASS]} passed, {counts[NOT_REHEARSED]} not rehearsable on the emulator "
+          f"(why: above), {counts[FAIL]} failed, in {time.monotonic() - run.started:.0f}s "
+          f"(CLI steps: {run.timings})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="a single-account config")
+    parser.add_argument("--report", type=Path, help="also write the results as JSON to this file")
+    args = parser.parse_args(argv)
+    config_path = args.config.resolve()
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        print(f"rehearse: invalid config\n{error}", file=sys.stderr)
+        return 2
+    if config.organisation.mode is not Mode.SINGLE_ACCOUNT:
+        print(f"rehearse: {config_path} is mode {config.organisation.mode}; the emulator holds one account, "
+              "so the rehearsal takes a single-account config", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the cleanup below runs on SIGTERM too
+    for name in ("NO_PROXY", "no_proxy"):  # boto3 talks to the emulator directly, never through a proxy
+        os.environ[name] = ",".join(filter(None, [os.environ.get(name), "localhost", "127.0.0.1"]))
+    run = Rehearsal()
+    run.say(f"rehearsal of {config_path} (account {config.accounts[0].id}, {config.organisation.region})")
+    with tempfile.TemporaryDirectory(prefix="fmops-rehearsal-") as work:
+        try:
+            deploy_and_check(run, config, config_path, Path(work))
+        except EmulatorError as error:
+            run.fail("emulator", str(error))
+    summary(run)
+    if args.report:
+        args.report.write_text(json.dumps({"passed": run.passed, "checks": [asdict(c) for c in run.checks],
+                                           "skipped_types": run.skipped_types, "left_out": run.left_out,
+                                           "timings": run.timings}, indent=2))
+    return 0 if run.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

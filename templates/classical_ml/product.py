@@ -1,0 +1,132 @@
+"""Classical ML train and deploy: a SageMaker pipeline (preprocess, XGBoost training, evaluation,
+registration pending manual approval when the AUC reaches the threshold), the model registry
+with its approval gates, and a private endpoint of an approved model package, created when the
+project is updated with that package (the deployment gate: a launcher persona decides)."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Fn
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from fmops_constructs.model_registry import ProjectModelRegistry
+from fmops_constructs.project import (Grant, PlatformValue, ProjectProductStack, ProjectRole, ProjectTemplateProps,
+                                      network_interface_grants)
+from fmops_constructs.project_code import ProjectCode
+from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
+
+PROCESSING_IMAGE = "sklearn-processing:1.2-1-cpu-py3"
+XGBOOST_IMAGE = "sagemaker-xgboost:1.7-1"
+ENDPOINT_INSTANCES = ("ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c5.2xlarge")
+MODEL_PACKAGE_ARN = r"^$|^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[A-Za-z0-9-]+/[0-9]+$"
+
+
+class ClassicalMlProduct(ProjectProductStack):
+    """The product stack of the classical-ml template."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ProjectTemplateProps, description: str) -> None:
+        super().__init__(scope, construct_id, props=props, description=description)
+        if props.images is None:
+            raise ValueError("classical-ml needs the organisation's image registry")
+        images = props.images
+        code = ProjectCode(self, "Code", stack=self)
+        topic = self.notification_topic()
+        registry = ProjectModelRegistry(self, "Registry", stack=self, topic=topic,
+                                        description="Classical models of the project")
+        bucket = f"s3://{self.team_bucket_template}"
+
+        def build(jobs: JobSettings) -> PipelineDefinition:
+            pipeline = PipelineDefinition(jobs)
+            pipeline.code_parameter()
+            dataset = pipeline.parameter("Dataset", "String", Fn.sub(f"{bucket}/data/classical/"))
+            target = pipeline.parameter("TargetColumn", "String", "label")
+            threshold = pipeline.parameter("MinAuc", "Float", 0.75)
+            status = pipeline.parameter("ModelApprovalStatus", "String", "PendingManualApproval")
+            rounds = pipeline.parameter("NumRound", "String", "200")
+            pipeline.processing("Preprocess", image=images.image(PROCESSING_IMAGE), script="preprocess.py",
+                                instance_type="ml.m5.xlarge", inputs={"data": dataset},
+                                outputs=["train", "validation", "test"], arguments=["--target", target])
+            output = "Steps.Preprocess.ProcessingOutputConfig.Outputs['{}'].S3Output.S3Uri"
+            pipeline.training("Train", image=images.image(XGBOOST_IMAGE), instance_type="ml.m5.xlarge",
+                              channels={"train": get(output.format("train")),
+                                        "validation": get(output.format("validation"))},
+                              content_type="text/csv",
+                              hyperparameters={"objective": "binary:logistic", "eval_metric": "auc",
+                                               "num_round": rounds, "max_depth": "5", "eta": "0.2",
+                                               "subsample": "0.8"})
+            artifacts = get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
+            pipeline.processing("Evaluate", image=images.image(XGBOOST_IMAGE), script="evaluate.py",
+                                instance_type="ml.m5.xlarge",
+                                inputs={"model": artifacts, "test": get(output.format("test"))},
+                                outputs=["evaluation"], property_file="Evaluation")
+            report = {"Std:Join": {"On": "/", "Values": [
+                get("Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"),
+                "evaluation.json"]}}
+            register = pipeline.register(
+                "Register", group=registry.group_name, image=images.image(XGBOOST_IMAGE), model_data=artifacts,
+                status=status, instance_types=ENDPOINT_INSTANCES, metrics_uri=report,
+                tags={"fmops:team": props.team, "sagemaker:project-name": self.project_name})
+            failed = pipeline.fail("AucTooLow", {"Std:Join": {"On": " ", "Values": [
+                "AUC below", threshold, "- the model was not registered"]}})
+            pipeline.condition_at_least("CheckAuc", property_file_step="Evaluate", property_file="Evaluation",
+                                        path="metrics.auc.value", minimum=threshold, if_steps=[register],
+                                        else_steps=[failed])
+            return pipeline
+
+        pipeline = ProjectPipeline(self, "Pipeline", stack=self, name_suffix="train",
+                                   description="Preprocess, train XGBoost, evaluate and register a classifier",
+                                   code_uri=code.code_uri, code_objects=code.code_objects, build=build,
+                                   extra_grants=[ProjectModelRegistry.pipeline_grant(self)])
+        pipeline.pipeline.node.add_dependency(registry.group)
+        self._endpoint()
+        CfnOutput(self, "PipelineName", value=pipeline.pipeline_name,
+                  description="Start it with the team's CSV data under data/classical/")
+        CfnOutput(self, "ModelPackageGroupName", value=registry.group_name,
+                  description="Approve a model, then update the project with its ModelPackageArn to deploy it")
+        CfnOutput(self, "CodeLocation", value=code.repository_description, description="Where the project's code lives")
+
+    def _endpoint(self) -> None:
+        """A private endpoint of ``ModelPackageArn``, only when the parameter is set."""
+        package = self.choice("ModelPackageArn", type="String", default="", allowed_pattern=MODEL_PACKAGE_ARN,
+                              description="Approved model package to deploy (empty: no endpoint yet)")
+        instance = self.choice("EndpointInstanceType", type="String", default=ENDPOINT_INSTANCES[0],
+                               allowed_values=list(ENDPOINT_INSTANCES), description="Endpoint instance type")
+        deploy = self.condition("Deploy", Fn.condition_not(Fn.condition_equals(package.value_as_string, "")))
+        team = self.props.team
+        logs_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group"
+        serving = ProjectRole(
+            self, "Serving", service="sagemaker.amazonaws.com", description="Endpoint of the project's approved model",
+            grants=[
+                Grant(("s3:GetObject",), (f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/"
+                                          f"{self.project_prefix}runs/*",)),
+                Grant(("kms:Decrypt",), (self.project_key.key_arn,)),
+                Grant(("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
+                      (self.props.images.repositories_arn,)),  # type: ignore[union-attr]
+                Grant(("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+                      (f"{logs_arn}:/aws/sagemaker/Endpoints/{team}-${{SageMakerProjectName}}:*",)),
+                *network_interface_grants(),
+                Grant(("sagemaker:DescribeModelPackage",),
+                      (f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:model-package/"
+                       f"{team}-${{SageMakerProjectName}}/*",)),
+            ],
+            why="the project endpoint's execution role: model artifacts of the project's runs, the project key, "
+                "the organisation's image mirror, its own endpoint log group; ENI, ECR login and Describe calls "
+                "have no resource-level scope")
+        model = sagemaker.CfnModel(
+            self, "Model", execution_role_arn=serving.role_arn, enable_network_isolation=True,
+            containers=[sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package.value_as_string)],
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                subnets=self.platform_list(PlatformValue.SUBNET_IDS),
+                security_group_ids=[self.platform_string(PlatformValue.SECURITY_GROUP_ID)]))
+        model.node.add_dependency(serving)
+        config = sagemaker.CfnEndpointConfig(
+            self, "EndpointConfig", kms_key_id=self.project_key.key_arn,
+            production_variants=[sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name="AllTraffic", model_name=model.attr_model_name, instance_type=instance.value_as_string,
+                initial_instance_count=1, initial_variant_weight=1)])
+        endpoint = sagemaker.CfnEndpoint(self, "Endpoint", endpoint_name=self.resource_name(),
+                                         endpoint_config_name=config.attr_endpoint_config_name)
+        for resource in (model, config, endpoint):
+            resource.cfn_options.condition = deploy
+        CfnOutput(self, "EndpointName", value=endpoint.endpoint_name, condition=deploy,
+                  description="Private endpoint of the deployed model package")

@@ -1,0 +1,69 @@
+"""LLM-as-judge: ask a Bedrock model, through the team's guardrail (its latest published
+version), to grade an answer 1-5."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+INSTRUCTIONS = (
+    "You grade answers of an AI assistant. Score the ANSWER to the PROMPT from 1 (wrong, unsafe or useless) to 5 "
+    "(correct, complete, concise). If a REFERENCE is given, judge faithfulness to it. Reply with JSON only: "
+    '{"score": <1-5>, "reason": "<one sentence>"}')
+SCORE = re.compile(r'"score"\s*:\s*([1-5](?:\.\d+)?)')
+
+
+def latest_guardrail_version(bedrock: Any, guardrail_arn: str) -> str:
+    """The highest published version of the guardrail (never DRAFT, which changes unreviewed)."""
+    versions, token = [], None
+    while True:
+        page = bedrock.list_guardrails(guardrailIdentifier=guardrail_arn, **({"nextToken": token} if token else {}))
+        versions += [g["version"] for g in page.get("guardrails", []) if g["version"].isdigit()]
+        token = page.get("nextToken")
+        if not token:
+            break
+    if not versions:
+        raise RuntimeError(f"guardrail {guardrail_arn} has no published version")
+    return max(versions, key=int)
+
+
+def judge_message(record: dict[str, Any]) -> str:
+    parts = [f"PROMPT:\n{record['prompt']}", f"ANSWER:\n{record['output']}"]
+    if record.get("reference"):
+        parts.append(f"REFERENCE:\n{record['reference']}")
+    return "\n\n".join(parts)
+
+
+def parse_verdict(text: str) -> tuple[float, str]:
+    """The score and reason of the judge's reply; tolerate text around the JSON object."""
+    start, end = text.find("{"), text.rfind("}")
+    if start != -1 and end > start:
+        try:
+            verdict = json.loads(text[start:end + 1])
+            score = float(verdict["score"])
+            if 1 <= score <= 5:
+                return score, str(verdict.get("reason", ""))
+        except (ValueError, KeyError, TypeError):
+            pass
+    match = SCORE.search(text)
+    if match:
+        return float(match.group(1)), ""
+    raise ValueError(f"the judge gave no score: {text[:200]!r}")
+
+
+class Judge:
+    """Grades records with ``model_id`` through the guardrail (Converse API)."""
+
+    def __init__(self, runtime: Any, model_id: str, guardrail_id: str, guardrail_version: str) -> None:
+        self.runtime = runtime
+        self.model_id = model_id
+        self.guardrail = {"guardrailIdentifier": guardrail_id, "guardrailVersion": guardrail_version}
+
+    def score(self, record: dict[str, Any]) -> tuple[float, str]:
+        reply = self.runtime.converse(
+            modelId=self.model_id, system=[{"text": INSTRUCTIONS}],
+            messages=[{"role": "user", "content": [{"text": judge_message(record)}]}],
+            inferenceConfig={"maxTokens": 200, "temperature": 0}, guardrailConfig=self.guardrail)
+        text = "".join(part.get("text", "") for part in reply["output"]["message"]["content"])
+        return parse_verdict(text)

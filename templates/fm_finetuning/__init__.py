@@ -1,0 +1,1 @@
+"""FM fine-tuning (PEFT): process, LoRA fine-tune, evaluate, condition, register pending approval."""

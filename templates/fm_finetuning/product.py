@@ -1,0 +1,84 @@
+"""FM fine-tuning (PEFT): a SageMaker pipeline that prepares the team's instruction data, fine-tunes
+a staged base model with LoRA, evaluates it (ROUGE-L), and registers it pending manual approval
+when the score reaches the threshold; the model package group and its approval gates."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Fn
+from constructs import Construct
+
+from fmops_constructs.model_registry import ProjectModelRegistry
+from fmops_constructs.project import ProjectProductStack, ProjectTemplateProps
+from fmops_constructs.project_code import ProjectCode
+from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
+
+PROCESSING_IMAGE = "sklearn-processing:1.2-1-cpu-py3"
+TRAINING_IMAGE = "huggingface-pytorch-training:2.1-transformers4.36-gpu-py310"
+INFERENCE_IMAGE = "huggingface-pytorch-tgi-inference:2.4-tgi2.4-gpu-py311"
+TRAINING_INSTANCES = ("ml.g5.2xlarge", "ml.g5.12xlarge", "ml.g5.48xlarge", "ml.p4d.24xlarge")
+SERVING_INSTANCES = ("ml.g5.2xlarge", "ml.g5.12xlarge", "ml.g5.48xlarge")
+
+
+class FmFineTuningProduct(ProjectProductStack):
+    """The product stack of the fm-finetuning template."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: ProjectTemplateProps, description: str) -> None:
+        super().__init__(scope, construct_id, props=props, description=description)
+        if props.images is None:
+            raise ValueError("fm-finetuning needs the organisation's image registry")
+        images = props.images
+        code = ProjectCode(self, "Code", stack=self)
+        topic = self.notification_topic()
+        registry = ProjectModelRegistry(self, "Registry", stack=self, topic=topic,
+                                        description="Fine-tuned models of the project")
+        bucket = f"s3://{self.team_bucket_template}"
+
+        def build(jobs: JobSettings) -> PipelineDefinition:
+            pipeline = PipelineDefinition(jobs)
+            pipeline.code_parameter()
+            dataset = pipeline.parameter("Dataset", "String", Fn.sub(f"{bucket}/data/fine-tuning/"))
+            base_model = pipeline.parameter("BaseModel", "String", Fn.sub(f"{bucket}/models/base/"))
+            instance = pipeline.parameter("TrainingInstanceType", "String", TRAINING_INSTANCES[0])
+            threshold = pipeline.parameter("MinRougeL", "Float", 0.3)
+            status = pipeline.parameter("ModelApprovalStatus", "String", "PendingManualApproval")
+            epochs = pipeline.parameter("Epochs", "String", "3")
+            rank = pipeline.parameter("LoraRank", "String", "8")
+            pipeline.processing("Prepare", image=images.image(PROCESSING_IMAGE), script="prepare.py",
+                                instance_type="ml.m5.xlarge", inputs={"data": dataset},
+                                outputs=["train", "validation"])
+            split = "Steps.Prepare.ProcessingOutputConfig.Outputs['{}'].S3Output.S3Uri"
+            pipeline.training("FineTune", image=images.image(TRAINING_IMAGE), script="train.py",
+                              instance_type=instance,
+                              channels={"model": base_model, "train": get(split.format("train")),
+                                        "validation": get(split.format("validation"))},
+                              arguments=["--epochs", epochs, "--lora-rank", rank])
+            artifacts = get("Steps.FineTune.ModelArtifacts.S3ModelArtifacts")
+            pipeline.processing("Evaluate", image=images.image(TRAINING_IMAGE), script="evaluate.py",
+                                instance_type="ml.g5.2xlarge",
+                                inputs={"model": artifacts, "validation": get(split.format("validation"))},
+                                outputs=["evaluation"], property_file="Evaluation")
+            report = {"Std:Join": {"On": "/", "Values": [
+                get("Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"),
+                "evaluation.json"]}}
+            register = pipeline.register(
+                "Register", group=registry.group_name, image=images.image(INFERENCE_IMAGE), model_data=artifacts,
+                status=status, instance_types=SERVING_INSTANCES, metrics_uri=report,
+                tags={"fmops:team": props.team, "sagemaker:project-name": self.project_name})
+            failed = pipeline.fail("ScoreTooLow", {"Std:Join": {"On": " ", "Values": [
+                "ROUGE-L below", threshold, "- the model was not registered"]}})
+            pipeline.condition_at_least("CheckScore", property_file_step="Evaluate", property_file="Evaluation",
+                                        path="metrics.rouge_l.value", minimum=threshold, if_steps=[register],
+                                        else_steps=[failed])
+            return pipeline
+
+        pipeline = ProjectPipeline(self, "Pipeline", stack=self, name_suffix="finetune",
+                                   description="Prepare, LoRA fine-tune, evaluate and register a foundation model",
+                                   code_uri=code.code_uri, code_objects=code.code_objects, build=build,
+                                   extra_grants=[ProjectModelRegistry.pipeline_grant(self)])
+        pipeline.pipeline.node.add_dependency(registry.group)
+        CfnOutput(self, "PipelineName", value=pipeline.pipeline_name,
+                  description="Start it with the team's data under data/fine-tuning/ and weights under models/base/")
+        CfnOutput(self, "ModelPackageGroupName", value=registry.group_name,
+                  description="Approve registered models here (lead data scientist)")
+        CfnOutput(self, "CodeLocation", value=code.repository_description,
+                  description="Where the project's code lives (repository, or S3 prefix for bundles)")

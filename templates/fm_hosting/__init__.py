@@ -1,0 +1,1 @@
+"""FM hosting: a catalog model on a private, autoscaled SageMaker endpoint."""

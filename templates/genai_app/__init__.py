@@ -1,0 +1,1 @@
+"""GenAI application on Bedrock: private API, guardrail, versioned prompt catalog, feedback store."""

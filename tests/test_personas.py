@@ -1,0 +1,282 @@
+"""Every cell of the persona matrix, evaluated offline against the synthesized policies.
+
+The identity policy and permission boundary of each persona role are read from the
+synthesized templates (not from the generator), together with the SCP documents, and
+evaluated with principalmapper's local IAM engine (identity policy + boundary + SCPs, with
+condition keys). Two teams are checked, in their dev accounts, plus the platform personas.
+"""
+
+from __future__ import annotations
+
+import collections
+import collections.abc
+import json
+from dataclasses import replace
+
+import pytest
+
+from infra import personas
+from infra.personas import Cell, load_matrix
+from tests.conftest import resources
+
+# principalmapper 1.1.5 imports these names from collections (removed in Python 3.10).
+collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
+collections.MutableMapping = collections.abc.MutableMapping  # type: ignore[attr-defined]
+
+from principalmapper.common import Node, Policy  # noqa: E402
+from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
+
+MATRIX = load_matrix()
+TEAMS = {"risk": ("risk-dev", "222222222221"), "genai": ("genai-dev", "333333333331")}
+SUBNET = "subnet-0123456789abcdef0"
+
+
+def _stack(templates: dict, team: str) -> dict:
+    """The team's stack in its dev account; the platform personas live in genai-dev's platform stack."""
+    if team == "platform":
+        return templates["fmops-genai-dev-platform"]
+    return templates[f"fmops-{TEAMS[team][0]}-{team}"]
+
+
+def _roles(template: dict) -> dict[str, Node]:
+    """persona name -> principalmapper Node built from the template's role, policy and boundary."""
+    nodes = {}
+    for role in resources(template, "AWS::IAM::Role").values():
+        tags = {t["Key"]: t["Value"] for t in role["Properties"].get("Tags", [])}
+        if "fmops:persona" not in tags:
+            continue
+        props = role["Properties"]
+        policies = [template["Resources"][ref["Ref"]]["Properties"] for ref in props["ManagedPolicyArns"]]
+        boundary = template["Resources"][props["PermissionsBoundary"]["Ref"]]["Properties"]
+        arn = f"arn:aws:iam::{_account(template)}:role/{props['RoleName']}"
+        nodes[tags["fmops:persona"]] = Node(
+            arn, props["RoleName"],
+            [Policy(arn, p["ManagedPolicyName"], p["PolicyDocument"]) for p in policies],
+            [], props["AssumeRolePolicyDocument"], None, 0, False, False,
+            Policy(arn, boundary["ManagedPolicyName"], boundary["PolicyDocument"]), False, tags,
+        )
+    return nodes
+
+
+def _account(template: dict) -> str:
+    policy = next(iter(resources(template, "AWS::IAM::ManagedPolicy").values()))["Properties"]
+    return next(s for s in json.dumps(policy).split(":") if s.isdigit() and len(s) == 12)
+
+
+def _scps() -> list[list[Policy]]:
+    """FullAWSAccess plus the two preventive SCPs, as attached to the workload OU."""
+    docs = personas.scp_documents(_all_model_arns())
+    full_access = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    return [[Policy("arn:aws:organizations::scp/full", "FullAWSAccess", full_access)]
+            + [Policy(f"arn:aws:organizations::scp/{n}", n, d) for n, d in docs.items()]]
+
+
+# Team -> the model ARNs its boundary allows, read from the synthesized boundary (fixture `nodes`).
+_MODEL_ARNS: dict[str, list[str]] = {}
+
+
+def _all_model_arns() -> list[str]:
+    return sorted({arn for arns in _MODEL_ARNS.values() for arn in arns})
+
+
+def _scope(team: str) -> personas.Scope:
+    """Placeholders of the matrix for a team; the platform personas are probed in genai-dev."""
+    account = TEAMS.get(team, TEAMS["genai"])[1]
+    models = _MODEL_ARNS.get("genai" if team == "platform" else team, [])
+    return personas.Scope(org="fmops", team=team, account=account, region="eu-west-1", model_arns=tuple(models))
+
+
+def _context(kind: str, scope: personas.Scope) -> dict[str, object]:
+    guardrail = f"arn:aws:bedrock:{scope.region}:{scope.account}:guardrail/gr0team1:1"
+    kms = f"arn:aws:kms:{scope.region}:{scope.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    return {
+        "": {},
+        "tagged": {"aws:RequestTag/fmops:team": scope.team},
+        "team-resource": {"aws:ResourceTag/fmops:team": scope.team},
+        "vpc-job": {"aws:RequestTag/fmops:team": scope.team, "sagemaker:VpcSubnets": [SUBNET],
+                    "sagemaker:VpcSecurityGroupIds": ["sg-0123456789abcdef0"], "sagemaker:VolumeKmsKey": kms,
+                    "sagemaker:OutputKmsKey": kms},
+        "no-vpc-job": {"aws:RequestTag/fmops:team": scope.team, "sagemaker:VolumeKmsKey": kms},
+        "guarded": {"bedrock:GuardrailIdentifier": guardrail},
+        "unguarded": {},
+    }[kind]
+
+
+def _allowed(node: Node, probe: list[str], scope: personas.Scope) -> bool:
+    scope = replace(scope, persona=node.tags["fmops:persona"])
+    action, resource, *kind = [scope.fill(part)[0] for part in probe[:2]] + probe[2:]
+    return local_check_authorization_full(node, action, resource, _context(kind[0] if kind else "", scope),
+                                          None, None, _scps(), None)
+
+
+def _expected(persona: str, capability: str, side: str) -> bool:
+    if MATRIX.capabilities[capability].boundary_denied:
+        return False
+    cell = MATRIX.cell(persona, capability)
+    return cell is Cell.ALLOW or (cell is Cell.READ_ONLY and side == "read")
+
+
+CASES = [
+    (team, persona, capability, side)
+    for team in ("risk", "genai", "platform")
+    for persona in (MATRIX.platform_personas() if team == "platform" else MATRIX.team_personas())
+    for capability, spec in MATRIX.capabilities.items()
+    for side in ("write", "read")
+    if getattr(spec.probe, side) is not None
+]
+
+
+@pytest.fixture(scope="module")
+def nodes(default_templates) -> dict[str, dict[str, Node]]:
+    for team in ("risk", "genai"):
+        boundary = next(p["Properties"] for p in resources(_stack(default_templates, team),
+                                                              "AWS::IAM::ManagedPolicy").values()
+                        if p["Properties"]["ManagedPolicyName"].endswith("-boundary"))
+        deny = next(s for s in boundary["PolicyDocument"]["Statement"] if s["Sid"] == "DenyBedrockOutsideAllowList")
+        allowed = deny["NotResource"] if isinstance(deny["NotResource"], list) else [deny["NotResource"]]
+        _MODEL_ARNS[team] = [a for a in allowed if not a.endswith("/none")]
+    return {team: _roles(_stack(default_templates, team)) for team in ("risk", "genai", "platform")}
+
+
+@pytest.mark.parametrize(("team", "persona", "capability", "side"), CASES,
+                         ids=[f"{t}-{p}-{c}-{s}" for t, p, c, s in CASES])
+def test_matrix_cell(nodes, team, persona, capability, side):
+    probe = getattr(MATRIX.capabilities[capability].probe, side)
+    scope = _scope(team)
+    expected = _expected(persona, capability, side)
+    if "{first_model}" in probe[1] and not scope.model_arns:
+        # A team without Bedrock models: probe another team's model, which must be refused.
+        probe = [probe[0], _all_model_arns()[0], *probe[2:]]
+        expected = False
+    assert _allowed(nodes[team][persona], probe, scope) is expected
+
+
+def test_every_team_persona_has_a_role_per_team(nodes):
+    for team in ("risk", "genai"):
+        assert set(nodes[team]) == set(MATRIX.team_personas())
+    assert set(nodes["platform"]) == set(MATRIX.platform_personas())
+
+
+def test_one_team_cannot_touch_another_teams_data(nodes):
+    genai_scope = _scope("genai")
+    risk_bucket = personas.team_bucket_name("fmops", "risk", genai_scope.account, "eu-west-1")
+    for persona, node in nodes["genai"].items():
+        assert not local_check_authorization_full(
+            node, "s3:GetObject", f"arn:aws:s3:::{risk_bucket}/curated/x.parquet", {}, None, None, _scps(), None), persona
+
+
+def test_roles_cannot_create_roles_without_the_boundary_nor_remove_it(default_templates):
+    template = _stack(default_templates, "genai")
+    boundary = next(p["Properties"] for p in resources(template, "AWS::IAM::ManagedPolicy").values()
+                    if p["Properties"]["ManagedPolicyName"] == "fmops-genai-boundary")
+    admin_policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
+    arn = "arn:aws:iam::333333333331:role/fmops-genai-widened"
+    trust = {"Version": "2012-10-17", "Statement": []}
+    node = Node(arn, "x", [Policy(arn, "admin", admin_policy)], [], trust, None, 0, False, False,
+                Policy(arn, "boundary", boundary["PolicyDocument"]), False, {})
+    boundary_arn = "arn:aws:iam::333333333331:policy/fmops-genai-boundary"
+    role = "arn:aws:iam::333333333331:role/fmops-genai-new"
+    check = local_check_authorization_full
+    assert check(node, "iam:CreateRole", role, {"iam:PermissionsBoundary": boundary_arn}, None, None, None, None)
+    assert not check(node, "iam:CreateRole", role, {}, None, None, None, None)
+    assert not check(node, "iam:CreateRole", role, {"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"},
+                     None, None, None, None)
+    assert not check(node, "iam:DeleteRolePermissionsBoundary", role, {}, None, None, None, None)
+    assert not check(node, "iam:CreatePolicyVersion", boundary_arn, {}, None, None, None, None)
+
+
+def test_persona_roles_least_privilege(default_templates):
+    for name, template in default_templates.items():
+        for role in resources(template, "AWS::IAM::Role").values():
+            props = role["Properties"]
+            if "RoleName" not in props:
+                continue
+            assert "PermissionsBoundary" in props, props["RoleName"]
+            assert "FullAccess" not in json.dumps(props.get("ManagedPolicyArns", [])), props["RoleName"]
+        for policy in resources(template, "AWS::IAM::ManagedPolicy").values():
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if statement["Effect"] == "Allow":
+                    assert not (statement["Action"] in ("*", ["*"]) and statement.get("Resource") in ("*", ["*"]))
+
+
+def test_trust_requires_mfa_without_a_configured_principal(default_templates):
+    role = next(r for r in resources(_stack(default_templates, "risk"), "AWS::IAM::Role").values()
+                if r["Properties"].get("RoleName") == "fmops-risk-lead-data-scientist")
+    [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+
+
+def test_access_matrix_document_is_current():
+    assert personas.ACCESS_MATRIX_DOC.read_text() == personas.render_access_matrix(), \
+        "docs/access-matrix.md is stale: run `fmops access-matrix`"
+
+
+def test_scp_documents_fit_the_organizations_limit():
+    for name, document in personas.scp_documents(_all_model_arns() or ["arn:aws:bedrock:eu-west-1::foundation-model/x"]).items():
+        assert len(json.dumps(document, separators=(",", ":"))) <= 5120, name
+
+
+# parliament findings accepted, each with the reason; any other finding fails the lint test.
+PARLIAMENT_ACCEPTED = {
+    ("UNKNOWN_CONDITION_FOR_ACTION", "bedrock:GuardrailIdentifier"):
+        "parliament 1.6.4's bundled IAM data predates this key; the Bedrock user guide documents "
+        "bedrock:GuardrailIdentifier for InvokeModel and InvokeModelWithResponseStream",
+    ("RESOURCE_MISMATCH", "bedrock:InvokeModel"):
+        "Bedrock model ids contain ':' (amazon.nova-pro-v1:0), which parliament's ARN matcher "
+        "reads as an extra ARN field; the ARN is the documented foundation-model format",
+    ("RESOURCE_STAR", "sagemaker:DescribeDomain"):
+        "audit-read: the auditor, data owner and platform personas read configuration account-wide; "
+        "these calls return configuration, not data",
+    ("RESOURCE_STAR", "bedrock:ApplyGuardrail"):
+        "the permission boundary's service ceiling caps, it does not grant (see acknowledge.py "
+        "boundary-service-ceiling)",
+    ("MISMATCHED_TYPE_BUT_USABLE", "StringNotEquals"):
+        "iam:PermissionsBoundary is compared with string operators in AWS's own examples",
+}
+
+
+def _accepted(finding) -> bool:
+    detail = str(finding.detail)
+    return any(issue == finding.issue and marker in detail for (issue, marker) in PARLIAMENT_ACCEPTED)
+
+
+def test_generated_policies_pass_parliament(default_templates):
+    from parliament import analyze_policy_string
+
+    linted, unexplained = 0, []
+    for team in ("risk", "genai", "platform"):
+        for policy in resources(_stack(default_templates, team), "AWS::IAM::ManagedPolicy").values():
+            props = policy["Properties"]
+            findings = analyze_policy_string(json.dumps(props["PolicyDocument"])).findings
+            unexplained += [(props["ManagedPolicyName"], f.issue, f.detail) for f in findings if not _accepted(f)]
+            linted += 1
+    for name, document in personas.scp_documents(_all_model_arns()).items():
+        findings = analyze_policy_string(json.dumps(document)).findings
+        unexplained += [(name, f.issue, f.detail) for f in findings if not _accepted(f)]
+    assert linted >= 2 * len(MATRIX.team_personas()) + len(MATRIX.platform_personas())
+    assert not unexplained, unexplained
+
+
+def test_governance_stack_attaches_the_scps_when_configured(tmp_path):
+    from infra.config import DEFAULT_CONFIG, load_config
+    from tests.conftest import load_templates, synth
+
+    path = tmp_path / "with-scp.yaml"
+    path.write_text(DEFAULT_CONFIG.read_text().replace(
+        "  log_retention_days: 365\n", "  log_retention_days: 365\n  scp_target_ids: [ou-ab12-cdef3456]\n"))
+    templates = load_templates(synth(load_config(path), tmp_path / "out"))
+    policies = resources(templates["fmops-tooling-platform"], "AWS::Organizations::Policy")
+    assert {p["Properties"]["Name"] for p in policies.values()} == set(personas.scp_documents([]))
+    for policy in policies.values():
+        assert policy["Properties"]["Type"] == "SERVICE_CONTROL_POLICY"
+        assert policy["Properties"]["TargetIds"] == ["ou-ab12-cdef3456"]
+    assert not resources(templates["fmops-risk-dev-platform"], "AWS::Organizations::Policy")
+
+
+def test_personas_open_only_their_own_studio_profile(nodes):
+    scientist = nodes["risk"]["data-scientist"]
+    own = "arn:aws:sagemaker:eu-west-1:222222222221:user-profile/d-example/risk-data-scientist"
+    lead = "arn:aws:sagemaker:eu-west-1:222222222221:user-profile/d-example/risk-lead-data-scientist"
+    check = local_check_authorization_full
+    assert check(scientist, "sagemaker:CreatePresignedDomainUrl", own, {}, None, None, _scps(), None)
+    assert not check(scientist, "sagemaker:CreatePresignedDomainUrl", lead, {}, None, None, _scps(), None)

@@ -1,0 +1,53 @@
+"""A generated organisation synthesizes within CloudFormation's limits.
+
+Every team of a generated organisation has its own dev, preprod and prod accounts, so the size
+of a team's or an account's stacks does not depend on how many teams there are; the stacks that
+serve the whole organisation (governance platform, package mirror) are admitted by
+organisation id, not by account lists, so they do not grow either. Ten teams (31 accounts)
+therefore cover every kind of stack at its full size while keeping `make test` short; the
+100-team organisation is synthesized and measured by `make bench-scale` (scripts/bench.py).
+The organisation is synthesized once, in-process, with every compliance check.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from infra.config import load_config
+from infra.report import MAX_RESOURCES, MAX_TEMPLATE_BYTES, StackInfo, stacks_in
+from infra.scale import STAGES, write_generated_config
+from tests.conftest import synth
+
+TEAMS = 10
+
+pytestmark = pytest.mark.xdist_group("scale")
+
+
+@pytest.fixture(scope="module")
+def scale_stacks(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[StackInfo], float]:
+    folder = tmp_path_factory.mktemp("scale")
+    config = load_config(write_generated_config(TEAMS, folder / f"org-{TEAMS}-teams.yaml"))
+    start = time.perf_counter()
+    synth(config, folder / "cdk.out")
+    elapsed = time.perf_counter() - start
+    print(f"\nsynth of {TEAMS} teams ({len(config.accounts)} accounts): {elapsed:.0f}s")
+    return stacks_in(folder / "cdk.out"), elapsed
+
+
+def test_every_stack_is_under_500_resources_and_1_mb(scale_stacks, record_property) -> None:
+    stacks, elapsed = scale_stacks
+    record_property("synth_seconds", round(elapsed, 1))
+    too_big = [(s.name, s.resources, s.template_bytes) for s in stacks
+               if s.resources >= MAX_RESOURCES or s.template_bytes >= MAX_TEMPLATE_BYTES]
+    assert not too_big
+
+
+def test_every_team_has_its_stacks_in_each_of_its_accounts(scale_stacks) -> None:
+    names = {s.name for s in scale_stacks[0]}
+    accounts = ["tooling"] + [f"team{t:03d}-{stage}" for t in range(TEAMS) for stage, _ in STAGES]
+    missing_platform = [a for a in accounts if f"scale-{a}-platform" not in names]
+    missing_team = [f"team{t:03d}-{stage}" for t in range(TEAMS) for stage, _ in STAGES
+                    if f"scale-team{t:03d}-{stage}-team{t:03d}" not in names]
+    assert not missing_platform and not missing_team
