@@ -28,10 +28,13 @@ sys.path.insert(0, str(REPO))
 
 from infra.scale import write_generated_config  # noqa: E402  (needs the repo on sys.path)
 
+# A plain CDK app with one empty stack (CDK's built-in template validation on, as in ours;
+# without our strict-rules context, which rejects a template without resources).
 EMPTY_APP = """
-from infra.app_builder import new_app
-from aws_cdk import Stack
-app = new_app(outdir={outdir!r})
+import os
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from aws_cdk import App, Stack
+app = App(outdir={outdir!r})
 Stack(app, "Empty")
 app.synth()
 """
