@@ -234,11 +234,9 @@ PROJECT_TEMPLATE_CEILING = ["cloudformation:*", "lambda:*", "apigateway:*", "eve
                             "application-autoscaling:*", "codepipeline:*", "codecommit:*",
                             "codestar-connections:PassConnection", "codestar-connections:UseConnection",
                             "cognito-idp:*Group*", "cognito-idp:DescribeUserPool*", "cognito-idp:UpdateUserPoolClient",
-                            "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole*",
-                            "iam:UpdateAssumeRolePolicy", "iam:*RolePolic*", "iam:CreatePolicy", "iam:DeletePolicy",
-                            "iam:GetPolicy", "iam:*PolicyVersion*", "iam:ListEntitiesForPolicy",
-                            "iam:CreateServiceLinkedRole", "kms:CreateGrant", "kms:Encrypt", "ec2:*SecurityGroup*",
-                            "ec2:*PrivateIpAddresses", "ec2:CreateTags", "ec2:DeleteTags", "ssm:GetParameter*"]
+                            "iam:*Role*", "iam:*Policy", "iam:*PolicyVersion*", "kms:CreateGrant", "kms:Encrypt",
+                            "ec2:*SecurityGroup*", "ec2:*PrivateIpAddresses", "ec2:CreateTags", "ec2:DeleteTags",
+                            "ssm:GetParameter*"]
 
 # The ceiling of the boundary: the services the platform uses. Identity policies grant; the
 # boundary only caps, so a grant outside these services is void even if a policy says so.
