@@ -27,9 +27,8 @@ from constructs import Construct, IConstruct
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.arns import own_arn
 from fmops_constructs.kms import EncryptionKey
-from fmops_constructs.aspects import exempt_from_internet_free
 from fmops_constructs.package_mirror import PackageMirrorRef
-from fmops_constructs.vpc_egress import ENDPOINTS_ONLY_REASON, HTTPS_EGRESS_DESCRIPTION
+from fmops_constructs.vpc_egress import allow_https_to_endpoints
 
 # The AWS accounts that own the SageMaker Distribution images (the JupyterLab and Code Editor
 # images of Studio), per region, from the SageMaker Developer Guide's image ARN tables.
@@ -261,8 +260,7 @@ class StudioDomain(Construct):
             group.add_egress_rule(group, port, f"{what}, to Studio apps")
         # The S3 gateway endpoint is reached at S3's public ranges (its prefix list cannot be
         # resolved offline): HTTPS to any address, which only reaches endpoints in this VPC.
-        group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), HTTPS_EGRESS_DESCRIPTION)
-        exempt_from_internet_free(group.node.default_child, ["IF-SG-EGRESS-PUBLIC"], ENDPOINTS_ONLY_REASON)  # type: ignore[arg-type]
+        allow_https_to_endpoints(group)
         return group
 
     def _lifecycle_config(self, domain_name: str) -> sagemaker.CfnStudioLifecycleConfig:

@@ -20,9 +20,14 @@ def endpoints_only_security_group(scope: Construct, construct_id: str, *, vpc: e
     """A security group with no ingress and HTTPS egress only, exempted from IF-SG-EGRESS-PUBLIC
     with the reason above."""
     group = ec2.SecurityGroup(scope, construct_id, vpc=vpc, description=description, allow_all_outbound=False)
+    allow_https_to_endpoints(group)
+    return group
+
+
+def allow_https_to_endpoints(group: ec2.SecurityGroup) -> None:
+    """Add HTTPS egress to the VPC's endpoints (0.0.0.0/0:443, see the reason) with its exemption."""
     group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), HTTPS_EGRESS_DESCRIPTION)
     exempt_from_internet_free(group.node.default_child, ["IF-SG-EGRESS-PUBLIC"], ENDPOINTS_ONLY_REASON)  # type: ignore[arg-type]
-    return group
 
 
 def restrict_to_endpoints(group: ec2.SecurityGroup) -> None:
