@@ -9,9 +9,12 @@ resource below the scope through its ``Metadata.checkov.skip`` entry, with the s
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from typing import Any
 
-from aws_cdk import Acknowledgment, CfnResource, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 
@@ -182,6 +185,45 @@ def acknowledge_wildcards(scope: IConstruct, document: dict, why: str) -> None:
                 if "*" in value:
                     findings.add(f"AwsSolutions-IAM5[{kind}::{value}]")
     Validations.of(scope).acknowledge(*[Acknowledgment(id=f, reason=WILDCARD_REASON + why) for f in sorted(findings)])
+
+
+def acknowledge_resolved_wildcards(scope: IConstruct, statements: list[Any], why: str) -> None:
+    """:func:`acknowledge_wildcards` for statements whose ARNs hold tokens (``PolicyStatement``
+    objects or their JSON): resolved in ``scope``'s stack and written the way cdk-nag names them."""
+    resolved = Stack.of(scope).resolve([s.to_statement_json() if hasattr(s, "to_statement_json") else s
+                                        for s in statements])
+    acknowledge_wildcards(scope, {"Statement": [nag_statement(s) for s in resolved]}, why)
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def nag_form(text: str) -> str:
+    """How cdk-nag writes an ``Fn::Sub`` string in a finding id: ``${X}`` becomes ``<X>``."""
+    return _SUB_VARIABLE.sub(lambda match: f"<{match.group(1)}>", text)
+
+
+def nag_notation(value: Any) -> Any:
+    """A resolved CloudFormation value in cdk-nag's notation (Ref -> <Id>, GetAtt -> <Id.Attr>)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return [nag_notation(v) for v in value]
+    if isinstance(value, dict) and len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Ref":
+            return f"<{argument}>"
+        if function == "Fn::GetAtt":
+            return f"<{'.'.join(argument) if isinstance(argument, list) else argument}>"
+        if function == "Fn::Join":
+            return argument[0].join(str(nag_notation(part)) for part in argument[1])
+        if function == "Fn::Sub":
+            return nag_form(argument if isinstance(argument, str) else argument[0])
+    return json.dumps(value)
+
+
+def nag_statement(statement: dict[str, Any]) -> dict[str, Any]:
+    return {key: nag_notation(value) for key, value in statement.items()}
 
 
 def acknowledge(scope: IConstruct, *keys: str) -> None:

@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-import boto3
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from constructs import IConstruct
+from constructs import Construct, IConstruct
+
+from fmops_constructs.acknowledge import acknowledge_resolved_wildcards
 
 from fmops_constructs.guardrail import Guardrail
 
@@ -28,16 +29,6 @@ INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"
 GUARDRAIL_CONDITION_KEY = "bedrock:GuardrailIdentifier"
 # Region-name prefix of each geography of Bedrock's system-defined cross-Region inference profiles.
 GEOGRAPHY_REGION_PREFIX = {"us": "us-", "eu": "eu-", "apac": "ap-"}
-
-
-def geography_regions(geography: str) -> list[str]:
-    """Bedrock Regions of a geography, from botocore's bundled endpoint data (no network).
-
-    A cross-Region inference profile routes to Regions of its geography; the pinned botocore
-    lists the Regions known when it was released.
-    """
-    prefix = GEOGRAPHY_REGION_PREFIX[geography]
-    return sorted(r for r in boto3.session.Session().get_available_regions("bedrock") if r.startswith(prefix))
 
 
 @dataclass(frozen=True)
@@ -60,15 +51,18 @@ class BedrockModel:
         """Every resource ARN an invocation of this model is authorized against.
 
         In-Region: the foundation model in the stack's Region. Through a profile: the profile in
-        this account and Region, and the foundation model in each Region of the geography.
+        this account and Region, and the foundation model in the Regions of the geography, as one
+        ARN whose Region is the geography's prefix (``eu-*``): the profile routes to any of them,
+        including Regions AWS adds later, and one ARN instead of one per Region keeps the team's
+        permission boundary under IAM's 6,144-character limit with several models.
         """
         stack = Stack.of(scope)
         if self.geography is None:
             return [_foundation_model_arn(stack, stack.region, self.model_id)]
         profile = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=self.invoke_id,
                                    arn_format=ArnFormat.SLASH_RESOURCE_NAME)
-        return [profile] + [_foundation_model_arn(stack, region, self.model_id)
-                            for region in geography_regions(self.geography)]
+        regions = GEOGRAPHY_REGION_PREFIX[self.geography] + "*"
+        return [profile, _foundation_model_arn(stack, regions, self.model_id)]
 
 
 def _foundation_model_arn(stack: Stack, region: str, model_id: str) -> str:
@@ -113,12 +107,26 @@ class GovernedModelAccess:
             iam.PolicyStatement(effect=iam.Effect.DENY, actions=list(INVOKE_ACTIONS), resources=self.model_arns,
                                 conditions={"StringNotEquals": {GUARDRAIL_CONDITION_KEY: required}}),
             iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"], resources=[self.guardrail.guardrail_arn]),
-            iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.guardrail.encryption_key.key_arn]),
+            # Only for Bedrock reading the guardrail: the key may protect other data of the team.
+            iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.guardrail.encryption_key.key_arn],
+                                conditions={"StringEquals": {"kms:ViaService": f"bedrock.{Stack.of(self.guardrail).region}"
+                                                                               ".amazonaws.com"}}),
         ]
+
+    def acknowledge_wildcards(self, scope: IConstruct) -> None:
+        """Acknowledge, on ``scope`` (where the statements land), the AwsSolutions-IAM5 finding of
+        each cross-Region model's geography-wide foundation-model ARN."""
+        acknowledge_resolved_wildcards(
+            scope, self.policy_statements(),
+            "a cross-Region inference profile routes to any Region of its geography, so the foundation "
+            "model is allowed in the geography's Regions, for the allowed model ids only and only with "
+            "the guardrail's published version")
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Add :meth:`policy_statements` to ``grantee``'s policy; return the combined grant."""
         grants = []
+        if isinstance(grantee, Construct):
+            self.acknowledge_wildcards(grantee)
         for statement in self.policy_statements():
             if statement.effect is iam.Effect.DENY:
                 grantee.grant_principal.add_to_principal_policy(statement)

@@ -35,7 +35,8 @@ from aws_cdk import aws_servicecatalog as servicecatalog
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from fmops_constructs.acknowledge import acknowledge, acknowledge_wildcards
+from fmops_constructs.acknowledge import (acknowledge, acknowledge_resolved_wildcards, acknowledge_wildcards, nag_form,
+                                          nag_notation, nag_statement)
 from fmops_constructs.bedrock import GUARDRAIL_CONDITION_KEY, INVOKE_ACTIONS, BedrockModel, model_arns
 
 # SageMaker's own constraints on the two parameters it passes (botocore's sagemaker model:
@@ -48,11 +49,6 @@ STUDIO_VISIBILITY_TAG = ("sagemaker:studio-visibility", "true")
 PROJECT_NAME_TAG = "sagemaker:project-name"
 PROJECT_ID_TAG = "sagemaker:project-id"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
-
-
-def nag_form(text: str) -> str:
-    """How cdk-nag writes an ``Fn::Sub`` string in a finding id: ``${X}`` becomes ``<X>``."""
-    return _SUB_VARIABLE.sub(lambda match: f"<{match.group(1)}>", text)
 
 
 def sub(text: str) -> str:
@@ -252,7 +248,7 @@ class Grant:
 
     def nag_statement(self, scope: IConstruct) -> dict[str, Any]:
         """The statement as cdk-nag sees it, for acknowledging its wildcards one by one."""
-        resources = [_render(Stack.of(scope).resolve(sub(r))) for r in self.resources]
+        resources = [nag_notation(Stack.of(scope).resolve(sub(r))) for r in self.resources]
         return {"Effect": "Allow", "Action": list(self.actions), "Resource": resources}
 
 
@@ -275,9 +271,12 @@ class ProjectRole(Construct):
 
     def add_policy(self, construct_id: str, statements: Sequence[iam.PolicyStatement], description: str) -> None:
         """Another managed policy of the role, for statements built elsewhere (e.g.
-        :class:`TeamGuardrailAccess`) that name no wildcard."""
-        self.policies.append(iam.ManagedPolicy(self, construct_id, roles=[self.role], description=description,
-                                               statements=list(statements)))
+        :class:`TeamGuardrailAccess`); their wildcards (the geography of a cross-Region model)
+        are acknowledged one by one with the role's reason."""
+        policy = iam.ManagedPolicy(self, construct_id, roles=[self.role], description=description,
+                                   statements=list(statements))
+        self.policies.append(policy)
+        acknowledge_resolved_wildcards(policy, list(statements), self._why)
 
     def add_grants(self, *grants: Grant) -> None:
         for grant in grants:
@@ -320,32 +319,9 @@ class GeneratedPolicyWildcards:
         if not isinstance(node, iam.CfnPolicy):
             return
         document = Stack.of(node).resolve(node.policy_document)
-        rendered = {"Statement": [_render_statement(s) for s in document.get("Statement", [])]}
+        rendered = {"Statement": [nag_statement(s) for s in document.get("Statement", [])]}
         acknowledge_wildcards(node, rendered, self._why)
         acknowledge(node, "scoped-inline-policy")
-
-
-def _render(value: Any) -> Any:
-    """A resolved CloudFormation value in cdk-nag's notation (Ref -> <Id>, GetAtt -> <Id.Attr>)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return [_render(v) for v in value]
-    if isinstance(value, dict) and len(value) == 1:
-        (function, argument), = value.items()
-        if function == "Ref":
-            return f"<{argument}>"
-        if function == "Fn::GetAtt":
-            return f"<{'.'.join(argument) if isinstance(argument, list) else argument}>"
-        if function == "Fn::Join":
-            return argument[0].join(str(_render(part)) for part in argument[1])
-        if function == "Fn::Sub":
-            return nag_form(argument if isinstance(argument, str) else argument[0])
-    return json.dumps(value)
-
-
-def _render_statement(statement: dict[str, Any]) -> dict[str, Any]:
-    return {key: _render(value) for key, value in statement.items()}
 
 
 class ProjectProductStack(servicecatalog.ProductStack):

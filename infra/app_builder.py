@@ -71,6 +71,7 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
                     description=f"FMOps Foundation {org.name}: GenAI runtime of team {team.name} in {account.name}",
                 ))
                 guardrails[team.name] = genai.guardrail
+                genai.add_stack_dependency(team_stacks[team.name])  # attaches a policy to its persona roles
                 if hosts_endpoints(team):
                     _team_tagged(team, FmEndpointsStack(
                         app, stack_name(config, account.name, team.name, "endpoints"), config=config, team=team,

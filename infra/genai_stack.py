@@ -35,6 +35,7 @@ from infra.config import Account, FmEndpointSettings, OrgConfig, Team
 from infra.genai import (endpoint_instance_type, endpoint_name, endpoint_role_name, hosts_endpoints,
                          team_guardrail_policy, uses_bedrock)
 from infra.models import team_bedrock_models
+from infra import personas
 from infra.personas import boundary_name
 from infra.platform_stack import access_log_bucket_name
 
@@ -62,8 +63,9 @@ class GenAiStack(Stack):
     """A team's GenAI runtime in one account: guardrail, governed model access, the buckets and
     alarm topic its FM endpoints use, and its dashboard.
 
-    ``model_access`` (when the team has Bedrock models) is what persona roles receive:
-    ``stack.model_access.grant_invoke(role)``.
+    ``model_access`` (when the team has Bedrock models) is what callers receive:
+    ``stack.model_access.grant_invoke(role)``. The persona roles the matrix allows ``invoke-fm``
+    get it here, as the managed policy ``<org>-<team>-guarded-invoke`` attached by role name.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account, team: Team,
@@ -81,12 +83,30 @@ class GenAiStack(Stack):
                                        description=f"Guardrail of team {team.name}: required on every model call")
             if models:
                 self.model_access = GovernedModelAccess(models=models, guardrail=self.guardrail)
+                self._grant_personas_guarded_invoke(org.name, team)
         self.endpoint_refs: dict[str, FmEndpointRef] = {}
         self.endpoint_log_groups: dict[str, list[logs.LogGroup]] = {}
         if hosts_endpoints(team):
             self._hosting_storage(config, account, team, network)
         GenAiDashboard(self, "Dashboard", dashboard_name=f"{org.name}-{team.name}-genai", models=models,
                        guardrail=self.guardrail, endpoints=list(self.endpoint_refs.values()))
+
+    def _grant_personas_guarded_invoke(self, org: str, team: Team) -> None:
+        """The persona roles allowed ``invoke-fm`` by the matrix get the team's governed model
+        access: its models, only with this guardrail's published version (any other guardrail,
+        or none, is denied). Roles are referenced by their deterministic names, so this stack
+        deploys after the team stack and creates no cross-stack reference."""
+        names = personas.genai_stack_personas("invoke-fm", team.persona_names())
+        if not names:
+            return
+        roles = [iam.Role.from_role_name(self, f"Persona-{name}", personas.role_name(org, team.name, name))
+                 for name in names]
+        document = iam.PolicyDocument(statements=self.model_access.policy_statements())  # type: ignore[union-attr]
+        policy = iam.ManagedPolicy(
+            self, "GuardedInvoke", managed_policy_name=f"{org}-{team.name}-guarded-invoke",
+            description=f"invoke-fm of team {team.name}'s personas: allowed models, only through guardrail "
+                        f"{org}-{team.name} at its published version", document=document, roles=roles)
+        self.model_access.acknowledge_wildcards(policy)  # type: ignore[union-attr]
 
     def _hosting_storage(self, config: OrgConfig, account: Account, team: Team, network: PrivateNetwork) -> None:
         """Created before any endpoint (in an earlier stack), so weights can be staged first."""

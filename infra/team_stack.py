@@ -57,7 +57,7 @@ class TeamStack(Stack):
         matrix = personas.load_matrix()
         self.persona_roles = {
             persona: PersonaRole(
-                self, f"Persona-{persona}", role_name=f"{org.name}-{team.name}-{persona}", team=team.name,
+                self, f"Persona-{persona}", role_name=personas.role_name(org.name, team.name, persona), team=team.name,
                 persona=persona, description=matrix.personas[persona].description,
                 statements=personas.persona_statements(persona, scope, matrix),
                 boundary=self.boundary.policy, principal_arn=team.assume_principal,

@@ -38,8 +38,42 @@ def _stack(templates: dict, team: str) -> dict:
     return templates[f"fmops-{TEAMS[team][0]}-{team}"]
 
 
-def _roles(template: dict) -> dict[str, Node]:
-    """persona name -> principalmapper Node built from the template's role, policy and boundary."""
+# What the GenAI stack's tokens resolve to in the evaluation: its guardrail, published version 1.
+GUARDRAIL_ID = "gr0team1"
+
+
+def _guardrail_arn(account: str) -> str:
+    return f"arn:aws:bedrock:eu-west-1:{account}:guardrail/{GUARDRAIL_ID}"
+
+
+def _resolve(value, account: str):
+    """The CloudFormation intrinsics of a GenAI stack's policy, with the values a deployment
+    gives them: the guardrail's ARN and published version 1, and the key's ARN."""
+    if isinstance(value, list):
+        return [_resolve(v, account) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return {"GuardrailArn": _guardrail_arn(account), "Version": "1",
+                "Arn": f"arn:aws:kms:eu-west-1:{account}:key/{logical_id}"}[attribute]
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_resolve(parts, account))
+    return {key: _resolve(v, account) for key, v in value.items()}
+
+
+def _attached_by_name(templates: list[dict], role_name: str, account: str) -> list[dict]:
+    """Managed policies of other stacks (the team's GenAI stack) attached to a role by name."""
+    return [{**props, "PolicyDocument": _resolve(props["PolicyDocument"], account)}
+            for template in templates
+            for props in (p["Properties"] for p in resources(template, "AWS::IAM::ManagedPolicy").values())
+            if role_name in props.get("Roles", [])]
+
+
+def _roles(template: dict, others: list[dict] = ()) -> dict[str, Node]:
+    """persona name -> principalmapper Node built from the template's role, its policies (those of
+    ``others`` attached by role name included) and its boundary."""
     nodes = {}
     for role in resources(template, "AWS::IAM::Role").values():
         tags = {t["Key"]: t["Value"] for t in role["Properties"].get("Tags", [])}
@@ -47,6 +81,7 @@ def _roles(template: dict) -> dict[str, Node]:
             continue
         props = role["Properties"]
         policies = [template["Resources"][ref["Ref"]]["Properties"] for ref in props["ManagedPolicyArns"]]
+        policies += _attached_by_name(list(others), props["RoleName"], _account(template))
         boundary = template["Resources"][props["PermissionsBoundary"]["Ref"]]["Properties"]
         arn = f"arn:aws:iam::{_account(template)}:role/{props['RoleName']}"
         nodes[tags["fmops:persona"]] = Node(
@@ -87,7 +122,7 @@ def _scope(team: str) -> personas.Scope:
 
 
 def _context(kind: str, scope: personas.Scope) -> dict[str, object]:
-    guardrail = f"arn:aws:bedrock:{scope.region}:{scope.account}:guardrail/gr0team1:1"
+    guardrail = f"{_guardrail_arn(scope.account)}:1"
     kms = f"arn:aws:kms:{scope.region}:{scope.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     return {
         "": {},
@@ -135,7 +170,15 @@ def nodes(default_templates) -> dict[str, dict[str, Node]]:
         deny = next(s for s in boundary["PolicyDocument"]["Statement"] if s["Sid"] == "DenyBedrockOutsideAllowList")
         allowed = deny["NotResource"] if isinstance(deny["NotResource"], list) else [deny["NotResource"]]
         _MODEL_ARNS[team] = [a for a in allowed if not a.endswith("/none")]
-    return {team: _roles(_stack(default_templates, team)) for team in ("risk", "genai", "platform")}
+    return {team: _roles(_stack(default_templates, team), _genai_stacks(default_templates, team))
+            for team in ("risk", "genai", "platform")}
+
+
+def _genai_stacks(templates: dict, team: str) -> list[dict]:
+    if team == "platform":
+        return []
+    name = f"fmops-{TEAMS[team][0]}-{team}-genai"
+    return [templates[name]] if name in templates else []
 
 
 @pytest.mark.parametrize(("team", "persona", "capability", "side"), CASES,
@@ -230,6 +273,9 @@ PARLIAMENT_ACCEPTED = {
     ("RESOURCE_STAR", "bedrock:ApplyGuardrail"):
         "the permission boundary's service ceiling caps, it does not grant (see acknowledge.py "
         "boundary-service-ceiling)",
+    ("INVALID_ARN", "Region expected to be of form like us-east-1"):
+        "a cross-Region model's foundation-model ARN names the geography's Regions as 'eu-*'; IAM "
+        "matches wildcards in any ARN segment, parliament only accepts full Region names or '*'",
     ("MISMATCHED_TYPE_BUT_USABLE", "StringNotEquals"):
         "iam:PermissionsBoundary is compared with string operators in AWS's own examples",
 }
@@ -280,3 +326,69 @@ def test_personas_open_only_their_own_studio_profile(nodes):
     check = local_check_authorization_full
     assert check(scientist, "sagemaker:CreatePresignedDomainUrl", own, {}, None, None, _scps(), None)
     assert not check(scientist, "sagemaker:CreatePresignedDomainUrl", lead, {}, None, None, _scps(), None)
+
+
+def test_invoke_needs_the_teams_own_guardrail_at_its_published_version(nodes):
+    """invoke-fm is granted by the GenAI stack with the exact guardrail version: another guardrail
+    of the account, the DRAFT version or no guardrail is refused, for every persona."""
+    scope = _scope("genai")
+    model = scope.model_arns[0]
+    allowed = [p for p in MATRIX.team_personas() if MATRIX.cell(p, "invoke-fm") is Cell.ALLOW]
+    assert allowed
+    guardrail = _guardrail_arn(scope.account)
+    for persona, node in nodes["genai"].items():
+        def invoke(identifier: str | None) -> bool:
+            context = {"bedrock:GuardrailIdentifier": identifier} if identifier else {}
+            return local_check_authorization_full(node, "bedrock:InvokeModel", model, context, None, None, _scps(), None)
+
+        assert invoke(f"{guardrail}:1") is (persona in allowed), persona
+        for other in (f"{guardrail}:DRAFT", f"{guardrail}:2", guardrail,
+                      f"arn:aws:bedrock:eu-west-1:{scope.account}:guardrail/gr0other1:1", None):
+            assert not invoke(other), (persona, other)
+
+
+def test_persona_policies_leave_the_guarded_allow_to_the_genai_stack(default_templates):
+    """No persona policy of a team stack allows Bedrock invoke: only the GenAI stack's policy
+    does, attached by name to exactly the personas with an allow cell."""
+    for team in ("risk", "genai"):
+        for policy in resources(_stack(default_templates, team), "AWS::IAM::ManagedPolicy").values():
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if statement["Effect"] == "Allow":
+                    assert "bedrock:InvokeModel" not in json.dumps(statement["Action"]), statement
+    [guarded] = [p["Properties"] for p in resources(default_templates["fmops-genai-dev-genai-genai"],
+                                                    "AWS::IAM::ManagedPolicy").values()
+                 if p["Properties"]["ManagedPolicyName"] == "fmops-genai-guarded-invoke"]
+    expected = {personas.role_name("fmops", "genai", p) for p in MATRIX.team_personas()
+                if MATRIX.cell(p, "invoke-fm") is Cell.ALLOW}
+    assert set(guarded["Roles"]) == expected
+
+
+def test_boundary_fits_iam_limit_with_many_cross_region_models():
+    """Cross-Region models cost two ARNs each (profile + the geography's foundation model), so a
+    team with eight of them still fits IAM's 6,144-character managed-policy limit."""
+    arns = []
+    for index in range(8):
+        model = f"anthropic.claude-model-{index}-20250101-v1:0"
+        arns += [f"arn:aws:bedrock:eu-west-1:333333333331:inference-profile/eu.{model}",
+                 f"arn:aws:bedrock:eu-*::foundation-model/{model}"]
+    document = personas.boundary_document("arn:aws:iam::333333333331:policy/fmops-a-long-team-name-boundary", arns)
+    assert len(json.dumps(document, separators=(",", ":"))) <= 6144
+
+
+def _stack_dependencies(assembly) -> dict[str, set[str]]:
+    """Stack name -> names of the stacks it depends on, nested assemblies (stages) included."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    names, dependencies = {}, {}
+    for artifact_id, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "cdk:cloud-assembly":
+            dependencies |= _stack_dependencies(assembly / artifact["properties"]["directoryName"])
+        elif artifact["type"] == "aws:cloudformation:stack":
+            names[artifact_id] = artifact["properties"].get("stackName", artifact_id)
+    for artifact_id, artifact in manifest["artifacts"].items():
+        if artifact_id in names:
+            dependencies[names[artifact_id]] = {names[d] for d in artifact.get("dependencies", []) if d in names}
+    return dependencies
+
+
+def test_genai_stack_deploys_after_the_roles_it_attaches_to(default_assembly):
+    assert "fmops-genai-dev-genai" in _stack_dependencies(default_assembly)["fmops-genai-dev-genai-genai"]

@@ -47,6 +47,10 @@ class Probe(_Strict):
 class Capability(_Strict):
     description: str
     boundary_denied: bool = False
+    # "genai-stack": the Allow depends on a value only the team's GenAI stack knows (its
+    # guardrail's published version), so that stack grants it to the roles of the personas with
+    # an allow cell (``guarded_invoke_personas``); persona policies carry only the Deny cells.
+    allow_from: Literal["matrix", "genai-stack"] = "matrix"
     read: Grant | None = None
     write: Grant | None = None
     create: Grant | None = None
@@ -117,6 +121,18 @@ class Scope:
         return [text.format(**values)]
 
 
+def role_name(org: str, team: str, persona: str) -> str:
+    """Name of a team persona's role: deterministic, so other stacks attach policies by name."""
+    return f"{org}-{team}-{persona}"
+
+
+def genai_stack_personas(capability: str, personas: list[str], matrix: Matrix | None = None) -> list[str]:
+    """Of ``personas``, those whose ``capability`` Allow the team's GenAI stack grants."""
+    matrix = matrix or load_matrix()
+    assert matrix.capabilities[capability].allow_from == "genai-stack", capability
+    return [p for p in personas if matrix.cell(p, capability) is Cell.ALLOW]
+
+
 def boundary_name(org: str, team: str) -> str:
     """Deterministic, so stacks and products reference the boundary by ARN without imports."""
     return f"{org}-{team}-boundary"
@@ -154,7 +170,7 @@ def persona_statements(persona: str, scope: Scope, matrix: Matrix | None = None)
     statements: list[dict[str, Any] | None] = []
     for name, capability in matrix.capabilities.items():
         cell = matrix.cell(persona, name)
-        if cell in (Cell.ALLOW, Cell.READ_ONLY):
+        if cell in (Cell.ALLOW, Cell.READ_ONLY) and capability.allow_from == "matrix":
             statements += [_statement(_sid(name, part), "Allow", grant, scope) for part, grant in capability.grants(cell)]
         elif cell is Cell.DENY:
             # A Deny ignores the grant's narrowing conditions: the capability is refused outright.
@@ -299,7 +315,10 @@ def render_access_matrix(matrix: Matrix | None = None) -> str:
     lines += ["", "## Capabilities", ""]
     for name, capability in matrix.capabilities.items():
         actions = sorted({a for _, g in capability.grants(Cell.ALLOW) for a in g.actions})
-        lines.append(f"- **{name}**: {capability.description}. Actions: {', '.join(f'`{a}`' for a in actions)}.")
+        granted = (" Granted by the team's GenAI stack (`<org>-<team>-guarded-invoke`), only with the published "
+                   "version of the team's guardrail; any other guardrail or none is denied."
+                   if capability.allow_from == "genai-stack" else "")
+        lines.append(f"- **{name}**: {capability.description}. Actions: {', '.join(f'`{a}`' for a in actions)}.{granted}")
     lines += ["", "## Personas", ""]
     lines += [f"- **{name}** ({spec.scope}): {spec.description}." for name, spec in matrix.personas.items()]
     return "\n".join(lines) + "\n"
