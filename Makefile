@@ -33,10 +33,11 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed .venv-checkov/.installed
 
 ## make synth: synthesize the whole app (default config; CONFIG=path for another) with every
-## compliance check, then print the summary.
+## compliance check, lint every template with cfn-lint, then print the summary.
 synth: install
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c config=$(CONFIG)
+	$(VENV)/bin/fmops cfn-lint cdk.out
 	$(VENV)/bin/fmops summary cdk.out
 
 ## make test: the whole test suite (unit tests, compliance gates, linters).

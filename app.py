@@ -8,10 +8,10 @@ import sys
 
 from aws_cdk import App
 
-from infra.app_builder import build_app
+from infra.app_builder import APP_PROPS, build_app
 from infra.config import ConfigError, load_config
 
-app = App()
+app = App(**APP_PROPS)
 try:
     config = load_config(app.node.try_get_context("config"))
 except ConfigError as error:

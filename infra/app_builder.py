@@ -21,11 +21,18 @@ from infra.team_stack import TeamStack
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 
+# CDK's built-in template validation is off: cfn-lint checks the same CloudFormation schemas with
+# more rules after synth (`fmops cfn-lint`, run by `make synth` and `make test`), where the
+# built-in plugin cost about half of every synth. The compliance gates (three cdk-nag packs,
+# the internet-free pack, cost tags) run at every synth.
+APP_PROPS = {"builtin_cloud_formation_validation": False}
+
+
 def new_app(outdir: str | None = None) -> App:
     """An App with cdk.json's feature flags, for tests and benchmarks that synthesize in-process
     (the CDK CLI passes the same context when it runs app.py)."""
     context = json.loads(CDK_JSON.read_text())["context"]
-    return App(context=context, outdir=outdir)
+    return App(context=context, outdir=outdir, **APP_PROPS)
 
 
 def _team_tagged(team: Team, stack: Stack) -> Stack:

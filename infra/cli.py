@@ -69,6 +69,7 @@ def _delegate(module: str, function: str = "main") -> Callable[[list[str]], int]
 
 DELEGATED = {
     "verify-internet-free": _delegate("infra.compliance.internet_free"),
+    "cfn-lint": _delegate("infra.compliance.cfn_lint"),
     "select-fm": _delegate("infra.fm_select"),
     "onboard-team": _delegate("infra.onboard"),
     "access-matrix": _delegate("infra.personas"),

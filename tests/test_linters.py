@@ -9,24 +9,39 @@ from pathlib import Path
 import pytest
 
 from fmops_constructs.acknowledge import ACKNOWLEDGMENTS
+from infra.compliance import cfn_lint
 from tests.conftest import REPO
 
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
-CFN_LINT = REPO / ".venv" / "bin" / "cfn-lint"
-CFN_LINT_ERROR_BIT = 2  # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational
 
 
 def _templates(assembly: Path) -> list[str]:
-    return sorted(str(p) for p in assembly.glob("*.template.json"))
+    """Stack and product templates of the assembly and of its nested assemblies (the workload
+    accounts' stages in mode organisation)."""
+    return [str(p) for p in cfn_lint.templates(assembly)]
 
 
 @pytest.mark.parametrize("which", ["default_assembly", "single_assembly"])
 def test_cfn_lint_finds_no_errors(request, which):
     assembly = request.getfixturevalue(which)
-    result = subprocess.run([str(CFN_LINT), "--format", "parseable", *_templates(assembly)],
+    result = cfn_lint.lint(assembly)
+    assert result.templates > 10 and not result.errors, result.errors
+
+
+def test_cfn_lint_command_reports_errors(tmp_path, default_assembly):
+    """`fmops cfn-lint` (run by `make synth`) exits 1 and names the template on an error."""
+    import shutil
+
+    broken = tmp_path / "cdk.out"
+    shutil.copytree(default_assembly, broken, ignore=shutil.ignore_patterns("asset.*"))
+    path = sorted(broken.glob("*-platform.template.json"))[0]
+    template = json.loads(path.read_text())
+    template["Resources"]["Broken"] = {"Type": "AWS::S3::Bucket", "Properties": {"NoSuchProperty": 1}}
+    path.write_text(json.dumps(template))
+    result = subprocess.run([str(REPO / ".venv" / "bin" / "fmops"), "cfn-lint", str(broken)],
                             capture_output=True, text=True)
-    errors = [line for line in result.stdout.splitlines() if ":E" in line]
-    assert not result.returncode & CFN_LINT_ERROR_BIT and not errors, result.stdout
+    assert result.returncode == 1, result.stdout
+    assert path.name in result.stdout and "NoSuchProperty" in result.stdout
 
 
 @pytest.mark.parametrize("which", ["default_assembly", "single_assembly"])
@@ -41,6 +56,10 @@ def test_checkov_has_no_failed_check(request, which):
     reports = report if isinstance(report, list) else [report]
     failed = [(c["check_id"], c["resource"], c["file_path"]) for r in reports for c in r["results"]["failed_checks"]]
     assert not failed, failed
+    checked = {c["file_path"].lstrip("/") for r in reports for k in ("passed_checks", "failed_checks")
+               for c in r["results"][k]}
+    nested = [t for t in _templates(assembly) if "/assembly-" in t]
+    assert all(any(t.endswith(f) for f in checked) for t in nested), "checkov read the stages' templates too"
     assert sum(r["summary"]["passed"] for r in reports) > 50
     reasons = {a.reason for a in ACKNOWLEDGMENTS.values() if a.checkov}
     skipped = [c for r in reports for c in r["results"]["skipped_checks"]]
