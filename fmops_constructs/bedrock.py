@@ -57,17 +57,16 @@ class BedrockModel:
         permission boundary under IAM's 6,144-character limit with several models.
         """
         stack = Stack.of(scope)
+        return self.arn_patterns(stack.partition, stack.region, stack.account)
+
+    def arn_patterns(self, partition: str, region: str, account: str) -> list[str]:
+        """:meth:`arns` for explicit values; ``account="*"`` gives the patterns that match the
+        profile in any account (for SCPs, which apply to many accounts)."""
         if self.geography is None:
-            return [_foundation_model_arn(stack, stack.region, self.model_id)]
-        profile = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=self.invoke_id,
-                                   arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+            return [f"arn:{partition}:bedrock:{region}::foundation-model/{self.model_id}"]
         regions = GEOGRAPHY_REGION_PREFIX[self.geography] + "*"
-        return [profile, _foundation_model_arn(stack, regions, self.model_id)]
-
-
-def _foundation_model_arn(stack: Stack, region: str, model_id: str) -> str:
-    return stack.format_arn(service="bedrock", region=region, account="", resource="foundation-model",
-                            resource_name=model_id, arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+        return [f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{self.invoke_id}",
+                f"arn:{partition}:bedrock:{regions}::foundation-model/{self.model_id}"]
 
 
 def model_arns(scope: IConstruct, models: Sequence[BedrockModel]) -> list[str]:

@@ -18,6 +18,7 @@ from infra import endpoints, personas
 from infra.config import Account, OrgConfig
 from infra.genai import account_bedrock_models
 from infra.models import team_bedrock_models
+from infra.personas.scp import organisation_model_arns
 
 
 def access_log_bucket_name(config: OrgConfig, account: Account) -> str:
@@ -87,8 +88,7 @@ class PlatformStack(Stack):
 
     def _service_control_policies(self, config: OrgConfig) -> None:
         """Attach the preventive SCPs to the configured OUs/accounts (needs Organizations rights)."""
-        models = [m for team in config.teams for m in team_bedrock_models(config, team)]
-        for name, document in personas.scp_documents(model_arns(self, models)).items():
+        for name, document in personas.scp_documents(organisation_model_arns(config)).items():
             organizations.CfnPolicy(
                 self, f"Scp-{name}", name=name, type="SERVICE_CONTROL_POLICY", content=document,
                 target_ids=config.organisation.scp_target_ids,

@@ -16,6 +16,8 @@ from dataclasses import replace
 import pytest
 
 from infra import personas
+from infra.config import DEFAULT_CONFIG, load_config
+from infra.personas.scp import organisation_model_arns
 from infra.personas import Cell, load_matrix
 from tests.conftest import resources
 
@@ -100,7 +102,7 @@ def _account(template: dict) -> str:
 
 def _scps() -> list[list[Policy]]:
     """FullAWSAccess plus the two preventive SCPs, as attached to the workload OU."""
-    docs = personas.scp_documents(_all_model_arns())
+    docs = personas.scp_documents(organisation_model_arns(load_config(DEFAULT_CONFIG)))
     full_access = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     return [[Policy("arn:aws:organizations::scp/full", "FullAWSAccess", full_access)]
             + [Policy(f"arn:aws:organizations::scp/{n}", n, d) for n, d in docs.items()]]
@@ -304,7 +306,6 @@ def test_generated_policies_pass_parliament(default_templates):
 
 
 def test_governance_stack_attaches_the_scps_when_configured(tmp_path):
-    from infra.config import DEFAULT_CONFIG, load_config
     from tests.conftest import load_templates, synth
 
     path = tmp_path / "with-scp.yaml"
@@ -312,7 +313,8 @@ def test_governance_stack_attaches_the_scps_when_configured(tmp_path):
         "  log_retention_days: 365\n", "  log_retention_days: 365\n  scp_target_ids: [ou-ab12-cdef3456]\n"))
     templates = load_templates(synth(load_config(path), tmp_path / "out"))
     policies = resources(templates["fmops-tooling-platform"], "AWS::Organizations::Policy")
-    assert {p["Properties"]["Name"] for p in policies.values()} == set(personas.scp_documents([]))
+    documents = personas.scp_documents(organisation_model_arns(load_config(path)))
+    assert {p["Properties"]["Name"]: p["Properties"]["Content"] for p in policies.values()} == documents
     for policy in policies.values():
         assert policy["Properties"]["Type"] == "SERVICE_CONTROL_POLICY"
         assert policy["Properties"]["TargetIds"] == ["ou-ab12-cdef3456"]
@@ -392,3 +394,13 @@ def _stack_dependencies(assembly) -> dict[str, set[str]]:
 
 def test_genai_stack_deploys_after_the_roles_it_attaches_to(default_assembly):
     assert "fmops-genai-dev-genai" in _stack_dependencies(default_assembly)["fmops-genai-dev-genai-genai"]
+
+
+def test_scp_allow_list_matches_inference_profiles_in_every_account():
+    """The SCP applies to many accounts: its Bedrock allow-list names each team's profiles in
+    any account and holds no unresolved token (the files in docs/scp are attachable as they are)."""
+    arns = organisation_model_arns(load_config(DEFAULT_CONFIG))
+    assert "arn:aws:bedrock:eu-west-1:*:inference-profile/eu.amazon.nova-pro-v1:0" in arns
+    assert "arn:aws:bedrock:eu-*::foundation-model/amazon.nova-pro-v1:0" in arns
+    for path in (personas.ACCESS_MATRIX_DOC.parent / "scp").glob("*.json"):
+        assert "Token[" not in path.read_text() and "000000000000" not in path.read_text(), path

@@ -129,7 +129,8 @@ def role_name(org: str, team: str, persona: str) -> str:
 def genai_stack_personas(capability: str, personas: list[str], matrix: Matrix | None = None) -> list[str]:
     """Of ``personas``, those whose ``capability`` Allow the team's GenAI stack grants."""
     matrix = matrix or load_matrix()
-    assert matrix.capabilities[capability].allow_from == "genai-stack", capability
+    if matrix.capabilities[capability].allow_from != "genai-stack":
+        raise ValueError(f"{capability}: its Allow comes from the persona policies, not the GenAI stack")
     return [p for p in personas if matrix.cell(p, capability) is Cell.ALLOW]
 
 
@@ -326,8 +327,14 @@ def render_access_matrix(matrix: Matrix | None = None) -> str:
 
 def main(argv: list[str]) -> int:
     """`fmops access-matrix [--check]`: write docs/access-matrix.md, or check it is current."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="fmops access-matrix",
+                                     description="write docs/access-matrix.md from infra/personas/matrix.yaml")
+    parser.add_argument("--check", action="store_true", help="fail if the file is not current")
+    args = parser.parse_args(argv)
     text = render_access_matrix()
-    if argv[:1] == ["--check"]:
+    if args.check:
         current = ACCESS_MATRIX_DOC.exists() and ACCESS_MATRIX_DOC.read_text() == text
         print(f"{ACCESS_MATRIX_DOC} is {'current' if current else 'stale: run `fmops access-matrix`'}")
         return 0 if current else 1
