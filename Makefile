@@ -13,7 +13,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install synth test bench bench-scale rehearse clean
+.PHONY: install synth test bench bench-scale rehearse docs diagram clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,17 @@ bench-scale: install
 ## (moto server on localhost), check the deployed state with boto3, destroy, stop the emulator.
 rehearse: install
 	$(PY) scripts/rehearse.py
+
+## make docs: regenerate every generated doc from the code and the synthesized default app:
+## docs/config-reference.md, docs/project-templates.md, docs/architecture.dot and .svg.
+## Synthesizes config/default.yaml into a temporary folder, or reuses ASSEMBLY=cdk.out.
+docs: install
+	$(VENV)/bin/fmops docs $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
+
+## make diagram: only the architecture diagram (docs/architecture.dot, rendered to .svg offline
+## by Graphviz compiled to WebAssembly, scripts/render-dot.mjs).
+diagram: install
+	$(VENV)/bin/fmops diagram $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
 
 clean:
 	rm -rf cdk.out .bench .pytest_cache

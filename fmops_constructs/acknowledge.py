@@ -164,6 +164,24 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         "the application's own roles. A Cognito authorizer would add a second identity store beside "
         "the organisation's SSO for the same people.",
     ),
+    "delivery-pipeline-codebuild-source": Accepted(
+        ("HIPAA.Security-CodeBuildProjectSourceRepoUrl",),
+        "The delivery pipelines' CodeBuild projects get their source from CodePipeline (source type "
+        "CODEPIPELINE): the pipeline hands each build an artifact from its KMS-encrypted artifact bucket, so a "
+        "project holds no repository URL and no credential. The rule asks for OAuth on GitHub and Bitbucket "
+        "sources and reports every project without it; the CodeConnections source, when configured, is an "
+        "action of the pipeline with its connection, not a CodeBuild source.",
+    ),
+    "delivery-pipeline-policies": Accepted(
+        ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"),
+        "CDK Pipelines generates the policies of the delivery pipeline's roles, inline, one per role, so none can "
+        "be attached to another principal. Their write statements without resource constraints are those CDK "
+        "generates for every CodeBuild project in a VPC (network-interface calls, which AWS documents with "
+        "Resource '*'; CreateNetworkInterfacePermission is limited to the isolated subnets and to CodeBuild) and "
+        "for the asset-publishing role (CodeBuild build and log-group calls of the account's projects); data "
+        "access (artifact bucket and key, the workload accounts' publishing and deploy roles) names its resources.",
+        checkov=("CKV_AWS_111",),
+    ),
 }
 
 

@@ -3,25 +3,28 @@
 The project's pipeline registers every model that passes its evaluation as ``PendingManualApproval``
 in the project's model package group. Approving it (``sagemaker:UpdateModelPackage``, the
 ``approve-model`` capability of the persona matrix: lead data scientists) is the first manual
-gate. An approval or rejection is published to the project's topic and, where the team has a
-next stage (dev -> preprod -> prod), forwarded to that account's default event bus, where the
-team's catalog stack admits exactly these events from this account and notifies the team. The
-next gates are deployments in those accounts by their launcher personas (the hosting and
-classical-ml templates take the approved package): no model moves on without a person there.
+gate. Approvals and rejections are published to the project's topic. Where the team has a next
+stage (dev -> preprod -> prod), the team's catalog stack copies each approved model into the next
+account, where it is registered in the group of the same name, again pending manual approval
+(:mod:`fmops_constructs.model_promotion`): no model moves on, and none is deployed there, without
+a person in that account approving it.
 """
 
 from __future__ import annotations
 
-from aws_cdk import CfnCondition, Fn
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from fmops_constructs.project import Grant, PlatformValue, ProjectProductStack, ProjectRole
+from fmops_constructs.project import Grant, ProjectProductStack
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+# What a project pipeline registers with: a constant, not a pipeline parameter, so that whoever runs
+# the pipeline cannot register a model already approved (approving is UpdateModelPackage, the
+# approve-model capability) and thereby skip the gate that also starts its promotion.
+PENDING_APPROVAL = "PendingManualApproval"
 
 
 class ProjectModelRegistry(Construct):
@@ -39,7 +42,6 @@ class ProjectModelRegistry(Construct):
         decided = events.Rule(self, "Decisions", rule_name=stack.resource_name("decided"), event_pattern=pattern,
                               description="Approvals and rejections of the project's model packages")
         decided.add_target(targets.SnsTopic(topic))
-        self._forward(stack)
 
     @staticmethod
     def pipeline_grant(stack: ProjectProductStack) -> Grant:
@@ -49,20 +51,3 @@ class ProjectModelRegistry(Construct):
         return Grant(("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
                       "sagemaker:DescribeModelPackageGroup", "sagemaker:AddTags"),
                      (f"{arn}:model-package-group/{group}", f"{arn}:model-package/{group}/*"))
-
-    def _forward(self, stack: ProjectProductStack) -> None:
-        """Approvals go on to the next stage's account, when there is one."""
-        account = stack.platform_string(PlatformValue.PROMOTION_ACCOUNT)
-        has_next = CfnCondition(self, "HasNextStage", expression=Fn.condition_not(Fn.condition_equals(account, "none")))
-        bus = "arn:${AWS::Partition}:events:${AWS::Region}:${PlatformPromotionAccount}:event-bus/default"
-        role = ProjectRole(self, "Forwarder", service="events.amazonaws.com",
-                           description="Forwards model approvals to the next stage's default event bus",
-                           grants=[Grant(("events:PutEvents",), (bus,))], why="one event bus, the next stage's default")
-        rule = events.CfnRule(
-            self, "Forward", name=stack.resource_name("promote"),
-            description="Approved model packages of the project, to the team's next-stage account",
-            event_pattern={"source": ["aws.sagemaker"], "detail-type": [MODEL_PACKAGE_STATE_CHANGE],
-                           "detail": {"ModelPackageGroupName": [self.group_name], "ModelApprovalStatus": ["Approved"]}},
-            targets=[events.CfnRule.TargetProperty(id="NextStage", arn=Fn.sub(bus), role_arn=role.role_arn)])
-        for node in (rule, role.role.node.default_child, role.policy.node.default_child):
-            node.cfn_options.condition = has_next  # type: ignore[union-attr]

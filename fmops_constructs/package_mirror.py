@@ -30,10 +30,27 @@ from fmops_constructs.arns import own_arn
 from fmops_constructs.kms import EncryptionKey
 
 PYPI_UPSTREAM = "public:pypi"
+NPM_UPSTREAM = "public:npmjs"
 ECR_PUBLIC_PREFIX = "ecr-public"
 ECR_PUBLIC_REGISTRY = "public.ecr.aws"
 PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 CACHE_FILL_ACTIONS = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+# CodeArtifact serves npm (not pip) package assets from an AWS-owned S3 bucket per Region, which
+# a VPC's S3 gateway endpoint must admit ("Create the Amazon S3 gateway endpoint", CodeArtifact
+# User Guide). Bucket owner accounts as the guide lists them; other Regions get the name pattern.
+CODEARTIFACT_ASSET_BUCKET_OWNERS = {
+    "us-east-1": "193858265520", "us-east-2": "250872398865", "us-west-2": "787052242323",
+    "eu-west-1": "438097961670", "eu-west-2": "247805302724", "eu-west-3": "762466490029",
+    "eu-north-1": "611884512288", "eu-south-1": "484130244270", "eu-central-1": "769407342218",
+    "ap-northeast-1": "660291247815",
+}
+
+
+def codeartifact_asset_objects(region: str) -> str:
+    """ARN of the objects of CodeArtifact's package-asset bucket in ``region``."""
+    return f"arn:aws:s3:::assets-{CODEARTIFACT_ASSET_BUCKET_OWNERS.get(region, '*')}-{region}/*"
+
+
 _REPOSITORY_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
 
@@ -51,6 +68,7 @@ class PackageMirrorRef:
     domain_name: str
     repository_name: str
     image_prefix: str
+    npm_repository_name: str = "npm"
 
     @property
     def store_repository_name(self) -> str:
@@ -74,6 +92,44 @@ class PackageMirrorRef:
     def pypi_index_path(self) -> str:
         """Path of the PyPI simple index below :attr:`pypi_host` (what pip calls the index URL)."""
         return f"/pypi/{self.repository_name}/simple/"
+
+    @property
+    def npm_store_repository_name(self) -> str:
+        """The repository that holds the external connection to the public npm registry."""
+        return f"{self.npm_repository_name}-store"
+
+    @property
+    def npm_repository_arn(self) -> str:
+        return self._arn("codeartifact", f"repository/{self.domain_name}/{self.npm_repository_name}")
+
+    @property
+    def npm_registry_url(self) -> str:
+        """The npm registry URL of the team-facing npm repository (no lookup needed)."""
+        return f"https://{self.pypi_host}/npm/{self.npm_repository_name}/"
+
+    def login_commands(self) -> list[str]:
+        """Shell commands that point pip and npm at the mirror with a CodeArtifact token (12 h).
+
+        The URLs are derived from names, so the caller needs only the statements of
+        :meth:`read_packages_statements` and :meth:`read_npm_statements` (no endpoint lookup).
+        npm keeps ``replace-registry-host=npmjs`` (its default), so a package-lock.json that
+        names registry.npmjs.org installs from the mirror.
+        """
+        registry = self.npm_registry_url.removeprefix("https:")
+        return [
+            f"export CODEARTIFACT_AUTH_TOKEN=\"$(aws codeartifact get-authorization-token --domain {self.domain_name} "
+            f"--domain-owner {self.account} --region {self.region} --query authorizationToken --output text)\"",
+            f"pip config set global.index-url \"https://aws:${{CODEARTIFACT_AUTH_TOKEN}}@{self.pypi_host}"
+            f"{self.pypi_index_path}\"",
+            f"npm config set registry {self.npm_registry_url}",
+            f"npm config set \"{registry}:_authToken\" \"${{CODEARTIFACT_AUTH_TOKEN}}\"",
+        ]
+
+    def read_npm_statements(self) -> list[iam.PolicyStatement]:
+        """Identity-policy statement that lets a principal install npm packages from the mirror
+        (with the token statements of :meth:`read_packages_statements`)."""
+        return [iam.PolicyStatement(sid="NpmMirrorRead", actions=["codeartifact:ReadFromRepository"],
+                                    resources=[self.npm_repository_arn])]
 
     @property
     def image_repository_arns(self) -> list[str]:
@@ -157,7 +213,8 @@ class PackageMirror(Construct):
       domain ``mirror.domain_name``; repository ``<repository>-store`` with the external
       connection ``public:pypi``; repository ``<repository>`` with the store as its upstream.
       The domain policy lets the consumers get tokens, the repository policy lets them read,
-      nothing more;
+      nothing more; with ``npm``, the same pair for npm (``npm-store`` with ``public:npmjs``,
+      and ``npm``), for the delivery pipelines;
     - ECR: a pull-through cache rule for ECR Public under ``ecr-public/`` whose repositories
       are created KMS-encrypted with a pull-only policy for the consumers (repository creation
       template); a registry policy that lets the consumers fill the cache; one private
@@ -182,6 +239,7 @@ class PackageMirror(Construct):
         organization_id: str | None = None,
         consumer_account_ids: Sequence[str] = (),
         image_repositories: Sequence[str] = (),
+        npm: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -200,6 +258,8 @@ class PackageMirror(Construct):
         self.key = EncryptionKey(self, "Key", alias=f"alias/{mirror.domain_name}/package-mirror",
                                  description=f"{mirror.domain_name}: CodeArtifact packages and ECR images").key
         self._pypi()
+        if npm:
+            self._npm()
         self._ecr_public_cache()
         self.repositories = [self._private_repository(name) for name in image_repositories]
 
@@ -231,6 +291,29 @@ class PackageMirror(Construct):
                 self._consumer_statement("ConsumersRead", ["codeartifact:ReadFromRepository"], ["*"])),
         )
         for resource in (self.domain, self.store, self.repository):
+            resource.apply_removal_policy(RemovalPolicy.RETAIN)
+
+    def _npm(self) -> None:
+        """The same pair for npm (``public:npmjs``): what the delivery pipelines' CodeBuild
+        projects install the CDK CLI and the lock file's packages from."""
+        mirror = self.mirror
+        self.npm_store = codeartifact.CfnRepository(
+            self, "NpmStore",
+            domain_name=self.domain.attr_name,
+            repository_name=mirror.npm_store_repository_name,
+            description="Public npm registry, fetched by CodeArtifact (not from any VPC) and kept here",
+            external_connections=[NPM_UPSTREAM],
+        )
+        self.npm_repository = codeartifact.CfnRepository(
+            self, "Npm",
+            domain_name=self.domain.attr_name,
+            repository_name=mirror.npm_repository_name,
+            description="Team-facing npm registry: the store upstream, read-only for the organisation",
+            upstreams=[self.npm_store.attr_name],
+            permissions_policy_document=self._document(
+                self._consumer_statement("ConsumersRead", ["codeartifact:ReadFromRepository"], ["*"])),
+        )
+        for resource in (self.npm_store, self.npm_repository):
             resource.apply_removal_policy(RemovalPolicy.RETAIN)
 
     # -- ECR ---------------------------------------------------------------------------------

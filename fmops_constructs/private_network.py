@@ -13,6 +13,7 @@ from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.dns_firewall import DnsFirewall
+from fmops_constructs.package_mirror import codeartifact_asset_objects
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class PrivateNetwork(Construct):
 
     Interface endpoints get private DNS and one security group that admits HTTPS from the VPC
     CIDR only. The S3 gateway endpoint policy admits the organisation's buckets
-    (``s3:ResourceAccount``) and the AWS-owned buckets that AWS-managed flows need.
+    (``s3:ResourceAccount``) and the AWS-owned buckets that AWS-managed flows need (with
+    ``package_assets``, CodeArtifact's package-asset bucket, which npm installs read).
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class PrivateNetwork(Construct):
         cidr: str | None = None,
         availability_zones: list[str] | None = None,
         existing: ExistingVpcProps | None = None,
+        package_assets: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.region = Stack.of(self).region
@@ -96,7 +99,7 @@ class PrivateNetwork(Construct):
         s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
         )
-        for statement in self._s3_endpoint_statements(organisation_account_ids):
+        for statement in self._s3_endpoint_statements(organisation_account_ids, package_assets):
             s3_endpoint.add_to_policy(statement)
         self.s3_endpoint_id = s3_endpoint.vpc_endpoint_id
         for short_name, service in interface_endpoints.items():
@@ -144,9 +147,15 @@ class PrivateNetwork(Construct):
         acknowledge(flow_log, "scoped-inline-policy")
         return vpc
 
-    def _s3_endpoint_statements(self, account_ids: list[str]) -> list[iam.PolicyStatement]:
+    def _s3_endpoint_statements(self, account_ids: list[str], package_assets: bool) -> list[iam.PolicyStatement]:
         anyone = [iam.AnyPrincipal()]
-        return [
+        extra = []
+        if package_assets:
+            # npm packages from CodeArtifact are downloaded from its asset bucket (pip's are not).
+            extra.append(iam.PolicyStatement(
+                sid="CodeArtifactPackageAssets", principals=anyone, actions=["s3:GetObject"],
+                resources=[codeartifact_asset_objects(self.region)]))
+        return extra + [
             iam.PolicyStatement(
                 sid="OrganisationBuckets",
                 principals=anyone,

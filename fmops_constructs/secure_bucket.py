@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -10,7 +12,8 @@ from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
 
-def deny_outside_vpc_endpoint(bucket: s3.IBucket, vpc_endpoint_ids: list[str]) -> None:
+def deny_outside_vpc_endpoint(bucket: s3.IBucket, vpc_endpoint_ids: list[str],
+                              except_principals: Sequence[str] = ()) -> None:
     """Deny every S3 call on the bucket that does not come through one of ``vpc_endpoint_ids``.
 
     This is AWS's data-perimeter pattern, with three carve-outs for callers that never come
@@ -18,7 +21,19 @@ def deny_outside_vpc_endpoint(bucket: s3.IBucket, vpc_endpoint_ids: list[str]) -
     credentials (``aws:ViaAWSService``), and CloudFormation (``aws:CalledVia``), so stack updates
     can still manage the bucket. Stolen credentials used from the internet are refused, for
     reads and for policy changes alike.
+
+    ``except_principals`` (role ARNs or ``ArnLike`` patterns) are also admitted from outside the
+    endpoint: for services that act with a role of their own and do not run in a VPC, such as
+    CodePipeline and the CloudFormation actions of a cross-account pipeline. A bucket that uses
+    it says why in its internet-free exemption.
     """
+    conditions: dict = {
+        "StringNotEquals": {"aws:SourceVpce": vpc_endpoint_ids},
+        "BoolIfExists": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"},
+        "ForAllValues:StringNotEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]},
+    }
+    if except_principals:
+        conditions["ArnNotLike"] = {"aws:PrincipalArn": list(except_principals)}
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
             sid="DenyOutsideVpcEndpoint",
@@ -26,11 +41,7 @@ def deny_outside_vpc_endpoint(bucket: s3.IBucket, vpc_endpoint_ids: list[str]) -
             principals=[iam.AnyPrincipal()],
             actions=["s3:*"],
             resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
-            conditions={
-                "StringNotEquals": {"aws:SourceVpce": vpc_endpoint_ids},
-                "BoolIfExists": {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"},
-                "ForAllValues:StringNotEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]},
-            },
+            conditions=conditions,
         )
     )
 
@@ -71,13 +82,14 @@ class AccessLogBucket(Construct):
 
 class SecureBucket(Construct):
     """An S3 bucket for team data or artifacts: SSE-KMS with a bucket key, TLS 1.2+ only,
-    reachable only through the given VPC endpoints, versioned, public access blocked, server
-    access logs to the account's log bucket, retained when the stack or team is removed.
+    reachable only through the given VPC endpoints (and by the ``admit_outside_vpc`` principals
+    from anywhere, see :func:`deny_outside_vpc_endpoint`), versioned, public access blocked,
+    server access logs to the account's log bucket, retained when the stack or team is removed.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey,
                  access_logs: s3.IBucket, vpc_endpoint_ids: list[str], log_prefix: str,
-                 bucket_name: str | None = None) -> None:
+                 bucket_name: str | None = None, admit_outside_vpc: Sequence[str] = ()) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
@@ -97,7 +109,7 @@ class SecureBucket(Construct):
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90),
                                               abort_incomplete_multipart_upload_after=Duration.days(7))],
         )
-        deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids)
+        deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids, admit_outside_vpc)
         acknowledge(self.bucket, "bucket-replication")
         if not isinstance(access_logs, s3.Bucket):
             acknowledge(self.bucket, "access-logs-granted-by-log-bucket")

@@ -244,10 +244,12 @@ class StudioDomain(Construct):
                                          resource_name=f"{self.domain_id}/{profile_name}")
 
     def add_user_profile(self, construct_id: str, *, profile_name: str, team: str, persona: str,
-                         permissions_boundary: iam.IManagedPolicy) -> StudioUserProfile:
-        """A user profile ``profile_name`` for ``persona`` of ``team``, with its own execution role."""
+                         permissions_boundary: iam.IManagedPolicy,
+                         role_name: str | None = None) -> StudioUserProfile:
+        """A user profile ``profile_name`` for ``persona`` of ``team``, with its own execution role
+        (named ``role_name`` when given, so other stacks can name it without a reference)."""
         return StudioUserProfile(self, construct_id, domain=self, profile_name=profile_name, team=team,
-                                 persona=persona, permissions_boundary=permissions_boundary)
+                                 persona=persona, permissions_boundary=permissions_boundary, role_name=role_name)
 
     def _security_group(self, vpc: ec2.IVpc, vpc_cidr: str) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
@@ -294,14 +296,16 @@ class StudioUserProfile(Construct):
     - install packages from the organisation's mirror.
 
     What the persona does beyond Studio (data, training, endpoints) is granted by the persona
-    work, not here.
+    work, not here; a caller adds what a profile needs besides (:meth:`add_policy`).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, domain: StudioDomain, profile_name: str,
-                 team: str, persona: str, permissions_boundary: iam.IManagedPolicy) -> None:
+                 team: str, persona: str, permissions_boundary: iam.IManagedPolicy,
+                 role_name: str | None = None) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self, "ExecutionRole",
+            role_name=role_name,
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             permissions_boundary=permissions_boundary,
             description=f"SageMaker Studio execution role of user profile {profile_name}",
@@ -322,6 +326,10 @@ class StudioUserProfile(Construct):
         Tags.of(self).add("fmops:team", team)
         Tags.of(self).add("fmops:persona", persona)
         acknowledge(self.policy, "actions-without-resource-scope", "studio-own-spaces-and-apps", "team-keys-by-tag")
+
+    def add_policy(self, construct_id: str, *, document: iam.PolicyDocument, description: str) -> iam.ManagedPolicy:
+        """Another customer-managed policy of the execution role (still under its boundary)."""
+        return iam.ManagedPolicy(self, construct_id, roles=[self.role], description=description, document=document)
 
     @staticmethod
     def _studio_statements(domain: StudioDomain, own_profile: str) -> Sequence[iam.PolicyStatement]:

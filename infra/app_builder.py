@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import App, Environment, Stack, Tags
+from aws_cdk import App, Environment, Stack, Stage, Tags
 
 from infra.catalog_stack import CatalogBuilder
 from infra.compliance.checks import add_compliance_checks
-from infra.config import OrgConfig, Team
+from infra.config import OrgConfig, SourceKind, Team
+from infra.delivery import (
+    delivers_with_pipelines,
+    delivery_stack_name,
+    governance_account,
+    pipeline_groups,
+    pipeline_stack_name,
+)
 from infra.genai import account_uses_bedrock, has_genai_stack, hosts_endpoints
 from infra.genai_stack import BedrockLoggingStack, FmEndpointsStack, GenAiStack
 from infra.package_mirror_stack import PackageMirrorStack, package_mirror_account
+from infra.pipeline_stack import DeliverySourceStack, PipelineStack
 from infra.platform_stack import PlatformStack
 from infra.studio_stack import StudioStack, studio_teams
 from infra.team_stack import TeamStack
@@ -46,6 +54,51 @@ def stack_name(config: OrgConfig, *parts: str) -> str:
     return "-".join((config.organisation.name, *parts))
 
 
+def _named(config: OrgConfig, *parts: str) -> dict[str, str]:
+    """Construct id and stack name of a stack: the same string. Inside a Stage, CDK's default
+    name would be prefixed with the stage's name, so it is always given."""
+    name = stack_name(config, *parts)
+    return {"construct_id": name, "stack_name": name}
+
+
+def _repository_path(config_path: str | None) -> str:
+    """The config the pipelines synthesize with, relative to the repository (``-c config=``)."""
+    if not config_path:
+        return "config/default.yaml"
+    path = Path(config_path)
+    if path.is_absolute() and path.resolve().is_relative_to(CDK_JSON.parent):
+        return path.resolve().relative_to(CDK_JSON.parent).as_posix()
+    return path.as_posix()
+
+
+def add_pipelines(config: OrgConfig, app: App, *, stages: dict[str, Stage], platforms: dict[str, PlatformStack],
+                  mirror: PackageMirrorStack) -> list[PipelineStack]:
+    """The delivery pipelines (mode organisation) in the governance account: one per team, or per
+    group of teams sharing accounts (infra/delivery.py), and the delivery bucket for source s3."""
+    org = config.organisation
+    governance = governance_account(config)
+    env = Environment(account=governance.id, region=org.region)
+    platform = platforms[governance.name]
+    source_key = None
+    if org.delivery.source.kind is SourceKind.S3:
+        delivery = DeliverySourceStack(
+            app, delivery_stack_name(config), config=config, network=platform.network, env=env,
+            description=f"FMOps Foundation {org.name}: source bucket of the delivery pipelines")
+        source_key = delivery.key
+    created = []
+    for group in pipeline_groups(config):
+        stack = PipelineStack(
+            app, pipeline_stack_name(config, group), config=config, group=group, stages=stages,
+            network=platform.network, log_key=platform.log_key.key, mirror=mirror.mirror, source_key=source_key,
+            config_path=_repository_path(app.node.try_get_context("config")), env=env,
+            description=f"FMOps Foundation {org.name}: delivery pipeline of "
+                        f"{', '.join(t.name for t in group.teams) or 'the workload accounts without a team'}")
+        if group.teams:
+            _team_tagged(group.teams[0], stack)
+        created.append(stack)
+    return created
+
+
 def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True) -> App:
     """Add every stack of the organisation to ``app`` (a new App if none) and the checks."""
     app = app or new_app()
@@ -57,23 +110,31 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
         description=f"FMOps Foundation {org.name}: CodeArtifact PyPI and ECR image mirror of the organisation",
     )
     catalogs = CatalogBuilder(app, config)
+    # Mode organisation: each workload account's stacks form one Stage, deployed by a pipeline.
+    stages = {account.name: Stage(app, account.name, env=Environment(account=account.id, region=org.region))
+              for account in config.accounts if delivers_with_pipelines(config) and account.role == "workload"}
+    platforms: dict[str, PlatformStack] = {}
     for account in config.accounts:
         env = Environment(account=account.id, region=org.region)
+        scope = stages.get(account.name, app)  # a workload account's stage, or the app
         team_stacks = {}
         guardrails = {}
         platform = PlatformStack(
-            app, stack_name(config, account.name, "platform"), config=config, account=account, env=env,
+            scope, **_named(config, account.name, "platform"),
+            config=config, account=account, env=env,
             description=f"FMOps Foundation {org.name}: internet-free network of account {account.name}",
         )
         for team in config.teams_in(account):
             team_stacks[team.name] = _team_tagged(team, TeamStack(
-                app, stack_name(config, account.name, team.name), config=config, account=account, team=team,
+                scope, **_named(config, account.name, team.name),
+                config=config, account=account, team=team,
                 network=platform.network, env=env,
                 description=f"FMOps Foundation {org.name}: team {team.name} in account {account.name}",
             ))
             if has_genai_stack(team):
                 genai = _team_tagged(team, GenAiStack(
-                    app, stack_name(config, account.name, team.name, "genai"), config=config, account=account,
+                    scope, **_named(config, account.name, team.name, "genai"),
+                    config=config, account=account,
                     team=team, network=platform.network, env=env,
                     description=f"FMOps Foundation {org.name}: GenAI runtime of team {team.name} in {account.name}",
                 ))
@@ -81,30 +142,42 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
                 genai.add_stack_dependency(team_stacks[team.name])  # attaches a policy to its persona roles
                 if hosts_endpoints(team):
                     _team_tagged(team, FmEndpointsStack(
-                        app, stack_name(config, account.name, team.name, "endpoints"), config=config, team=team,
+                        scope, **_named(config, account.name, team.name, "endpoints"),
+                        config=config, team=team,
                         genai=genai, network=platform.network, env=env,
                         description=f"FMOps Foundation {org.name}: FM endpoints of team {team.name} in {account.name}",
                     )).add_stack_dependency(team_stacks[team.name])  # the team's permission boundary
+        platforms[account.name] = platform
         catalogs.add(account, network=platform.network, team_stacks=team_stacks, guardrails=guardrails,
-                     data_keys={name: stack.data_key.key.key_arn for name, stack in team_stacks.items()})
+                     data_keys={name: stack.data_key.key.key_arn for name, stack in team_stacks.items()},
+                     scope=None if scope is app else scope)
         if teams := studio_teams(config, account):
             studio = StudioStack(
-                app, stack_name(config, account.name, "studio"), config=config, account=account,
+                scope, **_named(config, account.name, "studio"),
+                config=config, account=account,
                 network=platform.network, package_mirror=mirror.mirror, env=env,
                 description=f"FMOps Foundation {org.name}: SageMaker Studio (VpcOnly) of account {account.name}",
             )
-            for dependency in [mirror, *(team_stacks[team.name] for team in teams)]:
+            # The mirror is referenced by name; in mode organisation it is in another account and
+            # deployed beforehand by the platform team (no dependency can cross a pipeline stage).
+            for dependency in [*([mirror] if scope is app else []), *(team_stacks[team.name] for team in teams)]:
                 studio.add_stack_dependency(dependency)
         if account_uses_bedrock(config, account):
             BedrockLoggingStack(
-                app, stack_name(config, account.name, "bedrock-logging"), config=config, account=account,
+                scope, **_named(config, account.name, "bedrock-logging"),
+                config=config, account=account,
                 network=platform.network, env=env,
                 description=f"FMOps Foundation {org.name}: Bedrock model invocation logging of {account.name}",
             )
     # Cost allocation: platform stacks bill to the organisation's cost centre, team stacks
     # (tagged above, closer to their resources) to the team's; CostAllocationTagChecks enforces it.
-    for key, value in {**org.tags, "fmops:organisation": org.name, "fmops:cost-centre": org.cost_centre}.items():
-        Tags.of(app).add(key, value)
+    # Aspects (tags included) do not cross into a Stage, so each stage is tagged too, before a
+    # pipeline synthesizes it.
+    for tagged in (app, *stages.values()):
+        for key, value in {**org.tags, "fmops:organisation": org.name, "fmops:cost-centre": org.cost_centre}.items():
+            Tags.of(tagged).add(key, value)
+    if stages:
+        add_pipelines(config, app, stages=stages, platforms=platforms, mirror=mirror)
     if checks:
         add_compliance_checks(app)
     return app

@@ -4,9 +4,11 @@
   single account): what the team's projects run on (project key, project security group, the
   SSM parameters under ``/<org>/catalog/<team>/`` that product templates read, the templates'
   seed bundles), the portfolio's launch role, the Service Catalog end-user permissions of the
-  launcher personas and, unless the team's portfolio is shared from the governance account, the
-  portfolio itself: TagOptions, one versioned product per template of ``templates/registry.py``
-  the team's features and the account's stage allow, launch constraints and the launcher roles.
+  launcher personas, the association of the launchers' persona roles and Studio execution roles
+  with the portfolio, the promotion of approved models between the team's stage accounts
+  (:mod:`fmops_constructs.model_promotion`) and, unless the team's portfolio is shared from the
+  governance account, the portfolio itself: TagOptions, one versioned product per template of
+  ``templates/registry.py`` the team's features and the account's stage allow, launch constraints.
 * ``<org>-<governance>-<team>-catalog`` (``catalog.share_from_governance``): the team's portfolio
   and products, published once and shared with each of the team's workload accounts.
 * ``<org>-<account>-labeling`` (accounts where some team labels data): the account's Ground
@@ -23,13 +25,11 @@ from collections.abc import Iterable, Sequence
 from aws_cdk import CfnOutput, CfnResource, Duration, Environment, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_servicecatalog as servicecatalog
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -38,6 +38,7 @@ from fmops_constructs.guardrail import Guardrail
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.launch_role import ProductLaunchRole
+from fmops_constructs.model_promotion import ModelPromotion
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.project import (STUDIO_VISIBILITY_TAG, ImageRegistry, PlatformValue, ProjectProductStack,
                                       ProjectTemplateProps, SourceSpec, catalog_parameter_prefix, nag_document,
@@ -45,26 +46,21 @@ from fmops_constructs.project import (STUDIO_VISIBILITY_TAG, ImageRegistry, Plat
 from fmops_constructs.vpc_egress import endpoints_only_security_group
 from infra import personas
 from infra.config import Account, Availability, Feature, Mode, OrgConfig, Stage, Team
+from infra.launchers import CREATE_PROJECT, launcher_personas, launcher_role_name, studio_launchers, studio_role_name
 from infra.models import team_bedrock_models
 from infra.package_mirror_stack import package_mirror_account
+from infra.platform_stack import access_log_bucket_name
 from templates.registry import REGISTRY, TemplateEntry
 
-CREATE_PROJECT = "create-project"
+__all__ = ["CREATE_PROJECT", "CatalogBuilder", "CatalogStack", "GovernanceCatalogStack", "LabelingWorkforceStack",
+           "launcher_personas", "launcher_role_name", "studio_launch_statements"]
+
 TAG_TEAM, TAG_COST_CENTRE, TAG_PROJECT = "fmops:team", "fmops:cost-centre", "fmops:project"
+# Service Catalog accepts at most 10 IAM_PATTERN principals per portfolio.
+MAX_PATTERN_PRINCIPALS = 10
 
 
 # -- what the config says -----------------------------------------------------------------------
-
-def launcher_personas(team: Team) -> list[str]:
-    """The team's personas that may launch projects: create-project is ``allow`` in the matrix
-    (lead data scientist, fine-tuner, GenAI developer; never plain data scientists)."""
-    matrix = personas.load_matrix()
-    return [p for p in team.persona_names() if matrix.cell(p, CREATE_PROJECT) is personas.Cell.ALLOW]
-
-
-def launcher_role_name(config: OrgConfig, team: Team, persona: str) -> str:
-    return f"{config.organisation.name}-{team.name}-{persona}"
-
 
 def launch_role_name(config: OrgConfig, team: Team) -> str:
     return f"{config.organisation.name}-{team.name}-catalog-launch"
@@ -127,6 +123,70 @@ def tag_options(team: Team) -> dict[str, list[str]]:
     """TagOptions of the team's portfolio: its name and cost centre, and its projects (or its name)."""
     return {TAG_TEAM: [team.name], TAG_COST_CENTRE: [team.cost_centre],
             TAG_PROJECT: list(team.catalog.projects) or [team.name]}
+
+
+def product_arns(config: OrgConfig, team: Team) -> list[str]:
+    """``Fn::Sub`` patterns of the team's products as a launcher in the account sees them: the
+    account's own, and the governance account's when the portfolio is shared from there."""
+    accounts = ["${AWS::AccountId}"]
+    if team.catalog.share_from_governance:
+        accounts.append(next(a.id for a in config.accounts if a.role == "governance"))
+    return [f"arn:${{AWS::Partition}}:catalog:${{AWS::Region}}:{account}:product/*" for account in accounts]
+
+
+# Service Catalog end-user calls that IAM authorizes only on "*" (no resource type), read-only.
+FIND_PRODUCTS = ["servicecatalog:SearchProducts", "servicecatalog:ListPortfolios",
+                 "servicecatalog:ListAcceptedPortfolioShares", "servicecatalog:DescribeProductView"]
+# Calls on a product (resource type Product): look at it and launch it.
+LAUNCH_PRODUCT = ["servicecatalog:DescribeProduct", "servicecatalog:DescribeProvisioningParameters",
+                  "servicecatalog:DescribeProvisioningArtifact", "servicecatalog:ListLaunchPaths",
+                  "servicecatalog:ListProvisioningArtifacts", "servicecatalog:ProvisionProduct"]
+
+
+def _follow_and_change_statements() -> list[dict]:
+    """Provisioning records of the account (servicecatalog:accountLevel), the provisioned products'
+    stack events, changes to what the caller's own role launched (servicecatalog:roleLevel)."""
+    return [
+        {"Sid": "FollowProvisioning", "Effect": "Allow", "Resource": ["*"],
+         "Action": ["servicecatalog:DescribeRecord", "servicecatalog:ListRecordHistory",
+                    "servicecatalog:SearchProvisionedProducts", "servicecatalog:ScanProvisionedProducts",
+                    "servicecatalog:DescribeProvisionedProduct", "servicecatalog:GetProvisionedProductOutputs"],
+         "Condition": {"StringEquals": {"servicecatalog:accountLevel": "self"}}},
+        {"Sid": "ReadProjectStackEvents", "Effect": "Allow", "Action": ["cloudformation:DescribeStackEvents"],
+         "Resource": ["arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/"
+                      "SC-${AWS::AccountId}-pp-*/*"]},
+        {"Sid": "ChangeOwnProjects", "Effect": "Allow", "Resource": ["*"],
+         "Action": ["servicecatalog:UpdateProvisionedProduct", "servicecatalog:TerminateProvisionedProduct"],
+         "Condition": {"StringEquals": {"servicecatalog:roleLevel": "self"}}},
+    ]
+
+
+def studio_launch_statements(config: OrgConfig, team: Team) -> list[dict]:
+    """What the execution role of a launcher's Studio user profile needs so that SageMaker Studio
+    lists the team's project templates and launches them as SageMaker projects (CreateProject
+    provisions the Service Catalog product with the caller's permissions): find products; look at
+    and launch only products tagged with the team (``aws:ResourceTag/fmops:team``: the portfolio's
+    products carry it), which Service Catalog further limits to the portfolios the role is
+    associated with; follow and change projects as the launcher persona role does; create
+    SageMaker projects only tagged with the team, and read, change or delete only those."""
+    projects = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:project/*"
+    return [
+        {"Sid": "FindProducts", "Effect": "Allow", "Resource": ["*"], "Action": FIND_PRODUCTS},
+        {"Sid": "LaunchTeamProducts", "Effect": "Allow", "Action": LAUNCH_PRODUCT,
+         "Resource": product_arns(config, team),
+         "Condition": {"StringEquals": {f"aws:ResourceTag/{TAG_TEAM}": team.name}}},
+        *_follow_and_change_statements(),
+        {"Sid": "CreateTeamProjects", "Effect": "Allow", "Action": ["sagemaker:CreateProject"],
+         "Resource": [projects], "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_TEAM}": team.name}}},
+        {"Sid": "TagTeamProjectsOnCreate", "Effect": "Allow", "Action": ["sagemaker:AddTags"], "Resource": [projects],
+         "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_TEAM}": team.name},
+                       "Null": {"sagemaker:TaggingAction": "false"}}},
+        {"Sid": "UseTeamProjects", "Effect": "Allow", "Resource": [projects],
+         "Action": ["sagemaker:DescribeProject", "sagemaker:UpdateProject", "sagemaker:DeleteProject"],
+         "Condition": {"StringEquals": {f"aws:ResourceTag/{TAG_TEAM}": team.name}}},
+        {"Sid": "ListProjects", "Effect": "Allow", "Resource": ["*"],
+         "Action": ["sagemaker:ListProjects", "sagemaker:GetSagemakerServicecatalogPortfolioStatus"]},
+    ]
 
 
 # -- the portfolio ------------------------------------------------------------------------------
@@ -203,6 +263,7 @@ class ProjectPlatform(Construct):
             self, "ProjectSecurityGroup", vpc=network.vpc,
             description=f"Project workloads of team {team.name}: HTTPS to VPC endpoints only, no ingress")
         subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+        self.subnet_ids = subnets
         values: dict[PlatformValue, str | list[str]] = {
             PlatformValue.VPC_ID: network.vpc.vpc_id,
             PlatformValue.SUBNET_IDS: subnets,
@@ -219,6 +280,8 @@ class ProjectPlatform(Construct):
         if labeling is not None:
             values[PlatformValue.LABELING_USER_POOL_ID] = labeling.user_pool.user_pool_id
             values[PlatformValue.LABELING_CLIENT_ID] = labeling.client.user_pool_client_id
+        # Read by version 1.0.0 of the fm-finetuning and classical-ml products (event forwarding,
+        # replaced by ModelPromotion): kept so that their provisioned projects can still be updated.
         following = next_stage_account(config, team, account)
         values[PlatformValue.PROMOTION_ACCOUNT] = following.id if following else "none"
         prefix = catalog_parameter_prefix(org.name, team.name)
@@ -269,38 +332,6 @@ class ProjectPlatform(Construct):
                                              "ArnLike": {"aws:SourceArn": source}}))
 
 
-class PromotionInbox(Construct):
-    """In a preprod or prod account: approvals of the team's models in the previous stage's
-    account arrive on the default event bus (only from that account, only model-package state
-    changes) and are published to the team's promotion topic."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, team: Team, source_account: Account,
-                 key: EncryptionKey, topic_name: str) -> None:
-        super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
-        events.CfnEventBusPolicy(
-            self, "FromPreviousStage", statement_id=f"{topic_name}-from-{source_account.id}",
-            event_bus_name="default",
-            statement={"Effect": "Allow", "Principal": {"AWS": f"arn:{stack.partition}:iam::{source_account.id}:root"},
-                       "Action": "events:PutEvents", "Resource": bus.event_bus_arn,
-                       "Condition": {"StringEquals": {"events:source": "aws.sagemaker",
-                                                      "events:detail-type": "SageMaker Model Package State Change"}}})
-        self.topic = sns.Topic(self, "Topic", topic_name=topic_name, master_key=key.key, enforce_ssl=True,
-                               display_name=f"Models of team {team.name} approved in {source_account.name}")
-        rule = events.Rule(
-            self, "Approvals", rule_name=f"{topic_name}-approvals",
-            description=f"Model packages of team {team.name} approved in {source_account.name}",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"], detail_type=["SageMaker Model Package State Change"],
-                account=[source_account.id],
-                detail={"ModelApprovalStatus": ["Approved"],
-                        "ModelPackageGroupName": [{"prefix": f"{team.name}-"}]}))
-        rule.add_target(targets.SnsTopic(self.topic))
-        CfnOutput(stack, "PromotionTopicArn", value=self.topic.topic_arn,
-                  description=f"Subscribe to hear of models approved in {source_account.name}")
-
-
 # -- the stacks ---------------------------------------------------------------------------------
 
 class CatalogStack(Stack):
@@ -342,20 +373,60 @@ class CatalogStack(Stack):
                     self, "AcceptedShare", portfolio_id=team.catalog.governance_portfolio_id)
                 self._give_access(config, team, team.catalog.governance_portfolio_id, after=accepted)
         self._end_user_policy(config, team)
-        previous = previous_stage_account(config, team, account)
-        if previous is not None:
-            PromotionInbox(self, "Promotions", team=team, source_account=previous, key=self.platform.key,
-                           topic_name=f"{team.name}-promotions")
+        self.promotion = self._promotion(config, account, team, network, data_key_arn, boundary)
 
     def _give_access(self, config: OrgConfig, team: Team, portfolio_id: str,
                      after: servicecatalog.CfnAcceptedPortfolioShare | None = None) -> None:
-        """The launcher personas' roles (by ARN) may see and launch the portfolio's products."""
-        for persona in launcher_personas(team):
-            association = servicecatalog.CfnPortfolioPrincipalAssociation(
+        """The launcher personas' roles (by ARN) and, when the team uses Studio, the execution
+        roles of their Studio user profiles may see and launch the portfolio's products. The
+        Studio roles live in the account's Studio stack: they are named by the account-less ARN
+        pattern Service Catalog accepts (IAM_PATTERN, ``arn:<partition>:iam:::role/<name>``), which
+        needs neither the role to exist yet nor a reference to that stack, and also holds when the
+        portfolio is shared."""
+        associations = [
+            servicecatalog.CfnPortfolioPrincipalAssociation(
                 self, f"Launcher-{persona}", portfolio_id=portfolio_id, principal_type="IAM",
                 principal_arn=f"arn:{self.partition}:iam::{self.account}:role/{launcher_role_name(config, team, persona)}")
+            for persona in launcher_personas(team)]
+        studio = studio_launchers(team)
+        if len(studio) > MAX_PATTERN_PRINCIPALS:
+            raise ValueError(f"team {team.name}: {len(studio)} Studio launcher roles, Service Catalog associates at "
+                             f"most {MAX_PATTERN_PRINCIPALS} IAM_PATTERN principals with a portfolio")
+        associations += [
+            servicecatalog.CfnPortfolioPrincipalAssociation(
+                self, f"StudioLauncher-{persona}", portfolio_id=portfolio_id, principal_type="IAM_PATTERN",
+                principal_arn=f"arn:{self.partition}:iam:::role/"
+                              f"{studio_role_name(config.organisation.name, team.name, persona)}")
+            for persona in studio]
+        for association in associations:
             if after is not None:
                 association.node.add_dependency(after)
+
+    def _promotion(self, config: OrgConfig, account: Account, team: Team, network: PrivateNetwork,
+                   data_key_arn: str, boundary: iam.IManagedPolicy) -> ModelPromotion | None:
+        """Approved models of the team's pipelines go on to its next stage account, where they
+        await approval again (teams with pipelines, in accounts with a previous or next stage)."""
+        previous = previous_stage_account(config, team, account)
+        following = next_stage_account(config, team, account)
+        if Feature.PIPELINES not in team.features or (previous is None and following is None):
+            return None
+        org = config.organisation
+        mirror = package_mirror_account(config)
+        images = ImageRegistry(account=mirror.id, region=org.region, namespace=org.name)
+        promotion = ModelPromotion(
+            self, "Promotions", organisation=org.name, team=team.name, key=self.platform.key.key, boundary=boundary,
+            team_bucket=personas.team_bucket_name(org.name, team.name, account.id, org.region),
+            data_key_arn=data_key_arn, s3_endpoint_id=network.s3_endpoint_id, subnet_ids=self.platform.subnet_ids,
+            security_group_id=self.platform.security_group.security_group_id,
+            access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, account)),
+            previous_account=previous.id if previous else None, next_account=following.id if following else None,
+            image_repositories=f"{images.host}/{images.namespace}/", log_retention_days=org.log_retention_days)
+        CfnOutput(self, "PromotionTopicArn", value=promotion.topic.topic_arn,
+                  description="Subscribe to hear of models arriving from the previous stage and of failed promotions")
+        if promotion.bucket is not None and previous is not None:
+            CfnOutput(self, "PromotedModelsBucketName", value=promotion.bucket.bucket.bucket_name,
+                      description=f"Models approved in {previous.name}, registered here pending approval")
+        return promotion
 
     def _end_user_policy(self, config: OrgConfig, team: Team) -> None:
         """What the launcher personas need besides the persona matrix to launch and run projects:
@@ -365,27 +436,12 @@ class CatalogStack(Stack):
         (servicecatalog:roleLevel)), and operating the projects: run the team's project pipelines,
         start labeling jobs with a project's labeling role, upload code bundles (source s3)."""
         org = config.organisation
-        products = "arn:${AWS::Partition}:catalog:${AWS::Region}:${AWS::AccountId}:product/*"
         sagemaker = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
         statements = [
-            {"Sid": "FindProducts", "Effect": "Allow", "Resource": ["*"],
-             "Action": ["servicecatalog:SearchProducts", "servicecatalog:ListPortfolios",
-                        "servicecatalog:ListAcceptedPortfolioShares"]},
-            {"Sid": "LaunchProducts", "Effect": "Allow", "Resource": [products],
-             "Action": ["servicecatalog:DescribeProduct", "servicecatalog:DescribeProductView",
-                        "servicecatalog:DescribeProvisioningParameters", "servicecatalog:ListLaunchPaths",
-                        "servicecatalog:ListProvisioningArtifacts", "servicecatalog:ProvisionProduct"]},
-            {"Sid": "FollowProvisioning", "Effect": "Allow", "Resource": ["*"],
-             "Action": ["servicecatalog:DescribeRecord", "servicecatalog:ListRecordHistory",
-                        "servicecatalog:SearchProvisionedProducts", "servicecatalog:ScanProvisionedProducts",
-                        "servicecatalog:DescribeProvisionedProduct", "servicecatalog:GetProvisionedProductOutputs"],
-             "Condition": {"StringEquals": {"servicecatalog:accountLevel": "self"}}},
-            {"Sid": "ReadProjectStackEvents", "Effect": "Allow", "Action": ["cloudformation:DescribeStackEvents"],
-             "Resource": ["arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/"
-                          "SC-${AWS::AccountId}-pp-*/*"]},
-            {"Sid": "ChangeOwnProjects", "Effect": "Allow", "Resource": ["*"],
-             "Action": ["servicecatalog:UpdateProvisionedProduct", "servicecatalog:TerminateProvisionedProduct"],
-             "Condition": {"StringEquals": {"servicecatalog:roleLevel": "self"}}},
+            {"Sid": "FindProducts", "Effect": "Allow", "Resource": ["*"], "Action": FIND_PRODUCTS},
+            {"Sid": "LaunchProducts", "Effect": "Allow", "Resource": product_arns(config, team),
+             "Action": LAUNCH_PRODUCT},
+            *_follow_and_change_statements(),
             {"Sid": "RunProjectPipelines", "Effect": "Allow",
              "Resource": [f"{sagemaker}:pipeline/{team.name}-*", f"{sagemaker}:pipeline/{team.name}-*/execution/*"],
              "Action": ["sagemaker:StartPipelineExecution", "sagemaker:StopPipelineExecution",
@@ -525,23 +581,35 @@ class CatalogBuilder:
         return self._hubs[team.name]
 
     def add(self, account: Account, *, network: PrivateNetwork, team_stacks: dict[str, Stack],
-            data_keys: dict[str, str], guardrails: dict[str, Guardrail | None]) -> list[Stack]:
+            data_keys: dict[str, str], guardrails: dict[str, Guardrail | None],
+            scope: Construct | None = None) -> list[Stack]:
         """The catalog stacks of ``account``: one per team with feature service-catalog, and the
-        labeling workforce when one of them labels data here."""
+        labeling workforce when one of them labels data here.
+
+        :param scope: where the account's stacks go (its Stage in mode organisation); they are then
+            given their construct id as stack name, which a Stage would otherwise prefix. The
+            governance account's shared portfolios always go in the app (never in a stage).
+        """
         config, org = self._config, self._config.organisation
+        parent = scope if scope is not None else self._app
+
+        def named(*parts: str) -> dict[str, str]:
+            name = self._name(*parts)
+            return {"construct_id": name, **({"stack_name": name} if scope is not None else {})}
+
         teams = [t for t in config.teams_in(account) if Feature.SERVICE_CATALOG in t.features]
         labelers = [t for t in teams if any(e.id == LABELING_TEMPLATE for e in offered_templates(config, t, account))]
         labeling = None
         if labelers:
             labeling = LabelingWorkforceStack(
-                self._app, self._name(account.name, "labeling"), config=config, account=account, network=network,
+                parent, **named(account.name, "labeling"), config=config, account=account, network=network,
                 env=self._env(account),
                 description=f"FMOps Foundation {org.name}: Ground Truth private workforce of {account.name}")
         created: list[Stack] = [labeling] if labeling else []
         for team in teams:
             shared = self.hub(team).portfolio.resource_types() if team.catalog.share_from_governance else None
             stack = _tagged(team, CatalogStack(
-                self._app, self._name(account.name, team.name, "catalog"), config=config, account=account,
+                parent, **named(account.name, team.name, "catalog"), config=config, account=account,
                 team=team, network=network, data_key_arn=data_keys[team.name], guardrail=guardrails.get(team.name),
                 labeling=labeling if team in labelers else None, shared_resource_types=shared,
                 env=self._env(account),

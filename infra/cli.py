@@ -10,6 +10,9 @@
   fmops scp CONFIG [--check]       write the preventive SCP documents to docs/scp/ (or check them)
   fmops provision TEMPLATE --name  launch a project template of the team (or --list them), wait, show outputs
   fmops projects [--team TEAM]     list the team's provisioned projects
+  fmops bootstrap-commands [CONFIG]  the cdk bootstrap (cross-account trust) and first-deploy commands
+  fmops docs [--check]             write the generated docs (config and templates reference, diagram)
+  fmops diagram [--check]          write docs/architecture.dot and .svg from a synthesized app
 """
 
 from __future__ import annotations
@@ -76,6 +79,9 @@ DELEGATED = {
     "scp": _delegate("infra.personas.scp"),
     "provision": _delegate("infra.provision", "main_provision"),
     "projects": _delegate("infra.provision", "main_projects"),
+    "bootstrap-commands": _delegate("infra.delivery"),
+    "docs": _delegate("infra.docgen", "main_docs"),
+    "diagram": _delegate("infra.docgen", "main_diagram"),
 }
 
 

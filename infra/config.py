@@ -440,6 +440,86 @@ class Team(Strict):
         return self.personas if self.personas is not None else load_matrix().team_personas()
 
 
+# Which source kinds use which optional field of ``delivery.source``.
+DELIVERY_SOURCE_FIELDS: dict[str, tuple[SourceKind, ...]] = {
+    "object_key": (SourceKind.S3,),
+    "repository": (SourceKind.CODECOMMIT, SourceKind.CODECONNECTIONS),
+    "branch": (SourceKind.CODECOMMIT, SourceKind.CODECONNECTIONS),
+    "connection_arn": (SourceKind.CODECONNECTIONS,),
+    "accepted_because": (SourceKind.CODECONNECTIONS,),
+}
+
+
+class DeliverySource(Strict):
+    """Where the delivery pipelines (mode organisation) read this repository from.
+
+    ``s3``: a zip of the repository uploaded to the organisation's delivery bucket in the
+    governance account (reachable only through that account's VPC; nothing outside AWS);
+    ``codecommit``: an existing CodeCommit repository of the governance account;
+    ``codeconnections``: a repository on a Git host behind an existing, accepted connection.
+    """
+
+    kind: SourceKind = Field(
+        default=SourceKind.S3,
+        description="s3 (default): a zip uploaded to the delivery bucket of the governance account; codecommit: "
+        "an existing CodeCommit repository of the governance account; codeconnections: a Git repository reached "
+        "through an existing CodeConnections connection")
+    object_key: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9!_.*'()/-]{1,1000}\.zip$")] = Field(
+        default=None, description="kind s3: key of the zip in the delivery bucket; default fmops-foundation.zip")
+    repository: str | None = Field(
+        default=None, description="kind codecommit: the repository name; kind codeconnections: owner/name on the Git host")
+    branch: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9._/-]{1,100}$")] = Field(
+        default=None, description="kind codecommit or codeconnections: the branch the pipelines deploy; default main")
+    connection_arn: Annotated[str | None, Field(pattern=CONNECTION_ARN)] = Field(
+        default=None, description="kind codeconnections: the connection (created and accepted by the platform team, "
+        "in the governance account and the organisation's region)")
+    accepted_because: Annotated[str | None, Field(min_length=20, max_length=500)] = Field(
+        default=None, description="kind codeconnections: why the organisation accepts this Git host (e.g. a "
+        "self-managed server reached through a VPC host); written into every delivery pipeline")
+
+    @model_validator(mode="after")
+    def _fields_of_the_kind(self) -> DeliverySource:
+        for name, kinds in DELIVERY_SOURCE_FIELDS.items():
+            if getattr(self, name) is not None and self.kind not in kinds:
+                raise LocatedError((name,), f"{name} is not used with kind {self.kind}; it belongs to kind "
+                                   f"{' or '.join(str(k) for k in kinds)}")
+        if self.kind is SourceKind.CODECOMMIT:
+            if self.repository is None:
+                raise LocatedError(("kind",), "kind codecommit needs repository: the name of an existing CodeCommit "
+                                   "repository in the governance account")
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", self.repository):
+                raise LocatedError(("repository",), f"{self.repository!r} is not a CodeCommit repository name; use "
+                                   "letters, digits, '.', '_' and '-', at most 100 characters")
+        if self.kind is SourceKind.CODECONNECTIONS:
+            for name, why in (("connection_arn", "the connection the platform team created and accepted"),
+                              ("repository", "the repository as owner/name"),
+                              ("accepted_because", "code from a Git host outside AWS is an exception to the "
+                               "internet-free rules; say why it is accepted")):
+                if getattr(self, name) is None:
+                    raise LocatedError(("kind",), f"kind codeconnections needs {name}: {why}")
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", self.repository or ""):
+                raise LocatedError(("repository",), f"{self.repository!r} is not owner/name; with kind "
+                                   "codeconnections give the repository as owner/name, e.g. platform/fmops-foundation")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.object_key or "fmops-foundation.zip"
+
+    @property
+    def branch_name(self) -> str:
+        return self.branch or "main"
+
+
+class Delivery(Strict):
+    """Multi-account delivery (mode organisation): one self-mutating CDK pipeline per team in the
+    governance account deploys the team's dev, preprod and prod accounts, with a manual approval
+    before preprod and before prod (docs/delivery.md)."""
+
+    source: DeliverySource = Field(default=DeliverySource(), description="Where the pipelines read this "
+                                   "repository from")
+
+
 class Organisation(Strict):
     name: Annotated[str, Field(pattern=SLUG, description="Prefix of every stack and resource name")]
     mode: Mode
@@ -465,6 +545,9 @@ class Organisation(Strict):
         "aws:PrincipalOrgID, so adding accounts changes none of its policies; default: the config's accounts, "
         "listed one by one",
     )
+    delivery: Delivery = Field(
+        default=Delivery(), description="Mode organisation: the CDK pipelines that deploy the workload accounts "
+        "(docs/delivery.md); single-account mode deploys with cdk deploy --all and takes no delivery settings")
     dns_allowed_domains: list[Annotated[str, Field(pattern=r"^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+\.?$")]] = Field(
         default_factory=list,
         description="Domains the VPCs may resolve besides AWS service names (e.g. '*.corp.example.com'); "
@@ -519,6 +602,7 @@ class OrgConfig(Strict):
         self._check_team_accounts()
         self._check_genai()
         self._check_catalogs()
+        self._check_delivery()
         return self
 
     def _check_catalogs(self) -> None:
@@ -535,6 +619,31 @@ class OrgConfig(Strict):
                 raise LocatedError(here + ("source", "connection_arn"), f"team {team.name}: the connection is in "
                                    f"{connection.split(':')[3]}; CodePipeline uses connections of its own Region "
                                    f"({self.organisation.region})")
+
+    def _check_delivery(self) -> None:
+        org = self.organisation
+        here = ("organisation", "delivery")
+        for index, team in enumerate(self.teams):
+            if team.name == RESERVED_TEAM_NAME:
+                raise LocatedError(("teams", index, "name"), f"team name {RESERVED_TEAM_NAME!r} is reserved: the "
+                                   "platform's stacks, persona roles, boundary and delivery pipeline use it; choose "
+                                   "another name")
+        if org.mode is Mode.SINGLE_ACCOUNT:
+            if "delivery" in org.model_fields_set:
+                raise LocatedError(here, "delivery is for mode organisation (pipelines in the governance account); "
+                                   "single-account mode deploys with `cdk deploy --all`: remove delivery")
+            return
+        source = org.delivery.source
+        if source.connection_arn is not None:
+            _, _, _, region, account = source.connection_arn.split(":")[:5]
+            governance = next(a for a in self.accounts if a.role == "governance")
+            where = here + ("source", "connection_arn")
+            if region != org.region:
+                raise LocatedError(where, f"the connection is in {region}; the pipelines run in {org.region} and "
+                                   "CodePipeline uses connections of its own Region")
+            if account != governance.id:
+                raise LocatedError(where, f"the connection belongs to account {account}; the pipelines run in the "
+                                   f"governance account {governance.name} ({governance.id}): create the connection there")
 
     def _check_genai(self) -> None:
         try:
@@ -618,6 +727,9 @@ class OrgConfig(Strict):
         """The FM catalog with the config's ``models`` added."""
         return load_catalog(extra_models=self.models)
 
+
+# Team name the platform uses for its own stacks, persona roles, boundary and pipeline.
+RESERVED_TEAM_NAME = "platform"
 
 GEOGRAPHY_REGION_PREFIX = {"us": "us-", "eu": "eu-", "apac": "ap-"}
 

@@ -8,7 +8,7 @@ interface endpoints a feature needs are created, because each one costs money pe
 
 from __future__ import annotations
 
-from infra.config import Feature
+from infra.config import Account, Feature, Mode, OrgConfig
 
 # Interface endpoints every workload VPC needs whatever the features:
 # sts (regional STS for the SDKs), logs and monitoring (CloudWatch), kms (SSE-KMS everywhere),
@@ -32,17 +32,39 @@ FEATURE_ENDPOINTS: dict[Feature, tuple[str, ...]] = {
     Feature.PRIVATE_API: ("execute-api",),
 }
 
+# The governance account in mode organisation runs the delivery pipelines' CodeBuild projects
+# in its VPC (infra/pipeline_stack.py): they install pip and npm packages from CodeArtifact,
+# assume the CDK bootstrap roles (sts), read and write the artifact and asset buckets (S3
+# gateway), decrypt artifacts (kms), log (logs), read the bootstrap version (ssm) and deploy the
+# pipeline stack itself (cloudformation, self-mutation).
+DELIVERY_ENDPOINTS: tuple[str, ...] = ("codeartifact.api", "codeartifact.repositories", "cloudformation")
+
 ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(
-    dict.fromkeys(BASE_ENDPOINTS + tuple(e for names in FEATURE_ENDPOINTS.values() for e in names))
+    dict.fromkeys(BASE_ENDPOINTS + tuple(e for names in FEATURE_ENDPOINTS.values() for e in names)
+                  + DELIVERY_ENDPOINTS)
 )
 
 
-def interface_endpoints(features: frozenset[Feature] | set[Feature]) -> list[str]:
-    """Interface endpoint short names for these features, base first, no duplicates, stable order."""
+def interface_endpoints(features: frozenset[Feature] | set[Feature], *, delivery: bool = False) -> list[str]:
+    """Interface endpoint short names for these features (and the delivery pipelines), base
+    first, no duplicates, stable order."""
     chosen = set(BASE_ENDPOINTS)
     for feature in features:
         chosen.update(FEATURE_ENDPOINTS[feature])
+    if delivery:
+        chosen.update(DELIVERY_ENDPOINTS)
     return [name for name in ALL_INTERFACE_ENDPOINTS if name in chosen]
+
+
+def runs_delivery(config: OrgConfig, account: Account) -> bool:
+    """The governance account of an organisation hosts the delivery pipelines."""
+    return config.organisation.mode is Mode.ORGANISATION and account.role == "governance"
+
+
+def account_interface_endpoints(config: OrgConfig, account: Account) -> list[str]:
+    """The interface endpoints of ``account``: its features' and, in the governance account of
+    an organisation, the delivery pipelines'."""
+    return interface_endpoints(config.features_of(account), delivery=runs_delivery(config, account))
 
 
 def service_name(short_name: str, region: str) -> str:

@@ -292,8 +292,8 @@ def plan(before: OrgConfig, after: OrgConfig, request: Request) -> list[str]:
 def _endpoint_changes(before: OrgConfig, after: OrgConfig) -> list[str]:
     changes = []
     for account in before.accounts:
-        was = endpoints.interface_endpoints(before.features_of(account))
-        now = endpoints.interface_endpoints(after.features_of(after.account(account.name)))
+        was = endpoints.account_interface_endpoints(before, account)
+        now = endpoints.account_interface_endpoints(after, after.account(account.name))
         if now != was:
             changes.append(f"  {account.name}: its platform stack gains interface endpoints "
                            f"{', '.join(e for e in now if e not in was)}")

@@ -53,4 +53,6 @@ class PackageMirrorStack(Stack):
             organization_id=organization,
             consumer_account_ids=() if organization else config.account_ids,
             image_repositories=mirrored_image_repositories(config, self.mirror),
+            # npm for the delivery pipelines' CodeBuild projects (mode organisation only).
+            npm=config.organisation.mode is Mode.ORGANISATION,
         )

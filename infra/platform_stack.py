@@ -38,7 +38,7 @@ class PlatformStack(Stack):
         self.log_key = EncryptionKey(self, "LogKey", alias=f"alias/{org.name}/logs",
                                      description=f"{org.name}: CloudWatch Logs of account {account.name}")
         self.log_key.grant_logs(f"/{org.name}/")
-        names = endpoints.interface_endpoints(config.features_of(account))
+        names = endpoints.account_interface_endpoints(config, account)
         self.network = PrivateNetwork(
             self, "Network",
             interface_endpoints={n: endpoints.service_name(n, org.region) for n in names},
@@ -47,6 +47,7 @@ class PlatformStack(Stack):
             log_group_name=f"/{org.name}/vpc-flow-logs/{account.name}",
             log_retention_days=org.log_retention_days,
             dns_allowed_domains=org.dns_allowed_domains,
+            package_assets=endpoints.runs_delivery(config, account),  # npm ci of the delivery pipelines
             **_network_props(config, account),
         )
         restrict_bedrock_endpoints(self.network.endpoints, account_ids=config.account_ids,

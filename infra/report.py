@@ -63,7 +63,7 @@ def _stack_info(assembly: Path, name: str, artifact: dict) -> StackInfo:
     for rules in acknowledgments(assembly, artifact):
         acknowledged.update(rule for rule in rules if rule.startswith(NAG_PACKS))
     return StackInfo(
-        name=artifact.get("displayName", name),
+        name=artifact.get("properties", {}).get("stackName") or artifact.get("displayName", name),
         account=account,
         region=region,
         resources=len(resources),

@@ -3,10 +3,15 @@
 One profile per team and Studio persona, named ``<team>-<persona>`` (the name the persona
 roles may open); the Studio personas are the team personas whose ``use-studio`` cell in the
 persona matrix (``infra/personas/matrix.yaml``) is ``allow``. Each profile has its own
-execution role bounded by the team's permission boundary, a customer-managed policy of the
-team stack with the deterministic name ``<org>-<team>-boundary``: it is referenced by ARN, not
-by a cross-stack reference, and the app makes this stack depend on the team stacks so the
-policy exists first.
+execution role, named ``<org>-<team>-<persona>-studio`` (:func:`infra.launchers.studio_role_name`),
+bounded by the team's permission boundary, a customer-managed policy of the team stack with the
+deterministic name ``<org>-<team>-boundary``: it is referenced by ARN, not by a cross-stack
+reference, and the app makes this stack depend on the team stacks so the policy exists first.
+
+The execution roles of the team's launchers (``create-project: allow``) in a team with Service
+Catalog also get what SageMaker Studio needs to list and launch the team's project templates
+(:func:`infra.catalog_stack.studio_launch_statements`); the team's catalog stack associates the
+same roles, by name, with the team's portfolio. Plain data scientists get neither.
 """
 
 from __future__ import annotations
@@ -15,19 +20,17 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from fmops_constructs.acknowledge import acknowledge_wildcards
 from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.private_network import PrivateNetwork
+from fmops_constructs.project import nag_document, policy_document
 from fmops_constructs.studio import StudioDomain, StudioUserProfile
+from infra.catalog_stack import studio_launch_statements
 from infra.config import Account, Feature, OrgConfig, Team
-from infra.personas import Cell, boundary_name, load_matrix
+from infra.launchers import USE_STUDIO, studio_launchers, studio_personas, studio_role_name
+from infra.personas import boundary_name
 
-USE_STUDIO = "use-studio"
-
-
-def studio_personas() -> list[str]:
-    """Team personas the persona matrix lets open Studio, in matrix order."""
-    matrix = load_matrix()
-    return [persona for persona in matrix.team_personas() if matrix.cell(persona, USE_STUDIO) is Cell.ALLOW]
+__all__ = ["USE_STUDIO", "StudioStack", "studio_personas", "studio_teams", "team_boundary_arn", "user_profile_name"]
 
 
 def studio_teams(config: OrgConfig, account: Account) -> list[Team]:
@@ -68,7 +71,26 @@ class StudioStack(Stack):
         for team in teams:
             boundary = iam.ManagedPolicy.from_managed_policy_arn(
                 self, f"{team.name}-boundary", team_boundary_arn(config, account, team))
+            launchers = studio_launchers(team) if Feature.SERVICE_CATALOG in team.features else []
             for persona in studio_personas():
-                self.profiles[(team.name, persona)] = self.domain.add_user_profile(
+                profile = self.domain.add_user_profile(
                     f"{team.name}-{persona}", profile_name=user_profile_name(team, persona), team=team.name,
-                    persona=persona, permissions_boundary=boundary)
+                    persona=persona, permissions_boundary=boundary,
+                    role_name=studio_role_name(org.name, team.name, persona))
+                self.profiles[(team.name, persona)] = profile
+                if persona in launchers:
+                    self._allow_project_launches(config, team, profile)
+
+    @staticmethod
+    def _allow_project_launches(config: OrgConfig, team: Team, profile: StudioUserProfile) -> None:
+        """The launcher's Studio role may list and launch the team's project templates."""
+        statements = studio_launch_statements(config, team)
+        policy = profile.add_policy("ProjectLaunch", document=policy_document(statements),
+                                    description=f"Launch team {team.name}'s project templates from SageMaker Studio")
+        acknowledge_wildcards(
+            policy, nag_document(statements),
+            "SageMaker projects backed by Service Catalog: search and list calls have no resource-level "
+            "permissions; launches are limited to products tagged with the team (aws:ResourceTag) in the portfolio "
+            "the role is associated with, provisioning records to the account (servicecatalog:accountLevel), "
+            "changes to what the role itself launched (servicecatalog:roleLevel), project stack events to "
+            "provisioned-product stacks, SageMaker projects to those tagged with the team")

@@ -87,15 +87,13 @@ def run_once(code: str) -> tuple[float, float]:
 
 
 def count_resources(outdir: Path) -> tuple[int, int, int, int]:
-    """Stacks, resources, largest stack's resources, largest template bytes."""
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    counts, sizes = [], []
-    for artifact in manifest["artifacts"].values():
-        if artifact["type"] == "aws:cloudformation:stack":
-            path = outdir / artifact["properties"]["templateFile"]
-            counts.append(len(json.loads(path.read_text()).get("Resources", {})))
-            sizes.append(path.stat().st_size)
-    return len(counts), sum(counts), max(counts), max(sizes)
+    """Stacks, resources, largest stack's resources, largest template bytes (every stack, those
+    of nested assemblies, the workload accounts' stages in mode organisation, included)."""
+    from infra.report import stacks_in
+
+    stacks = stacks_in(outdir)
+    return (len(stacks), sum(s.resources for s in stacks), max(s.resources for s in stacks),
+            max(s.template_bytes for s in stacks))
 
 
 def measure(label: str, code_template: str, repeats: int, **fields: str) -> dict:

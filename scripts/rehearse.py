@@ -546,7 +546,7 @@ def check_endpoints(aws: Aws, deployed: Deployed, config: OrgConfig, account: Ac
     found = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
     interface = [e for e in found if e["VpcEndpointType"] == "Interface"]
     gateway = [e for e in found if e["VpcEndpointType"] == "Gateway"]
-    wanted = {endpoints.service_name(n, region) for n in endpoints.interface_endpoints(config.features_of(account))}
+    wanted = {endpoints.service_name(n, region) for n in endpoints.account_interface_endpoints(config, account)}
     names = {e["ServiceName"] for e in interface}
     problems = []
     if names != wanted:

@@ -68,9 +68,10 @@ REGISTRY: tuple[TemplateEntry, ...] = (
         id="fm-finetuning",
         name="FM fine-tuning (PEFT)",
         description="SageMaker pipeline: process, LoRA fine-tune, evaluate, check the score, register the model "
-                    "pending manual approval; approvals notify the team and the next stage's account",
+                    "pending manual approval; an approved model is copied to the next stage's account and awaits "
+                    "approval there again (preprod, then prod)",
         product_stack=FmFineTuningProduct,
-        version="1.0.0",
+        version="1.1.0",
         required_features=frozenset({Feature.PIPELINES}),
         stages=frozenset({Stage.DEV}),
     ),
@@ -98,9 +99,10 @@ REGISTRY: tuple[TemplateEntry, ...] = (
         id="classical-ml",
         name="Classical ML train and deploy",
         description="SageMaker pipeline (preprocess, XGBoost training, evaluation, registration pending approval) "
-                    "and a private endpoint of an approved model package, deployed by updating the project",
+                    "and a private endpoint of an approved model package (the project's, or one promoted from the "
+                    "previous stage), deployed by updating the project",
         product_stack=ClassicalMlProduct,
-        version="1.0.0",
+        version="1.1.0",
         required_features=frozenset({Feature.PIPELINES}),
     ),
     TemplateEntry(

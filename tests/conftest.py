@@ -49,14 +49,29 @@ def single_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _shared_synth(tmp_path_factory, "single", REPO / "config" / "single-account.yaml")
 
 
-def load_templates(assembly: Path) -> dict[str, dict]:
-    """Stack name -> template, for every stack of a (flat) cloud assembly."""
+def stack_artifacts(assembly: Path) -> dict[str, tuple[Path, dict]]:
+    """Stack name -> (folder, manifest artifact) for every stack of a cloud assembly, the stacks
+    of nested assemblies (a workload account's Stage in mode organisation: ``assembly-<account>/``)
+    included."""
     manifest = json.loads((assembly / "manifest.json").read_text())
-    return {
-        name: json.loads((assembly / a["properties"]["templateFile"]).read_text())
-        for name, a in manifest["artifacts"].items()
-        if a["type"] == "aws:cloudformation:stack"
-    }
+    found: dict[str, tuple[Path, dict]] = {}
+    for artifact_id, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "cdk:cloud-assembly":
+            found.update(stack_artifacts(assembly / artifact["properties"]["directoryName"]))
+        elif artifact["type"] == "aws:cloudformation:stack":
+            found[artifact["properties"].get("stackName", artifact_id)] = (assembly, artifact)
+    return found
+
+
+def load_templates(assembly: Path) -> dict[str, dict]:
+    """Stack name -> template, for every stack of a cloud assembly (nested assemblies included)."""
+    return {name: json.loads((folder / artifact["properties"]["templateFile"]).read_text())
+            for name, (folder, artifact) in stack_artifacts(assembly).items()}
+
+
+def template_files(assembly: Path) -> list[Path]:
+    """The template files of every stack (nested assemblies included), for the linters."""
+    return sorted(folder / artifact["properties"]["templateFile"] for folder, artifact in stack_artifacts(assembly).values())
 
 
 @pytest.fixture(scope="session")

@@ -28,11 +28,12 @@ from fmops_constructs.project import PROJECT_ID_PATTERN, PROJECT_NAME_PATTERN, S
 from infra import personas
 from infra.app_builder import new_app
 from infra.catalog_stack import launcher_personas, offered_templates, template_props
+from infra.launchers import studio_role_name
 from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free import check_template
 from infra.config import ConfigError, Stage, load_config
 from templates.registry import BY_ID, REGISTRY, TEMPLATES_DIR
-from tests.conftest import REPO, load_templates, resources, synth
+from tests.conftest import REPO, load_templates, resources, stack_artifacts, synth
 
 collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
 collections.MutableMapping = collections.abc.MutableMapping  # type: ignore[attr-defined]
@@ -79,8 +80,10 @@ def _product_templates(assembly: Path, stack: str) -> dict[str, dict]:
         tags = {t["Key"]: t["Value"] for t in product["Properties"]["Tags"]}
         url = product["Properties"]["ProvisioningArtifactParameters"][0]["Info"]["LoadTemplateFromURL"]["Fn::Sub"]
         digest = url.rsplit("/", 1)[1].removesuffix(".json")
-        manifest = json.loads((assembly / f"{stack}.assets.json").read_text())
-        templates[tags["fmops:template"]] = json.loads((assembly / manifest["files"][digest]["source"]["path"]).read_text())
+        folder, artifact = stack_artifacts(assembly)[stack]  # a stage's folder in mode organisation
+        manifest = json.loads((folder / artifact["properties"]["templateFile"].replace(
+            ".template.json", ".assets.json")).read_text())
+        templates[tags["fmops:template"]] = json.loads((folder / manifest["files"][digest]["source"]["path"]).read_text())
     return templates
 
 
@@ -229,6 +232,42 @@ def test_pipeline_steps_are_valid_sagemaker_requests(template_id, products):
     assert checked >= 1
 
 
+@pytest.mark.parametrize("template_id", ["fm-finetuning", "classical-ml"])
+def test_registry_templates_register_pending_approval_and_forward_nothing(template_id, products):
+    """The gate is a person's approval of a package registered PendingManualApproval, tagged with the
+    team (the approve-model ABAC condition); the product sends nothing to another account (the
+    team's catalog stacks promote approved models, see tests/test_promotion.py)."""
+    template = products[template_id]
+    [group] = resources(template, "AWS::SageMaker::ModelPackageGroup").values()
+    assert group["Properties"]["ModelPackageGroupName"] == {"Fn::Sub": f"{TEAM}-${{SageMakerProjectName}}"}
+    definition = _definition(template)
+    [register] = [s for s in _steps(definition["Steps"]) if s["Type"] == "RegisterModel"]
+    assert register["Arguments"]["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "ModelApprovalStatus" not in {p["Name"] for p in definition["Parameters"]}, \
+        "a run cannot register an approved model and skip the gate"
+    assert {"Key": "fmops:team", "Value": TEAM} in register["Arguments"]["Tags"]
+    [topic] = resources(template, "AWS::SNS::Topic")
+    for rule in resources(template, "AWS::Events::Rule").values():
+        assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [{"Ref": topic}], "only the project's topic"
+    assert "PlatformPromotionAccount" not in template["Parameters"]
+    assert not [r for r in resources(template, "AWS::IAM::Role").values()
+                if "events.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
+    assert BY_ID[template_id].version == "1.1.0"
+
+
+def test_classical_ml_endpoint_may_deploy_a_package_promoted_from_the_previous_stage(products):
+    template = products["classical-ml"]
+    [role_id] = [k for k, r in resources(template, "AWS::IAM::Role").items()
+                 if "sagemaker.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+                 and k.startswith("Serving")]
+    statements = [_resolve(s) for p in resources(template, "AWS::IAM::ManagedPolicy").values()
+                  if {"Ref": role_id} in p["Properties"]["Roles"] for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    reads = next(s for s in statements if s["Action"] == "s3:GetObject")
+    assert f"arn:aws:s3:::{ORG}-{TEAM}-models-{ACCOUNT}-{REGION}/incoming/*" in reads["Resource"]
+    describe = next(s for s in statements if s["Action"] == "sagemaker:DescribeModelPackage")
+    assert describe["Resource"] == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{TEAM}-*/*"
+
+
 # -- the roles products create stay under the team's boundary ------------------------------------
 
 @pytest.mark.parametrize("template_id", IDS)
@@ -260,14 +299,123 @@ def test_a_portfolio_per_team_and_workload_account(default_templates):
             assert (BY_ID["fm-finetuning"] in offered) == (stage is Stage.DEV)
 
 
+LAUNCHERS = ("lead-data-scientist", "fine-tuner", "genai-developer")
+
+
 def test_portfolio_is_shared_with_launcher_personas_only(catalog_templates):
-    expected = {f"arn:aws:iam::{ACCOUNT}:role/{ORG}-{TEAM}-{p}" for p in ("lead-data-scientist", "fine-tuner",
-                                                                          "genai-developer")}
+    """The launchers' persona roles (by ARN) and their Studio execution roles (by the account-less
+    IAM_PATTERN ARN): nobody else, never a data scientist."""
+    expected = ({("IAM", f"arn:aws:iam::{ACCOUNT}:role/{ORG}-{TEAM}-{p}") for p in LAUNCHERS}
+                | {("IAM_PATTERN", f"arn:aws:iam:::role/{ORG}-{TEAM}-{p}-studio") for p in LAUNCHERS})
     associations = resources(catalog_templates[CATALOG], "AWS::ServiceCatalog::PortfolioPrincipalAssociation")
-    assert {a["Properties"]["PrincipalARN"] for a in associations.values()} == expected
-    assert all(a["Properties"]["PrincipalType"] == "IAM" for a in associations.values())
+    assert {(a["Properties"]["PrincipalType"], a["Properties"]["PrincipalARN"]) for a in associations.values()} == expected
     config = load_config(REPO / "config" / "default.yaml")
     assert "data-scientist" not in launcher_personas(config.teams[0])
+
+
+# -- Studio: the launchers' execution roles see and launch the team's products -----------------
+
+def _studio_roles(template: dict) -> dict[str, tuple[str, dict]]:
+    """User profile name -> (logical id, properties) of its execution role."""
+    found = {}
+    for profile in resources(template, "AWS::SageMaker::UserProfile").values():
+        role_id = profile["Properties"]["UserSettings"]["ExecutionRole"]["Fn::GetAtt"][0]
+        found[profile["Properties"]["UserProfileName"]] = (role_id, template["Resources"][role_id]["Properties"])
+    return found
+
+
+def test_studio_launchers_are_associated_by_the_names_the_studio_stack_gives_their_roles(default_templates):
+    """In every account, the IAM_PATTERN principals of a team's portfolio are exactly the execution
+    roles of its launchers' Studio profiles, named without a reference to the Studio stack."""
+    config = load_config(REPO / "config" / "default.yaml")
+    checked = 0
+    for account in config.accounts:
+        studio = default_templates.get(f"{ORG}-{account.name}-studio")
+        for team in (t for t in config.teams_in(account) if studio and "studio" in t.features
+                     and "service-catalog" in t.features):
+            catalog = default_templates[f"{ORG}-{account.name}-{team.name}-catalog"]
+            patterns = {a["Properties"]["PrincipalARN"] for a in
+                        resources(catalog, "AWS::ServiceCatalog::PortfolioPrincipalAssociation").values()
+                        if a["Properties"]["PrincipalType"] == "IAM_PATTERN"}
+            roles = {name: props["RoleName"] for name, (_, props) in _studio_roles(studio).items()}
+            assert patterns == {f"arn:aws:iam:::role/{roles[f'{team.name}-{p}']}" for p in launcher_personas(team)}
+            assert all(re.fullmatch(r"arn:aws:iam:::role/[\w+=,.@-]{1,64}", p) for p in patterns)
+            assert f"{ORG}-{account.name}-studio" not in json.dumps(catalog), "no reference to the Studio stack"
+            checked += 1
+    assert checked == 6
+
+
+def test_only_the_launchers_studio_roles_get_the_project_launch_policy(default_templates):
+    template = default_templates[f"{ORG}-genai-dev-studio"]
+    roles = {role_id: name for name, (role_id, _) in _studio_roles(template).items()}
+    launching = {roles[r["Ref"]] for k, p in resources(template, "AWS::IAM::ManagedPolicy").items()
+                 if "ProjectLaunch" in k for r in p["Properties"]["Roles"]}
+    assert launching == {f"{TEAM}-{p}" for p in LAUNCHERS}
+
+
+def _strings(value: Any) -> Any:
+    """A resolved policy whose remaining intrinsics (attributes, imports) become plain strings."""
+    value = _resolve(value)
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)).startswith("Fn::"):
+            return "arn:aws:unresolved:::x"
+        return {k: _strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strings(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def studio_roles(default_templates) -> dict[str, Node]:
+    """persona -> the execution role of genai's Studio profile in genai-dev, with every policy
+    attached to it and the team's boundary."""
+    template = default_templates[f"{ORG}-genai-dev-studio"]
+    boundary = next(p["Properties"]["PolicyDocument"] for p in
+                    resources(default_templates[f"{ORG}-genai-dev-{TEAM}"], "AWS::IAM::ManagedPolicy").values()
+                    if p["Properties"]["ManagedPolicyName"] == f"{ORG}-{TEAM}-boundary")
+    nodes = {}
+    for name, (role_id, role) in _studio_roles(template).items():
+        if not name.startswith(f"{TEAM}-"):
+            continue
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{role['RoleName']}"
+        policies = [Policy(arn, k, _strings(p["Properties"]["PolicyDocument"]))
+                    for k, p in resources(template, "AWS::IAM::ManagedPolicy").items()
+                    if {"Ref": role_id} in p["Properties"].get("Roles", [])]
+        nodes[name.removeprefix(f"{TEAM}-")] = Node(arn, role["RoleName"], policies, [],
+                                                    role["AssumeRolePolicyDocument"], None, 0, False, False,
+                                                    Policy(arn, "boundary", _resolve(boundary)), False,
+                                                    {"fmops:team": TEAM})
+    return nodes
+
+
+def test_a_launchers_studio_role_may_provision_the_teams_products_a_data_scientists_may_not(studio_roles):
+    product = f"arn:aws:catalog:{REGION}:{ACCOUNT}:product/prod-abcdefghijklm"
+    project = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:project/support-bot"
+    team_product = {"aws:ResourceTag/fmops:team": TEAM}
+    for persona in LAUNCHERS:
+        node = studio_roles[persona]
+        for action in ("servicecatalog:ProvisionProduct", "servicecatalog:DescribeProduct",
+                       "servicecatalog:ListLaunchPaths", "servicecatalog:DescribeProvisioningParameters"):
+            assert _allowed(node, action, product, team_product), (persona, action)
+        assert _allowed(node, "servicecatalog:SearchProducts", "*", {})
+        assert _allowed(node, "sagemaker:CreateProject", project, {"aws:RequestTag/fmops:team": TEAM})
+        assert not _allowed(node, "sagemaker:CreateProject", project, {}), "projects carry the team tag"
+        assert not _allowed(node, "servicecatalog:ProvisionProduct", product, {"aws:ResourceTag/fmops:team": "risk"})
+        assert not _allowed(node, "servicecatalog:ProvisionProduct",
+                            f"arn:aws:catalog:{REGION}:222222222221:product/prod-abcdefghijklm", team_product)
+        assert not _allowed(node, "sagemaker:DeleteProject", project, {"aws:ResourceTag/fmops:team": "risk"})
+    for persona in ("data-scientist", "ml-engineer", "prompt-engineer", "data-engineer"):
+        node = studio_roles[persona]
+        assert not _allowed(node, "servicecatalog:ProvisionProduct", product, team_product), persona
+        assert not _allowed(node, "sagemaker:CreateProject", project, {"aws:RequestTag/fmops:team": TEAM}), persona
+        assert not _allowed(node, "servicecatalog:SearchProducts", "*", {}), persona
+
+
+def test_studio_role_names_are_deterministic_and_fit_iam():
+    assert studio_role_name("fmops", "genai", "lead-data-scientist") == "fmops-genai-lead-data-scientist-studio"
+    long = studio_role_name("a" * 20, "b" * 20, "lead-data-scientist")
+    assert len(long) == 64 and long == studio_role_name("a" * 20, "b" * 20, "lead-data-scientist")
+    assert long != studio_role_name("a" * 20, "b" * 19 + "c", "lead-data-scientist")
 
 
 def test_products_are_versioned_visible_in_studio_and_launched_with_the_local_role(catalog_templates):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.config import Feature, load_config
-from infra.endpoints import interface_endpoints
+from infra.endpoints import account_interface_endpoints, interface_endpoints
 from infra.pricing import load_prices
 from infra.report import stacks_in
 from tests.conftest import REPO, resources, synth
@@ -25,7 +25,7 @@ def test_stacks_of_the_default_organisation(default_templates):
         + [f"fmops-{t}-{s}-studio" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
         + [f"fmops-{t}-{s}-{t}-catalog" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
         + [f"fmops-{t}-dev-labeling" for t in ("risk", "genai")]
-        + ["fmops-tooling-packages"]
+        + ["fmops-tooling-packages", "fmops-tooling-delivery", "fmops-risk-pipeline", "fmops-genai-pipeline"]
     )
 
 
@@ -79,7 +79,7 @@ def test_endpoints_are_chosen_from_features(default_templates):
     config = load_config()
     for account in config.accounts:
         template = default_templates[f"fmops-{account.name}-platform"]
-        expected = {("studio" if e == "studio" else e) for e in interface_endpoints(config.features_of(account))}
+        expected = set(account_interface_endpoints(config, account))
         assert _endpoint_names(template) == expected | {"s3"}, account.name
     risk = _endpoint_names(default_templates["fmops-risk-dev-platform"])
     assert "bedrock-runtime" not in risk, "risk does not use Bedrock, so it pays for no Bedrock endpoint"

@@ -75,7 +75,7 @@ def _parameters_of(template: dict) -> list[dict]:
 @pytest.fixture(scope="module")
 def hosting_parameters(default_assembly) -> list[dict]:
     """The parameters of the fm-hosting product as synthesized for team genai's dev account."""
-    [path] = default_assembly.glob("fmopsgenaidevgenaicatalogCatalogFmHosting*.product.template.json")
+    [path] = default_assembly.glob("**/*fmopsgenaidevgenaicatalogCatalogFmHosting*.product.template.json")  # a stage
     return _parameters_of(json.loads(path.read_text()))
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from infra.config import load_config
 from infra.report import MAX_RESOURCES, MAX_TEMPLATE_BYTES, StackInfo, stacks_in
-from infra.scale import STAGES, write_generated_config
+from infra.scale import PROFILES, STAGES, write_generated_config
 from tests.conftest import synth
 
 TEAMS = 10
@@ -50,4 +50,17 @@ def test_every_team_has_its_stacks_in_each_of_its_accounts(scale_stacks) -> None
     missing_platform = [a for a in accounts if f"scale-{a}-platform" not in names]
     missing_team = [f"team{t:03d}-{stage}" for t in range(TEAMS) for stage, _ in STAGES
                     if f"scale-team{t:03d}-{stage}-team{t:03d}" not in names]
-    assert not missing_platform and not missing_team
+    missing_pipeline = [t for t in range(TEAMS) if f"scale-team{t:03d}-pipeline" not in names]
+    assert not missing_platform and not missing_team and not missing_pipeline
+
+
+def test_stacks_do_not_grow_with_the_organisation(scale_stacks):
+    """Every team's pipeline has the same size, and the governance account's shared stacks stay
+    within bounds: the organisation grows in stacks, not in stack size."""
+    stacks = {s.name: s for s in scale_stacks[0]}
+    pipelines = [s for name, s in stacks.items() if name.endswith("-pipeline")]
+    assert len(pipelines) == TEAMS and len({s.resources for s in pipelines}) == 1
+    for profile in range(len(PROFILES)):  # teams of a profile have the same stacks, so the same actions
+        sizes = [stacks[f"scale-team{t:03d}-pipeline"].template_bytes for t in range(profile, TEAMS, len(PROFILES))]
+        assert max(sizes) - min(sizes) < 0.02 * min(sizes), sizes
+    assert stacks["scale-tooling-platform"].resources < 100 and stacks["scale-tooling-delivery"].resources < 20

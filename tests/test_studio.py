@@ -28,8 +28,9 @@ from infra.compliance.internet_free import check_template
 from infra.config import ConfigError, load_config
 from infra.package_mirror_stack import package_mirror_ref
 from infra.personas import Cell, load_matrix
+from infra.launchers import studio_role_name
 from infra.studio_stack import studio_personas, studio_teams
-from tests.conftest import REPO, resources
+from tests.conftest import REPO, resources, stack_artifacts
 
 DEFAULT = load_config()
 SINGLE = load_config(REPO / "config" / "single-account.yaml")
@@ -77,14 +78,26 @@ def test_a_studio_stack_per_workload_account_with_studio_teams(default_templates
     assert packages == ["fmops-tooling-packages"], "one mirror, in the governance account"
 
 
-def test_studio_stack_deploys_after_its_team_stacks_and_the_mirror(default_assembly):
-    artifacts = json.loads((default_assembly / "manifest.json").read_text())["artifacts"]
-    for account in DEFAULT.accounts:
-        if not studio_teams(DEFAULT, account):
-            continue
-        dependencies = set(artifacts[f"fmops-{account.name}-studio"]["dependencies"])
-        expected = {f"fmops-{account.name}-{team.name}" for team in studio_teams(DEFAULT, account)}
-        assert expected | {"fmops-tooling-packages"} <= dependencies, account.name
+def _stack_dependencies(assembly, stack: str) -> set[str]:
+    """Names of the stacks ``stack`` depends on, in its own (possibly nested) assembly."""
+    folder, artifact = stack_artifacts(assembly)[stack]
+    names = {artifact_id: a["properties"].get("stackName", artifact_id)
+             for artifact_id, a in json.loads((folder / "manifest.json").read_text())["artifacts"].items()
+             if a["type"] == "aws:cloudformation:stack"}
+    return {names[d] for d in artifact.get("dependencies", []) if d in names}
+
+
+def test_studio_stack_deploys_after_its_team_stacks_and_the_mirror(default_assembly, single_assembly):
+    """After the team stacks (their boundaries) always; after the mirror in single-account mode. In
+    mode organisation the mirror is in the governance account, deployed by the platform team before
+    any pipeline runs, and no dependency can cross a pipeline stage."""
+    for config, assembly, mirror in ((DEFAULT, default_assembly, set()),
+                                     (SINGLE, single_assembly, {"fmops-sandbox-packages"})):
+        for account in config.accounts:
+            if not studio_teams(config, account):
+                continue
+            expected = {f"fmops-{account.name}-{team.name}" for team in studio_teams(config, account)}
+            assert expected | mirror <= _stack_dependencies(assembly, f"fmops-{account.name}-studio"), account.name
 
 
 # -- the domain ------------------------------------------------------------------------------
@@ -298,6 +311,14 @@ def test_a_profile_per_team_and_persona_with_its_own_bounded_role(default_templa
                           "Principal": {"Service": "sagemaker.amazonaws.com"}}]
 
 
+@pytest.mark.parametrize("stack", STUDIO_STACKS)
+def test_execution_roles_have_deterministic_names(default_templates, stack):
+    """``<org>-<team>-<persona>-studio``: the catalog stacks name them in their portfolio associations."""
+    for role in profiles_with_roles(default_templates[stack]).values():
+        team, persona = tags(role)["fmops:team"], tags(role)["fmops:persona"]
+        assert role["Properties"]["RoleName"] == studio_role_name("fmops", team, persona)
+
+
 @pytest.mark.parametrize("stack", [*STUDIO_STACKS, "fmops-tooling-packages"])
 def test_no_sagemaker_full_access_and_no_star_on_star(default_templates, stack):
     template = default_templates[stack]
@@ -312,12 +333,13 @@ def test_no_sagemaker_full_access_and_no_star_on_star(default_templates, stack):
 
 
 def policy_of(template: dict, profile_name: str) -> list[dict]:
-    """The statements of the managed policy attached to a profile's execution role."""
+    """The statements of the Studio policy attached to a profile's execution role (launchers' roles
+    also have the project-launch policy of the catalog work)."""
     profile = next(p for p in resources(template, "AWS::SageMaker::UserProfile").values()
                    if p["Properties"]["UserProfileName"] == profile_name)
     role_id = profile["Properties"]["UserSettings"]["ExecutionRole"]["Fn::GetAtt"][0]
-    [policy] = [p for p in resources(template, "AWS::IAM::ManagedPolicy").values()
-                if {"Ref": role_id} in p["Properties"]["Roles"]]
+    [policy] = [p for k, p in resources(template, "AWS::IAM::ManagedPolicy").items()
+                if {"Ref": role_id} in p["Properties"]["Roles"] and "ProjectLaunch" not in k]
     return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
@@ -391,7 +413,9 @@ def test_codeartifact_mirrors_public_pypi_for_the_organisation(default_templates
     org_condition(token)
     repositories = {r["Properties"]["RepositoryName"]: (logical_id, r)
                     for logical_id, r in resources(template, "AWS::CodeArtifact::Repository").items()}
-    assert set(repositories) == {"pypi", "pypi-store"}
+    # npm too in mode organisation: the delivery pipelines' CodeBuild projects install from it.
+    assert set(repositories) == {"pypi", "pypi-store", "npm", "npm-store"}
+    assert repositories["npm-store"][1]["Properties"]["ExternalConnections"] == ["public:npmjs"]
     store_id, store = repositories["pypi-store"]
     assert store["Properties"]["ExternalConnections"] == ["public:pypi"]
     assert "PermissionsPolicyDocument" not in store["Properties"], "nobody reads the store directly"

@@ -1,7 +1,9 @@
 """Classical ML train and deploy: a SageMaker pipeline (preprocess, XGBoost training, evaluation,
 registration pending manual approval when the AUC reaches the threshold), the model registry
 with its approval gates, and a private endpoint of an approved model package, created when the
-project is updated with that package (the deployment gate: a launcher persona decides)."""
+project is updated with that package (the deployment gate: a launcher persona decides). The
+package may be the project's own or one of the team's promoted from its previous stage account
+(registered in the group of the same name, artifacts in the account's promoted-models bucket)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from aws_cdk import CfnOutput, Fn
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from fmops_constructs.model_registry import ProjectModelRegistry
+from fmops_constructs.model_registry import PENDING_APPROVAL, ProjectModelRegistry
 from fmops_constructs.project import (Grant, PlatformValue, ProjectProductStack, ProjectRole, ProjectTemplateProps,
                                       network_interface_grants)
 from fmops_constructs.project_code import ProjectCode
@@ -41,7 +43,6 @@ class ClassicalMlProduct(ProjectProductStack):
             dataset = pipeline.parameter("Dataset", "String", Fn.sub(f"{bucket}/data/classical/"))
             target = pipeline.parameter("TargetColumn", "String", "label")
             threshold = pipeline.parameter("MinAuc", "Float", 0.75)
-            status = pipeline.parameter("ModelApprovalStatus", "String", "PendingManualApproval")
             rounds = pipeline.parameter("NumRound", "String", "200")
             pipeline.processing("Preprocess", image=images.image(PROCESSING_IMAGE), script="preprocess.py",
                                 instance_type="ml.m5.xlarge", inputs={"data": dataset},
@@ -64,7 +65,7 @@ class ClassicalMlProduct(ProjectProductStack):
                 "evaluation.json"]}}
             register = pipeline.register(
                 "Register", group=registry.group_name, image=images.image(XGBOOST_IMAGE), model_data=artifacts,
-                status=status, instance_types=ENDPOINT_INSTANCES, metrics_uri=report,
+                status=PENDING_APPROVAL, instance_types=ENDPOINT_INSTANCES, metrics_uri=report,
                 tags={"fmops:team": props.team, "sagemaker:project-name": self.project_name})
             failed = pipeline.fail("AucTooLow", {"Std:Join": {"On": " ", "Values": [
                 "AUC below", threshold, "- the model was not registered"]}})
@@ -82,7 +83,8 @@ class ClassicalMlProduct(ProjectProductStack):
         CfnOutput(self, "PipelineName", value=pipeline.pipeline_name,
                   description="Start it with the team's CSV data under data/classical/")
         CfnOutput(self, "ModelPackageGroupName", value=registry.group_name,
-                  description="Approve a model, then update the project with its ModelPackageArn to deploy it")
+                  description="Approve a model (it is then promoted to the next stage account), and update the "
+                              "project with its ModelPackageArn to deploy it here")
         CfnOutput(self, "CodeLocation", value=code.repository_description, description="Where the project's code lives")
 
     def _endpoint(self) -> None:
@@ -94,11 +96,13 @@ class ClassicalMlProduct(ProjectProductStack):
         deploy = self.condition("Deploy", Fn.condition_not(Fn.condition_equals(package.value_as_string, "")))
         team = self.props.team
         logs_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group"
+        promoted = (f"arn:${{AWS::Partition}}:s3:::{self.props.organisation}-{team}-models-${{AWS::AccountId}}-"
+                    f"${{AWS::Region}}/incoming/*")
         serving = ProjectRole(
             self, "Serving", service="sagemaker.amazonaws.com", description="Endpoint of the project's approved model",
             grants=[
                 Grant(("s3:GetObject",), (f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/"
-                                          f"{self.project_prefix}runs/*",)),
+                                          f"{self.project_prefix}runs/*", promoted)),
                 Grant(("kms:Decrypt",), (self.project_key.key_arn,)),
                 Grant(("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
                       (self.props.images.repositories_arn,)),  # type: ignore[union-attr]
@@ -107,11 +111,13 @@ class ClassicalMlProduct(ProjectProductStack):
                 *network_interface_grants(),
                 Grant(("sagemaker:DescribeModelPackage",),
                       (f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:model-package/"
-                       f"{team}-${{SageMakerProjectName}}/*",)),
+                       f"{team}-*/*",)),
             ],
-            why="the project endpoint's execution role: model artifacts of the project's runs, the project key, "
-                "the organisation's image mirror, its own endpoint log group; ENI, ECR login and Describe calls "
-                "have no resource-level scope")
+            why="the project endpoint's execution role: model artifacts of the project's runs and of the team's "
+                "promoted models (incoming/ of the account's promoted-models bucket), the team's model packages "
+                "(the project's own, or one promoted from the previous stage), the project key, the organisation's "
+                "image mirror, its own endpoint log group; ENI, ECR login and Describe calls have no resource-level "
+                "scope")
         model = sagemaker.CfnModel(
             self, "Model", execution_role_arn=serving.role_arn, enable_network_isolation=True,
             containers=[sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package.value_as_string)],

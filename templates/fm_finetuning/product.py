@@ -1,13 +1,15 @@
 """FM fine-tuning (PEFT): a SageMaker pipeline that prepares the team's instruction data, fine-tunes
 a staged base model with LoRA, evaluates it (ROUGE-L), and registers it pending manual approval
-when the score reaches the threshold; the model package group and its approval gates."""
+when the score reaches the threshold; the model package group and its approval gates. An approved
+model is copied to the team's next stage account and registered there pending approval again
+(the team's catalog stack: fmops_constructs/model_promotion.py), up to prod."""
 
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Fn
 from constructs import Construct
 
-from fmops_constructs.model_registry import ProjectModelRegistry
+from fmops_constructs.model_registry import PENDING_APPROVAL, ProjectModelRegistry
 from fmops_constructs.project import ProjectProductStack, ProjectTemplateProps
 from fmops_constructs.project_code import ProjectCode
 from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
@@ -40,7 +42,6 @@ class FmFineTuningProduct(ProjectProductStack):
             base_model = pipeline.parameter("BaseModel", "String", Fn.sub(f"{bucket}/models/base/"))
             instance = pipeline.parameter("TrainingInstanceType", "String", TRAINING_INSTANCES[0])
             threshold = pipeline.parameter("MinRougeL", "Float", 0.3)
-            status = pipeline.parameter("ModelApprovalStatus", "String", "PendingManualApproval")
             epochs = pipeline.parameter("Epochs", "String", "3")
             rank = pipeline.parameter("LoraRank", "String", "8")
             pipeline.processing("Prepare", image=images.image(PROCESSING_IMAGE), script="prepare.py",
@@ -62,7 +63,7 @@ class FmFineTuningProduct(ProjectProductStack):
                 "evaluation.json"]}}
             register = pipeline.register(
                 "Register", group=registry.group_name, image=images.image(INFERENCE_IMAGE), model_data=artifacts,
-                status=status, instance_types=SERVING_INSTANCES, metrics_uri=report,
+                status=PENDING_APPROVAL, instance_types=SERVING_INSTANCES, metrics_uri=report,
                 tags={"fmops:team": props.team, "sagemaker:project-name": self.project_name})
             failed = pipeline.fail("ScoreTooLow", {"Std:Join": {"On": " ", "Values": [
                 "ROUGE-L below", threshold, "- the model was not registered"]}})
@@ -79,6 +80,7 @@ class FmFineTuningProduct(ProjectProductStack):
         CfnOutput(self, "PipelineName", value=pipeline.pipeline_name,
                   description="Start it with the team's data under data/fine-tuning/ and weights under models/base/")
         CfnOutput(self, "ModelPackageGroupName", value=registry.group_name,
-                  description="Approve registered models here (lead data scientist)")
+                  description="Approve registered models here (lead data scientist): an approved model is promoted "
+                              "to the team's next stage account, where it awaits approval again")
         CfnOutput(self, "CodeLocation", value=code.repository_description,
                   description="Where the project's code lives (repository, or S3 prefix for bundles)")

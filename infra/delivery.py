@@ -1,0 +1,334 @@
+"""Multi-account delivery (mode organisation): which pipeline deploys which workload account.
+
+In mode organisation the stacks of each workload account are one CDK ``Stage``, deployed by a
+self-mutating CDK pipeline that runs in the governance account (``infra/pipeline_stack.py``).
+There is one pipeline per team, not one for the whole organisation: a CodePipeline stage takes at
+most 50 actions, and every stack of an account needs two (create and execute its change set),
+so an organisation-wide pipeline stops scaling long before 100 teams; one pipeline per team also
+lets a team's approvals and failures stay its own.
+
+A workload account belongs to exactly one pipeline. Teams that share a workload account are
+therefore delivered together: the teams connected through shared accounts (connected components)
+form one pipeline, named after the first of them in config order. Workload accounts that no team
+uses (prepared for a team that is not onboarded yet, or left behind by a removed team) still get
+their platform stack (VPC, endpoints, platform personas); they are delivered by
+``<org>-platform-pipeline``, since ``platform`` is a reserved team name.
+
+Each pipeline deploys its dev accounts, then, after a manual approval, its preprod accounts,
+then, after another manual approval, its prod accounts.
+
+The governance account's own stacks (its platform stack, the package mirror, the shared
+portfolios, the delivery bucket and the pipelines themselves) are not in any stage: the platform
+team deploys them once with ``cdk deploy`` (docs/delivery.md, ``fmops bootstrap-commands``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.config import RESERVED_TEAM_NAME, Account, ConfigError, Mode, OrgConfig, Stage, Team, load_config
+
+CDK_QUALIFIER = "hnb659fds"
+"""The CDK bootstrap qualifier (CDK's default), part of the bootstrap role names."""
+EXECUTION_POLICY = "cdk-execution"
+"""Infix of the managed policies the CDK execution role gets (``<org>-cdk-execution-<kind>-<n>``)."""
+POLICIES_DIR = "execution-policies"
+NOT_RESOURCES = ("AWS::CDK::Metadata",)
+
+
+@dataclass(frozen=True)
+class PipelineGroup:
+    """The workload accounts one pipeline deploys, by stage, in config order."""
+
+    name: str
+    teams: tuple[Team, ...]
+    accounts: dict[Stage, list[Account]] = field(default_factory=dict)
+
+    @property
+    def all_accounts(self) -> list[Account]:
+        return [account for stage in Stage for account in self.accounts.get(stage, [])]
+
+
+def governance_account(config: OrgConfig) -> Account:
+    return next(a for a in config.accounts if a.role == "governance")
+
+
+def delivers_with_pipelines(config: OrgConfig) -> bool:
+    """Mode organisation always delivers the workload accounts with pipelines."""
+    return config.organisation.mode is Mode.ORGANISATION
+
+
+def pipeline_groups(config: OrgConfig) -> list[PipelineGroup]:
+    """The pipelines of the organisation (none in single-account mode), see the module docstring."""
+    if not delivers_with_pipelines(config):
+        return []
+    parent = list(range(len(config.teams)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    first_user: dict[str, int] = {}
+    for index, team in enumerate(config.teams):
+        for name in team.accounts.by_stage().values():
+            if name in first_user:
+                a, b = root(first_user[name]), root(index)
+                parent[max(a, b)] = min(a, b)  # the group keeps its first team's name
+            else:
+                first_user[name] = index
+    members: dict[int, list[Team]] = {}
+    for index, team in enumerate(config.teams):
+        members.setdefault(root(index), []).append(team)
+    group_of_account = {name: root(index) for name, index in first_user.items()}
+    groups = []
+    for leader, teams in members.items():
+        accounts = [a for a in config.accounts if group_of_account.get(a.name) == leader]
+        groups.append(_group(config.teams[leader].name, teams, accounts))
+    unused = [a for a in config.accounts if a.role == "workload" and a.name not in first_user]
+    if unused:
+        groups.append(_group(RESERVED_TEAM_NAME, [], unused))
+    return groups
+
+
+def _group(name: str, teams: list[Team], accounts: list[Account]) -> PipelineGroup:
+    by_stage: dict[Stage, list[Account]] = {}
+    for stage in Stage:
+        chosen = [a for a in accounts if a.stage is stage]
+        if chosen:
+            by_stage[stage] = chosen
+    return PipelineGroup(name=name, teams=tuple(teams), accounts=by_stage)
+
+
+def pipeline_stack_name(config: OrgConfig, group: PipelineGroup) -> str:
+    return f"{config.organisation.name}-{group.name}-pipeline"
+
+
+def delivery_stack_name(config: OrgConfig) -> str:
+    return f"{config.organisation.name}-{governance_account(config).name}-delivery"
+
+
+def delivery_bucket_name(config: OrgConfig) -> str:
+    """The bucket that the s3 source kind reads the repository zip from (deterministic: every
+    pipeline stack names it without a cross-stack reference)."""
+    org = config.organisation
+    return f"{org.name}-delivery-{governance_account(config).id}-{org.region}"
+
+
+def pipeline_role_path(config: OrgConfig) -> str:
+    """IAM path of the pipelines' roles: the delivery bucket admits every role below it."""
+    return f"/{config.organisation.name}/delivery/"
+
+
+def pipeline_role_pattern(config: OrgConfig) -> str:
+    return f"arn:aws:iam::{governance_account(config).id}:role{pipeline_role_path(config)}*"
+
+
+def bootstrap_role_arn(account_id: str, region: str, kind: str) -> str:
+    """A CDK bootstrap role (``deploy``, ``file-publishing``, ``lookup``...) of an account."""
+    return f"arn:aws:iam::{account_id}:role/cdk-{CDK_QUALIFIER}-{kind}-role-{account_id}-{region}"
+
+
+# -- the CloudFormation execution policies --------------------------------------------------
+
+def account_kind(config: OrgConfig, account: Account) -> str:
+    """Which execution policies an account gets: ``governance`` or ``workload`` (in
+    single-account mode the only account is both)."""
+    if config.organisation.mode is Mode.SINGLE_ACCOUNT:
+        return "single-account"
+    return "governance" if account.role == "governance" else "workload"
+
+
+def resource_types_by_account(assembly: Path) -> dict[str, set[str]]:
+    """Account id -> resource types of the stacks deployed there, from a synthesized cloud
+    assembly (nested assemblies, the workload accounts' stages, included)."""
+    found: dict[str, set[str]] = {}
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact.get("type") == "cdk:cloud-assembly":
+            for account, types in resource_types_by_account(assembly / artifact["properties"]["directoryName"]).items():
+                found.setdefault(account, set()).update(types)
+        elif artifact.get("type") == "aws:cloudformation:stack":
+            template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+            account = artifact.get("environment", "aws://unknown/unknown").split("/")[2]
+            found.setdefault(account, set()).update(r["Type"] for r in template.get("Resources", {}).values())
+    return found
+
+
+def execution_policies(config: OrgConfig, assembly: Path) -> dict[str, list[dict[str, Any]]]:
+    """Kind (see :func:`account_kind`) -> the policy documents of the CDK CloudFormation
+    execution role of those accounts, each within IAM's 6,144 characters.
+
+    The actions are those CloudFormation's resource handlers call for the resource types of the
+    kind's stacks (create, read, update, delete; the provider schemas bundled with cfn-lint, as for
+    the catalog launch roles), one statement per service, plus what CloudFormation itself does with
+    the role in a CDK app: read the bootstrap version parameter and invoke the custom-resource
+    handlers of the account. AWS-managed ``AdministratorAccess`` (CDK's default) is not needed.
+    """
+    from fmops_constructs.launch_role import handler_permissions, is_iam_action, split_statements
+
+    types_by_account = resource_types_by_account(assembly)
+    region = config.organisation.region
+    policies: dict[str, list[dict[str, Any]]] = {}
+    for kind in dict.fromkeys(account_kind(config, a) for a in config.accounts):
+        accounts = [a for a in config.accounts if account_kind(config, a) == kind]
+        types: set[str] = set().union(*(types_by_account.get(a.id, set()) for a in accounts))
+        if not types:
+            raise ValueError(f"{assembly} holds no stack of the {kind} accounts; synthesize this config first "
+                             "(make synth CONFIG=...)")
+        resource_types = sorted(t for t in types if t.startswith("AWS::") and t not in NOT_RESOURCES)
+        statements: list[dict[str, Any]] = [
+            {"Sid": "CdkBootstrapVersion", "Effect": "Allow", "Action": ["ssm:GetParameters"],
+             "Resource": [f"arn:aws:ssm:{region}:*:parameter/cdk-bootstrap/{CDK_QUALIFIER}/version"]},
+        ]
+        if any(t.startswith("Custom::") or t == "AWS::CloudFormation::CustomResource" for t in types):
+            statements.append({"Sid": "CustomResourceHandlers", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                               "Resource": [f"arn:aws:lambda:{region}:*:function:*"]})
+        by_service: dict[str, set[str]] = {}
+        for resource_type in resource_types:
+            for action in filter(is_iam_action, handler_permissions(resource_type)):
+                by_service.setdefault(action.split(":")[0], set()).add(action)
+        for service, actions in sorted(by_service.items()):
+            statements.append({"Sid": "".join(p.capitalize() for p in re.split(r"[^a-z0-9]", service)),
+                               "Effect": "Allow", "Action": sorted(actions), "Resource": ["*"]})
+        policies[kind] = [{"Version": "2012-10-17", "Statement": group} for group in split_statements(statements)]
+    return policies
+
+
+def execution_policy_name(config: OrgConfig, kind: str, number: int) -> str:
+    return f"{config.organisation.name}-{EXECUTION_POLICY}-{kind}-{number}"
+
+
+def write_execution_policies(config: OrgConfig, policies: dict[str, list[dict[str, Any]]], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, documents in policies.items():
+        for number, document in enumerate(documents, 1):
+            path = folder / f"{execution_policy_name(config, kind, number)}.json"
+            path.write_text(json.dumps(document, indent=1) + "\n")
+            written.append(path)
+    return written
+
+
+# -- the bootstrap and first-deploy commands ------------------------------------------------
+
+def execution_policy_arns(config: OrgConfig, account: Account, policies: dict[str, list[dict[str, Any]]]) -> str:
+    kind = account_kind(config, account)
+    return ",".join(f"arn:aws:iam::{account.id}:policy/{execution_policy_name(config, kind, n)}"
+                    for n in range(1, len(policies[kind]) + 1))
+
+
+def _create_policies(config: OrgConfig, account: Account, policies: dict[str, list[dict[str, Any]]]) -> list[str]:
+    kind = account_kind(config, account)
+    return [f"aws iam create-policy --policy-name {execution_policy_name(config, kind, n)} "
+            f"--policy-document file://{POLICIES_DIR}/{execution_policy_name(config, kind, n)}.json"
+            for n in range(1, len(policies[kind]) + 1)]
+
+
+def bootstrap_commands(config: OrgConfig, *, config_path: str, policies: dict[str, list[dict[str, Any]]]) -> str:
+    """The commands that prepare every account and deploy what the platform team deploys (see
+    docs/delivery.md), for ``config``; ``policies`` from :func:`execution_policies`."""
+    org = config.organisation
+    region = org.region
+    cdk = "npx --no-install cdk"
+    header = [
+        f"# FMOps Foundation {org.name}: bootstrap and first deploy, generated by "
+        f"`fmops bootstrap-commands {config_path}`.",
+        "# Run each command with credentials of the account it names (e.g. AWS_PROFILE). The execution policies",
+        f"# are in {POLICIES_DIR}/ (`--write-policies {POLICIES_DIR}`): the actions CloudFormation needs for the",
+        "# resource types of each account's stacks, instead of CDK's default AdministratorAccess.",
+    ]
+    if not delivers_with_pipelines(config):
+        account = config.accounts[0]
+        return "\n".join([
+            *header, "",
+            f"# Single-account mode ({account.name}, {account.id}): no pipelines; cdk deploy --all deploys every stack.",
+            *_create_policies(config, account, policies),
+            f"{cdk} bootstrap aws://{account.id}/{region} \\",
+            f"    --cloudformation-execution-policies {execution_policy_arns(config, account, policies)}",
+            f"{cdk} deploy --all -c config={config_path}",
+        ]) + "\n"
+    governance = governance_account(config)
+    groups = pipeline_groups(config)
+    lines = [
+        *header, "",
+        f"# 1. The governance account {governance.name} ({governance.id}): its own CDK toolkit, trusting no other account.",
+        *_create_policies(config, governance, policies),
+        f"{cdk} bootstrap aws://{governance.id}/{region} \\",
+        f"    --cloudformation-execution-policies {execution_policy_arns(config, governance, policies)}",
+        "",
+        "# 2. Every workload account: its CDK toolkit trusts the governance account, where the pipelines run.",
+    ]
+    for group in groups:
+        for account in group.all_accounts:
+            lines += [
+                f"# {account.name} ({account.stage}), deployed by {pipeline_stack_name(config, group)}",
+                *_create_policies(config, account, policies),
+                f"{cdk} bootstrap aws://{account.id}/{region} \\",
+                f"    --trust {governance.id} --trust-for-lookup {governance.id} \\",
+                f"    --cloudformation-execution-policies {execution_policy_arns(config, account, policies)}",
+            ]
+    pipelines = ", ".join(pipeline_stack_name(config, g) for g in groups)
+    lines += [
+        "",
+        f"# 3. Once, with credentials of {governance.name}: the governance account's stacks and the pipelines",
+        f"#    ({pipelines}). --all selects the top-level stacks only: the workload",
+        "#    accounts' stacks are in stages, which only the pipelines deploy.",
+        f"{cdk} deploy --all -c config={config_path} --require-approval broadening",
+        "",
+        "# 4. Start the pipelines: " + _source_step(config),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _source_step(config: OrgConfig) -> str:
+    source = config.organisation.delivery.source
+    if source.kind == "s3":
+        return (f"upload a zip of this repository, from inside the governance account's VPC:\n"
+                f"#    git archive --format zip -o fmops-foundation.zip HEAD\n"
+                f"aws s3 cp fmops-foundation.zip s3://{delivery_bucket_name(config)}/{source.key}")
+    if source.kind == "codecommit":
+        return f"push branch {source.branch_name} to the CodeCommit repository {source.repository}."
+    return f"push branch {source.branch_name} to {source.repository} (connection {source.connection_arn})."
+
+
+def main(argv: Sequence[str]) -> int:
+    """``fmops bootstrap-commands [CONFIG] [--cdk-out DIR] [--write-policies DIR]``: print the
+    bootstrap and first-deploy commands of CONFIG; the execution policies are generated from the
+    app synthesized from CONFIG in --cdk-out (``make synth CONFIG=...`` first)."""
+    parser = argparse.ArgumentParser(prog="fmops bootstrap-commands", description=main.__doc__)
+    parser.add_argument("config", nargs="?", default="config/default.yaml")
+    parser.add_argument("--cdk-out", default="cdk.out", help="the app synthesized from CONFIG (default cdk.out)")
+    parser.add_argument("--write-policies", metavar="DIR", help=f"write the execution policies there ({POLICIES_DIR})")
+    args = parser.parse_args(list(argv))
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"fmops: invalid config\n{error}", file=sys.stderr)
+        return 2
+    assembly = Path(args.cdk_out)
+    if not (assembly / "manifest.json").is_file():
+        print(f"fmops: {assembly} is not a cloud assembly; run `make synth CONFIG={args.config}` first", file=sys.stderr)
+        return 2
+    try:
+        policies = execution_policies(config, assembly)
+    except ValueError as error:
+        print(f"fmops: {error}", file=sys.stderr)
+        return 2
+    if args.write_policies:
+        for path in write_execution_policies(config, policies, Path(args.write_policies)):
+            print(f"# wrote {path}")
+    print(bootstrap_commands(config, config_path=args.config, policies=policies), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
