@@ -237,7 +237,8 @@ def nag_notation(value: Any) -> Any:
             return argument[0].join(str(nag_notation(part)) for part in argument[1])
         if function == "Fn::Sub":
             return nag_form(argument if isinstance(argument, str) else argument[0])
-    return json.dumps(value)
+    # cdk-nag's fallback for any other function (Fn::Select, Fn::If...): JavaScript's JSON.stringify.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def nag_statement(statement: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,12 @@ encrypted with the given KMS key, and requests and responses are sampled to S3.
 S3 access is the buckets' business: the weights bucket must let :attr:`FmEndpoint.role` read
 and the capture bucket let it write (bucket policies on its name when the buckets live in
 another stack, or ``bucket.grant_read(endpoint.role)`` in the same one).
+
+Instead of staged weights, the endpoint may serve a registered model package (the image and the
+``model.tar.gz`` its inference specification names), under a CloudFormation condition:
+:meth:`FmEndpoint.serve_model_package`. The container keeps the offline environment (the
+package's ``model.tar.gz`` is unpacked into ``/opt/ml/model``) and everything else stays: VPC,
+network isolation, KMS, data capture, autoscaling, alarms.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, CfnCondition, Duration, Fn, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -163,6 +169,9 @@ class FmEndpoint(Construct):
                              description=f"SageMaker endpoint {endpoint_name}: pull its image, read its weights")
         self._grant_execution(image, encryption_key, log_groups)
 
+        self._image = image
+        self._environment = {**dict(environment or {}), **OFFLINE_ENVIRONMENT}
+        self._weights = _s3_data_source(model_data_url)
         self.model = sagemaker.CfnModel(
             self, "Model",
             execution_role_arn=self.role.role_arn,
@@ -172,9 +181,8 @@ class FmEndpoint(Construct):
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image,
                 mode="SingleModel",
-                environment={**dict(environment or {}), **OFFLINE_ENVIRONMENT},
-                model_data_source=sagemaker.CfnModel.ModelDataSourceProperty(
-                    s3_data_source=_s3_data_source(model_data_url)),
+                environment=self._environment,
+                model_data_source=sagemaker.CfnModel.ModelDataSourceProperty(s3_data_source=self._weights),
             ),
         )
         self.model.node.add_dependency(self.role)
@@ -201,6 +209,28 @@ class FmEndpoint(Construct):
         self.inference_component = self._component(instance_type) if self.scales_to_zero else None
         self.scalable_target = self._autoscaling(min_instances, max_instances)
         self.alarms = self._alarms(latency_threshold, alarm_action)
+
+    def serve_model_package(self, package: str, *, when: CfnCondition) -> None:
+        """Serve the registered model package ``package`` (name or ARN, versioned) instead of the
+        staged weights when ``when`` holds.
+
+        The model's single container then names the package (``ModelPackageName``: SageMaker takes
+        the image and ``model.tar.gz`` from its inference specification) with the same offline
+        environment; the model stays in the VPC with network isolation and the endpoint keeps its
+        configuration (KMS, data capture, autoscaling, alarms). The execution role must be able to
+        read the package's artifacts and pull its image: grant them where the buckets are known.
+        """
+        staged = {
+            "Image": self._image,
+            "Mode": "SingleModel",
+            "Environment": self._environment,
+            "ModelDataSource": {"S3DataSource": {"S3Uri": self._weights.s3_uri,
+                                                 "S3DataType": self._weights.s3_data_type,
+                                                 "CompressionType": self._weights.compression_type}},
+        }
+        registered = {"ModelPackageName": package, "Environment": self._environment}
+        self.model.add_property_override(
+            "PrimaryContainer", Fn.condition_if(when.logical_id, registered, staged).to_string())
 
     # -- building blocks -------------------------------------------------------------------
     def _grant_execution(self, image: str, key: kms.IKey, log_groups: Sequence[logs.ILogGroup]) -> None:

@@ -79,9 +79,10 @@ REGISTRY: tuple[TemplateEntry, ...] = (
         id="fm-hosting",
         name="FM hosting",
         description="A model of the FM catalog on a private, autoscaled SageMaker endpoint with data capture and "
-                    "alarms, weights staged in the team bucket, image from the organisation's ECR mirror",
+                    "alarms, image from the organisation's ECR mirror: weights staged in the team bucket, or an "
+                    "approved model package of the team's registry (fine-tuned, or promoted from the previous stage)",
         product_stack=FmHostingProduct,
-        version="1.0.0",
+        version="1.1.0",
         required_features=frozenset({Feature.HOSTING}),
     ),
     TemplateEntry(

@@ -158,7 +158,9 @@ def test_rollback_names_the_failing_resource_and_reason(stubs, hosting_parameter
 @pytest.mark.parametrize(("params", "message"), [
     (["--param", "Colour=blue"], "bad parameter 'Colour': the product has no such parameter"),
     (["--param", "Model=gpt-42", "--param", "WeightsFolder=x"], "bad parameter Model='gpt-42': allowed values are"),
-    (["--param", "Model=tii-falcon-7b-instruct"], "missing parameter WeightsFolder"),
+    (["--param", "WeightsFolder=x"], "missing parameter Model"),
+    (["--param", "Model=tii-falcon-7b-instruct", "--param", "ModelPackageName=other-team-chat/3"],
+     "bad parameter ModelPackageName"),
     (["--param", "Model=tii-falcon-7b-instruct", "--param", "WeightsFolder=../up"], "bad parameter WeightsFolder"),
 ])
 def test_bad_parameters_fail_before_anything_is_provisioned(stubs, hosting_parameters, params, message):

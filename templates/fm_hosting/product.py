@@ -1,23 +1,36 @@
 """FM hosting: a model of the FM catalog on a private SageMaker endpoint (the FmEndpoint construct),
-weights staged in the team bucket, serving image from the organisation's ECR mirror, data
-capture to the project's prefix, alarms to the project's topic."""
+serving image from the organisation's ECR mirror, data capture to the project's prefix, alarms to
+the project's topic. The model is either weights staged in the team bucket or an approved model
+package of the team's registry in this account (a fine-tuned model of fm-finetuning, or one
+promoted from the team's previous stage account)."""
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, CfnRule, CfnRuleAssertion, Fn, RemovalPolicy
+from aws_cdk import CfnCondition, CfnOutput, CfnRule, CfnRuleAssertion, Fn, RemovalPolicy
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from fmops_constructs.acknowledge import acknowledge
+from fmops_constructs.acknowledge import acknowledge, acknowledge_resolved_wildcards
 from fmops_constructs.fm_endpoint import FmEndpoint, FmEndpointRef
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
+from fmops_constructs.model_promotion import INCOMING, promoted_models_bucket_name
 from fmops_constructs.project import PlatformValue, ProjectProductStack, ProjectTemplateProps
 
 SERVING_REPOSITORY = "huggingface-pytorch-tgi-inference"
 SERVING_TAG = "2.4-tgi2.4-gpu-py311"
+WEIGHTS_FOLDER = "[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*"
+# SageMaker training writes the model as model.tar.gz, and the promotion copies keep that name.
+MODEL_ARTIFACT = "model.tar.gz"
+
+
+def model_package_name_pattern(team: str) -> str:
+    """A versioned model package of one of the team's groups, named as SageMaker names it
+    (``<group>/<version>``, the group ``<team>-<project>``), or empty. A name, not an ARN: SageMaker
+    resolves it in the account and Region of the stack, so only this account's registry is served."""
+    return r"^$|^" + team + r"-[A-Za-z0-9](-*[A-Za-z0-9])*/[1-9][0-9]{0,8}$"
 
 
 def instances_that_fit(instance_type: str) -> list[str]:
@@ -46,15 +59,24 @@ class FmHostingProduct(ProjectProductStack):
         instance = self.choice("InstanceType", type="String", allowed_values=instance_types,
                                default=models[next(iter(models))],
                                description="GPU instance type; at least the catalog's for the model")
-        weights = self.choice("WeightsFolder", type="String",
-                              allowed_pattern="^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$",
+        weights = self.choice("WeightsFolder", type="String", default="", allowed_pattern=f"^$|^{WEIGHTS_FOLDER}$",
                               constraint_description="folder names of letters, digits, . _ -, not starting with a dot",
-                              description="Folder below models/ in the team bucket holding the staged weights")
+                              description="Folder below models/ in the team bucket holding the staged weights "
+                                          "(empty with ModelPackageName)")
+        # At most a 63-character group name, "/" and a 9-digit version (SageMaker's limits).
+        package = self.choice("ModelPackageName", type="String", default="", max_length=73,
+                              allowed_pattern=model_package_name_pattern(props.team),
+                              constraint_description=f"<group>/<version> of a model package of a group {props.team}-* "
+                                                     "(e.g. " + props.team + "-my-project/3), or empty",
+                              description="Approved model package of the team's registry in this account, "
+                                          "<group>/<version>, to serve instead of staged weights (empty with "
+                                          "WeightsFolder)")
         repository = self.choice("ImageRepository", type="String", default=f"{props.images.namespace}/{SERVING_REPOSITORY}",
                                  allowed_pattern=f"^{props.images.namespace}/[a-z0-9._/-]+$",
-                                 description="Serving image repository in the organisation's ECR mirror")
+                                 description="Serving image repository in the organisation's ECR mirror (with "
+                                             "ModelPackageName: the repository of the package's image)")
         tag = self.choice("ImageTag", type="String", default=SERVING_TAG, allowed_pattern="^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-                          description="Serving image tag")
+                          description="Serving image tag (with ModelPackageName: unused, the package names its image)")
         max_instances = self.choice("MaxInstances", type="Number", default=2, min_value=1, max_value=10,
                                     description="Autoscaling ceiling")
         for model_id, needed in models.items():
@@ -63,6 +85,15 @@ class FmHostingProduct(ProjectProductStack):
                     assertions=[CfnRuleAssertion(
                         assert_=Fn.condition_contains(instances_that_fit(needed), instance.value_as_string),
                         assert_description=f"{model_id} needs at least {needed} (accelerators and memory)")])
+        no_weights = Fn.condition_equals(weights.value_as_string, "")
+        no_package = Fn.condition_equals(package.value_as_string, "")
+        CfnRule(self, "OneModelSource", assertions=[CfnRuleAssertion(
+            assert_=Fn.condition_or(Fn.condition_and(Fn.condition_not(no_weights), no_package),
+                                    Fn.condition_and(no_weights, Fn.condition_not(no_package))),
+            assert_description="Set exactly one of WeightsFolder (staged weights) and ModelPackageName (an approved "
+                               "model package)")])
+        from_package = self.condition("FromModelPackage", Fn.condition_not(no_package))
+        from_weights = self.condition("FromStagedWeights", no_package)
         subnets = self.platform_list(PlatformValue.SUBNET_IDS)
         vpc = ec2.Vpc.from_vpc_attributes(self, "Vpc", vpc_id=self.platform_string(PlatformValue.VPC_ID),
                                           availability_zones=[Fn.select(0, Fn.get_azs())],
@@ -91,15 +122,79 @@ class FmHostingProduct(ProjectProductStack):
         endpoint.scalable_target.node.default_child.add_property_override(  # type: ignore[union-attr]
             "MaxCapacity", max_instances.value_as_number)
         endpoint.role.add_to_policy(iam.PolicyStatement(
-            actions=["s3:GetObject", "s3:ListBucket"],
-            resources=[Fn.sub(f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}"),
-                       Fn.sub(f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/models/${{WeightsFolder}}/*")]))
-        endpoint.role.add_to_policy(iam.PolicyStatement(
             actions=["s3:PutObject"],
             resources=[Fn.sub(f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/{self.project_prefix}"
                               "data-capture/*")]))
-        endpoint.role.add_to_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.data_key.key_arn]))
+        endpoint.serve_model_package(package.value_as_string, when=from_package)
+        self._model_access(endpoint, staged=self._staged_weights_access(),
+                           package=self._package_access(package.value_as_string),
+                           from_package=from_package, from_weights=from_weights)
         endpoint.endpoint.node.add_dependency(endpoint.role)
         CfnOutput(self, "EndpointName", value=endpoint.endpoint_name,
                   description="Invoke through the VPC's sagemaker.runtime endpoint (seed: smoke_test.py)")
         CfnOutput(self, "DataCaptureLocation", value=capture, description="Sampled requests and responses")
+        CfnOutput(self, "ServedModelPackage", value=package.value_as_string, condition=from_package,
+                  description="The approved model package the endpoint serves")
+
+    # -- what the execution role reads: staged weights or a model package, never both ---------------
+    def _staged_weights_access(self) -> list[iam.PolicyStatement]:
+        """The staged weights: the folder below models/ (uncompressed files, listed then read) and the
+        team bucket's key."""
+        bucket = f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}"
+        return [
+            iam.PolicyStatement(sid="ListStagedWeights", actions=["s3:ListBucket"], resources=[Fn.sub(bucket)]),
+            iam.PolicyStatement(sid="ReadStagedWeights", actions=["s3:GetObject"],
+                                resources=[Fn.sub(f"{bucket}/models/${{WeightsFolder}}/*")]),
+            iam.PolicyStatement(sid="TeamBucketKey", actions=["kms:Decrypt"], resources=[self.data_key.key_arn]),
+        ]
+
+    def _package_access(self, package: str) -> list[iam.PolicyStatement]:
+        """The package itself (DescribeModelPackage on that one package of this account) and its
+        ``model.tar.gz``, wherever the team's registrations put it in this account, derived from
+        ``ModelPackageName`` (``<team>-<project>/<version>``):
+
+        * registered by the fm-finetuning project ``<project>`` of this account: its pipeline runs,
+          ``projects/<project>/runs/<execution>/.../model.tar.gz`` of the team bucket;
+        * promoted from the previous stage: ``incoming/<account>/<group>/<source version>/model.tar.gz``
+          of the account's promoted-models bucket. The version in the key is the source account's,
+          not this registry's, so the grant names the group, not the version.
+
+        Both are encrypted with the project key, which the endpoint construct grants."""
+        team, org = self.props.team, self.props.organisation
+        group = Fn.select(0, Fn.split("/", package))
+        # The project is the group without the "<team>-" prefix: split after an anchor that no
+        # group name contains, so a project name containing "<team>-" stays whole.
+        project = Fn.select(0, Fn.split("/", Fn.select(1, Fn.split(f"|{team}-", Fn.join("", ["|", package])))))
+        promoted = promoted_models_bucket_name(org, team, "${AWS::AccountId}", "${AWS::Region}")
+        return [
+            iam.PolicyStatement(sid="ReadModelPackage", actions=["sagemaker:DescribeModelPackage"], resources=[Fn.sub(
+                "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/${ModelPackageName}")]),
+            iam.PolicyStatement(sid="ReadModelPackageArtifact", actions=["s3:GetObject"], resources=[
+                Fn.join("", [Fn.sub(f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/projects/"), project,
+                             f"/runs/*/{MODEL_ARTIFACT}"]),
+                Fn.join("", [Fn.sub(f"arn:${{AWS::Partition}}:s3:::{promoted}/{INCOMING}/*/"), group,
+                             f"/*/{MODEL_ARTIFACT}"])]),
+        ]
+
+    def _model_access(self, endpoint: FmEndpoint, *, staged: list[iam.PolicyStatement],
+                      package: list[iam.PolicyStatement], from_package: CfnCondition,
+                      from_weights: CfnCondition) -> None:
+        """One managed policy per model source, each created only under its condition, attached
+        through the role's ManagedPolicyArns (an Fn::If): the role, which the model and endpoint
+        wait for, exists only after the policy of its source."""
+        why = ("the execution role of a project FM endpoint reads one model: the staged weights folder "
+               "WeightsFolder of the team bucket, or the model.tar.gz of the model package ModelPackageName (the "
+               "runs of the project that registered it, or the promoted copies of its group); the wildcards are "
+               "the files of that folder, the pipeline execution that wrote the artifact and the source account and "
+               "version of a promotion")
+        policies = {}
+        for construct_id, statements, condition, description in (
+                ("StagedWeightsAccess", staged, from_weights, "Project FM endpoint: read the staged weights"),
+                ("ModelPackageAccess", package, from_package, "Project FM endpoint: read the served model package")):
+            policy = iam.ManagedPolicy(self, construct_id, description=description, statements=statements)
+            policy.node.default_child.cfn_options.condition = condition  # type: ignore[union-attr]
+            acknowledge_resolved_wildcards(policy, statements, why)
+            policies[construct_id] = policy
+        attached = Fn.condition_if(from_package.logical_id, policies["ModelPackageAccess"].managed_policy_arn,
+                                   policies["StagedWeightsAccess"].managed_policy_arn).to_string()
+        endpoint.role.add_managed_policy(iam.ManagedPolicy.from_managed_policy_arn(self, "ModelAccess", attached))
