@@ -194,6 +194,23 @@ class PipelineDefinition:
             "Conditions": [{"Type": "GreaterThanOrEqualTo", "LeftValue": value, "RightValue": minimum}],
             "IfSteps": list(if_steps), "ElseSteps": list(else_steps)}}, ())
 
+    def evaluate_and_register(self, *, image: Any, instance_type: str, inputs: Mapping[str, Any], model_data: Any,
+                              metric: str, minimum: Any, check: str, failure: str, label: str,
+                              registration: Mapping[str, Any]) -> None:
+        """The gate a model pipeline ends with: ``Evaluate`` runs ``evaluate.py``, which writes
+        ``evaluation.json``; then ``check`` registers the model (``register`` with
+        ``registration``, the report as its statistics) when ``metrics.<metric>.value`` is at least
+        ``minimum``, else fails as ``failure`` with "<label> below <minimum>"."""
+        self.processing("Evaluate", image=image, script="evaluate.py", instance_type=instance_type,
+                        inputs=inputs, outputs=["evaluation"], property_file="Evaluation")
+        report = join(get("Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"),
+                      "evaluation.json")
+        register = self.register("Register", model_data=model_data, metrics_uri=report, **registration)
+        failed = self.fail(failure, join(f"{label} below", minimum, "- the model was not registered", on=" "))
+        self.condition_at_least(check, property_file_step="Evaluate", property_file="Evaluation",
+                                path=f"metrics.{metric}.value", minimum=minimum, if_steps=[register],
+                                else_steps=[failed])
+
     def _add(self, step: dict[str, Any], depends_on: Sequence[str]) -> dict[str, Any]:
         if depends_on:
             step["DependsOn"] = list(depends_on)

@@ -7,6 +7,9 @@ execution role, named ``<org>-<team>-<persona>-studio`` (:func:`infra.launchers.
 bounded by the team's permission boundary, a customer-managed policy of the team stack with the
 deterministic name ``<org>-<team>-boundary``: it is referenced by ARN, not by a cross-stack
 reference, and the app makes this stack depend on the team stacks so the policy exists first.
+The role also carries the persona's own policy (``<org>-<team>-<persona>``, the persona's row
+of the access matrix, from the team stack), so a person can do in Studio what the persona role
+can do outside it, and no more.
 
 The execution roles of the team's launchers (``create-project: allow``) in a team with Service
 Catalog also get what SageMaker Studio needs to list and launch the team's project templates
@@ -28,6 +31,7 @@ from fmops_constructs.studio import StudioDomain, StudioUserProfile
 from infra.catalog_stack import studio_launch_statements
 from infra.config import Account, Feature, OrgConfig, Team
 from infra.launchers import USE_STUDIO, studio_launchers, studio_personas, studio_role_name
+from infra import personas
 from infra.personas import boundary_name
 
 __all__ = ["USE_STUDIO", "StudioStack", "studio_personas", "studio_teams", "team_boundary_arn", "user_profile_name"]
@@ -77,6 +81,10 @@ class StudioStack(Stack):
                     f"{team.name}-{persona}", profile_name=user_profile_name(team, persona), team=team.name,
                     persona=persona, permissions_boundary=boundary,
                     role_name=studio_role_name(org.name, team.name, persona))
+                # In Studio the person works as this role: it carries the persona's own policy
+                # (the access matrix row), by name, next to the Studio permissions.
+                profile.role.add_managed_policy(iam.ManagedPolicy.from_managed_policy_name(
+                    self, f"{team.name}-{persona}-persona", personas.role_name(org.name, team.name, persona)))
                 self.profiles[(team.name, persona)] = profile
                 if persona in launchers:
                     self._allow_project_launches(config, team, profile)

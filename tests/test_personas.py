@@ -404,3 +404,23 @@ def test_scp_allow_list_matches_inference_profiles_in_every_account():
     assert "arn:aws:bedrock:eu-*::foundation-model/amazon.nova-pro-v1:0" in arns
     for path in (personas.ACCESS_MATRIX_DOC.parent / "scp").glob("*.json"):
         assert "Token[" not in path.read_text() and "000000000000" not in path.read_text(), path
+
+
+def test_s3_capabilities_carry_the_team_key_through_s3_only(nodes):
+    """Objects of the team bucket are encrypted with the team's key: a persona that may write
+    there may generate data keys and decrypt, through S3 only and on keys tagged with its team;
+    a read-only persona may only decrypt; a persona without S3 capabilities gets nothing."""
+    scope = _scope("risk")
+    key = f"arn:aws:kms:eu-west-1:{scope.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    via_s3 = {"kms:ViaService": "s3.eu-west-1.amazonaws.com", "aws:ResourceTag/fmops:team": "risk"}
+
+    def allowed(persona: str, action: str, context: dict) -> bool:
+        return local_check_authorization_full(nodes["risk"][persona], action, key, context, None, None, _scps(), None)
+
+    assert allowed("data-engineer", "kms:GenerateDataKey", via_s3)
+    assert allowed("fine-tuner", "kms:GenerateDataKey", via_s3)  # stage-models
+    assert allowed("data-owner", "kms:Decrypt", via_s3)
+    assert not allowed("data-owner", "kms:GenerateDataKey", via_s3)
+    assert not allowed("data-engineer", "kms:Decrypt", {**via_s3, "kms:ViaService": "sagemaker.eu-west-1.amazonaws.com"})
+    assert not allowed("data-engineer", "kms:Decrypt", {**via_s3, "aws:ResourceTag/fmops:team": "genai"})
+    assert not allowed("product-owner", "kms:Decrypt", via_s3)

@@ -574,3 +574,19 @@ def test_the_app_locates_the_mirror_from_config_alone():
     assert package_mirror_ref(DEFAULT) == PackageMirrorRef(account=TOOLING, region="eu-west-1", domain_name="fmops",
                                                           repository_name="pypi", image_prefix="fmops")
     assert package_mirror_ref(SINGLE).account == "123456789012"
+
+
+def test_studio_roles_carry_their_personas_policy(default_templates):
+    """In Studio a person works as the profile's execution role: it carries the persona's own
+    policy (the access-matrix row, by name from the team stack), besides the Studio permissions."""
+    template = default_templates["fmops-risk-dev-studio"]
+    checked = 0
+    for role in (r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"):
+        name = role.get("RoleName", "")
+        if not name.startswith("fmops-risk-") or not name.endswith("-studio"):
+            continue
+        persona = name[len("fmops-risk-"):-len("-studio")]
+        arns = json.dumps(role.get("ManagedPolicyArns", []))
+        assert f":policy/fmops-risk-{persona}\"" in arns, (name, arns)
+        checked += 1
+    assert checked >= 5

@@ -51,6 +51,9 @@ class Capability(_Strict):
     # guardrail's published version), so that stack grants it to the roles of the personas with
     # an allow cell (``guarded_invoke_personas``); persona policies carry only the Deny cells.
     allow_from: Literal["matrix", "genai-stack"] = "matrix"
+    # S3 objects of the team bucket are encrypted with the team's key: a cell that grants the
+    # capability also grants the key, through S3 only, on keys tagged with the team (ABAC).
+    kms_via_s3: bool = False
     read: Grant | None = None
     write: Grant | None = None
     create: Grant | None = None
@@ -169,15 +172,29 @@ def persona_statements(persona: str, scope: Scope, matrix: Matrix | None = None)
     matrix = matrix or load_matrix()
     scope = replace(scope, persona=persona)
     statements: list[dict[str, Any] | None] = []
+    key_use: set[str] = set()
     for name, capability in matrix.capabilities.items():
         cell = matrix.cell(persona, name)
         if cell in (Cell.ALLOW, Cell.READ_ONLY) and capability.allow_from == "matrix":
             statements += [_statement(_sid(name, part), "Allow", grant, scope) for part, grant in capability.grants(cell)]
+            if capability.kms_via_s3:
+                key_use.add("write" if cell is Cell.ALLOW else "read")
         elif cell is Cell.DENY:
             # A Deny ignores the grant's narrowing conditions: the capability is refused outright.
             statements += [_statement(_sid("Deny", name, part), "Deny", grant, scope, with_conditions=False)
                            for part, grant in capability.grants(cell)]
+    if key_use:
+        statements.append(_team_key_statement("TeamKeyThroughS3", scope, write="write" in key_use))
     return [s for s in statements if s]
+
+
+def _team_key_statement(sid: str, scope: Scope, *, write: bool) -> dict[str, Any]:
+    """Use of the team's keys by S3 for the caller: decrypt to read, data keys to write."""
+    return {"Sid": sid, "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
+            "Resource": f"arn:aws:kms:{scope.region}:{scope.account}:key/*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/fmops:team": scope.team,
+                                           "kms:ViaService": f"s3.{scope.region}.amazonaws.com"}}}
 
 
 # -- preventive controls: the same denies in the permission boundary and in the SCPs -------------

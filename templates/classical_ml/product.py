@@ -56,22 +56,13 @@ class ClassicalMlProduct(ProjectProductStack):
                                                "num_round": rounds, "max_depth": "5", "eta": "0.2",
                                                "subsample": "0.8"})
             artifacts = get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
-            pipeline.processing("Evaluate", image=images.image(XGBOOST_IMAGE), script="evaluate.py",
-                                instance_type="ml.m5.xlarge",
-                                inputs={"model": artifacts, "test": get(output.format("test"))},
-                                outputs=["evaluation"], property_file="Evaluation")
-            report = {"Std:Join": {"On": "/", "Values": [
-                get("Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"),
-                "evaluation.json"]}}
-            register = pipeline.register(
-                "Register", group=registry.group_name, image=images.image(XGBOOST_IMAGE), model_data=artifacts,
-                status=PENDING_APPROVAL, instance_types=ENDPOINT_INSTANCES, metrics_uri=report,
-                tags={"fmops:team": props.team, "sagemaker:project-name": self.project_name})
-            failed = pipeline.fail("AucTooLow", {"Std:Join": {"On": " ", "Values": [
-                "AUC below", threshold, "- the model was not registered"]}})
-            pipeline.condition_at_least("CheckAuc", property_file_step="Evaluate", property_file="Evaluation",
-                                        path="metrics.auc.value", minimum=threshold, if_steps=[register],
-                                        else_steps=[failed])
+            pipeline.evaluate_and_register(
+                image=images.image(XGBOOST_IMAGE), instance_type="ml.m5.xlarge", model_data=artifacts,
+                inputs={"model": artifacts, "test": get(output.format("test"))},
+                metric="auc", minimum=threshold, check="CheckAuc", failure="AucTooLow", label="AUC",
+                registration={"group": registry.group_name, "image": images.image(XGBOOST_IMAGE),
+                              "status": PENDING_APPROVAL, "instance_types": ENDPOINT_INSTANCES,
+                              "tags": {"fmops:team": props.team, "sagemaker:project-name": self.project_name}})
             return pipeline
 
         pipeline = ProjectPipeline(self, "Pipeline", stack=self, name_suffix="train",

@@ -54,22 +54,13 @@ class FmFineTuningProduct(ProjectProductStack):
                                         "validation": get(split.format("validation"))},
                               arguments=["--epochs", epochs, "--lora-rank", rank])
             artifacts = get("Steps.FineTune.ModelArtifacts.S3ModelArtifacts")
-            pipeline.processing("Evaluate", image=images.image(TRAINING_IMAGE), script="evaluate.py",
-                                instance_type="ml.g5.2xlarge",
-                                inputs={"model": artifacts, "validation": get(split.format("validation"))},
-                                outputs=["evaluation"], property_file="Evaluation")
-            report = {"Std:Join": {"On": "/", "Values": [
-                get("Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"),
-                "evaluation.json"]}}
-            register = pipeline.register(
-                "Register", group=registry.group_name, image=images.image(INFERENCE_IMAGE), model_data=artifacts,
-                status=PENDING_APPROVAL, instance_types=SERVING_INSTANCES, metrics_uri=report,
-                tags={"fmops:team": props.team, "sagemaker:project-name": self.project_name})
-            failed = pipeline.fail("ScoreTooLow", {"Std:Join": {"On": " ", "Values": [
-                "ROUGE-L below", threshold, "- the model was not registered"]}})
-            pipeline.condition_at_least("CheckScore", property_file_step="Evaluate", property_file="Evaluation",
-                                        path="metrics.rouge_l.value", minimum=threshold, if_steps=[register],
-                                        else_steps=[failed])
+            pipeline.evaluate_and_register(
+                image=images.image(TRAINING_IMAGE), instance_type="ml.g5.2xlarge", model_data=artifacts,
+                inputs={"model": artifacts, "validation": get(split.format("validation"))},
+                metric="rouge_l", minimum=threshold, check="CheckScore", failure="ScoreTooLow", label="ROUGE-L",
+                registration={"group": registry.group_name, "image": images.image(INFERENCE_IMAGE),
+                              "status": PENDING_APPROVAL, "instance_types": SERVING_INSTANCES,
+                              "tags": {"fmops:team": props.team, "sagemaker:project-name": self.project_name}})
             return pipeline
 
         pipeline = ProjectPipeline(self, "Pipeline", stack=self, name_suffix="finetune",
