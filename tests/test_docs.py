@@ -106,7 +106,7 @@ RULES: tuple[Rule, ...] = (
     Rule(rf"^{FMOPS} onboard-team .* --config my-org\.yaml( --dry-run)?$", True,
          "edits a scratch copy of the config"),
     Rule(rf"^{FMOPS} (provision|projects) --help$", True, "prints usage"),
-    Rule(r"^cp config/\S+\.yaml my-org\.yaml$", True, "scratch copy of a config"),
+    Rule(r"^cp config/\S+\.yaml (my-org|trial)\.yaml$", True, "scratch copy of a config"),
     Rule(r"^git diff --no-index config/default\.yaml my-org\.yaml$", True, "shows the onboarding edit",
          exit_code=1),
     Rule(r"^node scripts/render-dot\.mjs --version$", True, "prints the Graphviz version"),
