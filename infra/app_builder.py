@@ -119,6 +119,7 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
         scope = stages.get(account.name, app)  # a workload account's stage, or the app
         team_stacks = {}
         guardrails = {}
+        genai_stacks: dict[str, GenAiStack] = {}
         platform = PlatformStack(
             scope, **_named(config, account.name, "platform"),
             config=config, account=account, env=env,
@@ -139,6 +140,7 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
                     description=f"FMOps Foundation {org.name}: GenAI runtime of team {team.name} in {account.name}",
                 ))
                 guardrails[team.name] = genai.guardrail
+                genai_stacks[team.name] = genai
                 genai.add_stack_dependency(team_stacks[team.name])  # attaches a policy to its persona roles
                 if hosts_endpoints(team):
                     _team_tagged(team, FmEndpointsStack(
@@ -162,6 +164,9 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
             # deployed beforehand by the platform team (no dependency can cross a pipeline stage).
             for dependency in [*([mirror] if scope is app else []), *(team_stacks[team.name] for team in teams)]:
                 studio.add_stack_dependency(dependency)
+            for team in teams:  # the GenAI stack attaches its guarded-invoke policy to Studio roles
+                if team.name in genai_stacks:
+                    genai_stacks[team.name].add_stack_dependency(studio)
         if account_uses_bedrock(config, account):
             BedrockLoggingStack(
                 scope, **_named(config, account.name, "bedrock-logging"),

@@ -21,6 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from fmops_constructs.bedrock import GovernedModelAccess
@@ -31,7 +32,8 @@ from fmops_constructs.invocation_logging import ModelInvocationLogging
 from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
-from infra.config import Account, FmEndpointSettings, OrgConfig, Team
+from infra.config import Account, Feature, FmEndpointSettings, OrgConfig, Team
+from infra.launchers import studio_personas, studio_role_name
 from infra.genai import (endpoint_instance_type, endpoint_name, endpoint_role_name, hosts_endpoints,
                          team_guardrail_policy, uses_bedrock)
 from infra.models import team_bedrock_models
@@ -81,6 +83,7 @@ class GenAiStack(Stack):
             self.guardrail = Guardrail(self, "Guardrail", name=f"{org.name}-{team.name}", encryption_key=self.key.key,
                                        policy=team_guardrail_policy(team),
                                        description=f"Guardrail of team {team.name}: required on every model call")
+            self._publish_guardrail(org.name, team, self.guardrail)
             if models:
                 self.model_access = GovernedModelAccess(models=models, guardrail=self.guardrail)
                 self._grant_personas_guarded_invoke(org.name, team)
@@ -91,17 +94,34 @@ class GenAiStack(Stack):
         GenAiDashboard(self, "Dashboard", dashboard_name=f"{org.name}-{team.name}-genai", models=models,
                        guardrail=self.guardrail, endpoints=list(self.endpoint_refs.values()))
 
+    def _publish_guardrail(self, org: str, team: Team, guardrail: Guardrail) -> None:
+        """The guardrail's ARN and published version as SSM parameters
+        (``/<org>/genai/<team>/guardrail-arn`` and ``guardrail-version``): callers pass both on
+        every call, and a policy change publishes a new version, so they read them, not a copy."""
+        self.guardrail_parameters = [
+            ssm.StringParameter(self, f"Guardrail{kind.capitalize()}", parameter_name=guardrail_parameter(org, team.name, kind),
+                                string_value=value, description=f"{kind} of Bedrock guardrail {org}-{team.name}")
+            for kind, value in (("arn", guardrail.guardrail_arn), ("version", guardrail.guardrail_version))]
+
     def _grant_personas_guarded_invoke(self, org: str, team: Team) -> None:
-        """The persona roles allowed ``invoke-fm`` by the matrix get the team's governed model
-        access: its models, only with this guardrail's published version (any other guardrail,
-        or none, is denied). Roles are referenced by their deterministic names, so this stack
-        deploys after the team stack and creates no cross-stack reference."""
+        """The persona roles allowed ``invoke-fm`` by the matrix, and their Studio execution roles
+        when the team has Studio, get the team's governed model access: its models, only with
+        this guardrail's published version (any other guardrail, or none, is denied), and read
+        access to the guardrail parameters. Roles are referenced by their deterministic names, so
+        this stack deploys after the team (and Studio) stacks and creates no cross-stack reference."""
         names = personas.genai_stack_personas("invoke-fm", team.persona_names())
         if not names:
             return
-        roles = [iam.Role.from_role_name(self, f"Persona-{name}", personas.role_name(org, team.name, name))
-                 for name in names]
-        document = iam.PolicyDocument(statements=self.model_access.policy_statements())  # type: ignore[union-attr]
+        role_names = [personas.role_name(org, team.name, name) for name in names]
+        if Feature.STUDIO in team.features:
+            role_names += [studio_role_name(org, team.name, name) for name in names if name in studio_personas()]
+        roles = [iam.Role.from_role_name(self, f"Persona-{name}", name) for name in role_names]
+        statements = [*self.model_access.policy_statements(),  # type: ignore[union-attr]
+                      iam.PolicyStatement(actions=["ssm:GetParameter", "ssm:GetParameters"],
+                                          resources=[self.format_arn(service="ssm", resource="parameter",
+                                                                     resource_name=guardrail_parameter(org, team.name, kind)[1:])
+                                                     for kind in ("arn", "version")])]
+        document = iam.PolicyDocument(statements=statements)
         policy = iam.ManagedPolicy(
             self, "GuardedInvoke", managed_policy_name=f"{org}-{team.name}-guarded-invoke",
             description=f"invoke-fm of team {team.name}'s personas: allowed models, only through guardrail "
@@ -209,6 +229,11 @@ class FmEndpointsStack(Stack):
             data_capture_percent=endpoint.data_capture_percent,
             environment=endpoint.environment,
         )
+
+
+def guardrail_parameter(org: str, team: str, kind: str) -> str:
+    """SSM parameter of the team's guardrail: ``kind`` is ``arn`` or ``version``."""
+    return f"/{org}/genai/{team}/guardrail-{kind}"
 
 
 def _pascal(name: str) -> str:

@@ -17,6 +17,7 @@ import pytest
 
 from infra import personas
 from infra.config import DEFAULT_CONFIG, load_config
+from infra.launchers import studio_personas, studio_role_name
 from infra.personas.scp import organisation_model_arns
 from infra.personas import Cell, load_matrix
 from tests.conftest import resources
@@ -50,7 +51,7 @@ def _guardrail_arn(account: str) -> str:
 
 def _resolve(value, account: str):
     """The CloudFormation intrinsics of a GenAI stack's policy, with the values a deployment
-    gives them: the guardrail's ARN and published version 1, and the key's ARN."""
+    gives them: the guardrail's ARN and published version 1, the key's ARN, pseudo parameters."""
     if isinstance(value, list):
         return [_resolve(v, account) for v in value]
     if not isinstance(value, dict):
@@ -59,6 +60,9 @@ def _resolve(value, account: str):
         logical_id, attribute = value["Fn::GetAtt"]
         return {"GuardrailArn": _guardrail_arn(account), "Version": "1",
                 "Arn": f"arn:aws:kms:eu-west-1:{account}:key/{logical_id}"}[attribute]
+    if "Ref" in value:
+        return {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": account,
+                "AWS::URLSuffix": "amazonaws.com"}[value["Ref"]]
     if "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return separator.join(_resolve(parts, account))
@@ -360,9 +364,11 @@ def test_persona_policies_leave_the_guarded_allow_to_the_genai_stack(default_tem
     [guarded] = [p["Properties"] for p in resources(default_templates["fmops-genai-dev-genai-genai"],
                                                     "AWS::IAM::ManagedPolicy").values()
                  if p["Properties"]["ManagedPolicyName"] == "fmops-genai-guarded-invoke"]
-    expected = {personas.role_name("fmops", "genai", p) for p in MATRIX.team_personas()
-                if MATRIX.cell(p, "invoke-fm") is Cell.ALLOW}
+    allowed = [p for p in MATRIX.team_personas() if MATRIX.cell(p, "invoke-fm") is Cell.ALLOW]
+    expected = {personas.role_name("fmops", "genai", p) for p in allowed}
+    expected |= {studio_role_name("fmops", "genai", p) for p in allowed if p in studio_personas()}
     assert set(guarded["Roles"]) == expected
+    assert any(name.endswith("-studio") for name in expected)
 
 
 def test_boundary_fits_iam_limit_with_many_cross_region_models():
@@ -424,3 +430,18 @@ def test_s3_capabilities_carry_the_team_key_through_s3_only(nodes):
     assert not allowed("data-engineer", "kms:Decrypt", {**via_s3, "kms:ViaService": "sagemaker.eu-west-1.amazonaws.com"})
     assert not allowed("data-engineer", "kms:Decrypt", {**via_s3, "aws:ResourceTag/fmops:team": "genai"})
     assert not allowed("product-owner", "kms:Decrypt", via_s3)
+
+
+def test_guardrail_arn_and_version_are_published_to_the_invokers(default_templates, nodes):
+    """Callers name the guardrail and its published version on every call: both are SSM
+    parameters of the GenAI stack, readable by the personas allowed invoke-fm only."""
+    template = default_templates["fmops-genai-dev-genai-genai"]
+    parameters = {r["Properties"]["Name"]: r["Properties"]["Value"] for r in resources(template, "AWS::SSM::Parameter").values()}
+    guardrail_id, _ = next(iter(resources(template, "AWS::Bedrock::Guardrail").items()))
+    version_id, _ = next(iter(resources(template, "AWS::Bedrock::GuardrailVersion").items()))
+    assert parameters["/fmops/genai/genai/guardrail-arn"] == {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]}
+    assert parameters["/fmops/genai/genai/guardrail-version"] == {"Fn::GetAtt": [version_id, "Version"]}
+    arn = f"arn:aws:ssm:eu-west-1:{TEAMS['genai'][1]}:parameter/fmops/genai/genai/guardrail-version"
+    for persona, node in nodes["genai"].items():
+        readable = local_check_authorization_full(node, "ssm:GetParameter", arn, {}, None, None, _scps(), None)
+        assert readable is (MATRIX.cell(persona, "invoke-fm") is Cell.ALLOW), persona
