@@ -150,9 +150,10 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
                         description=f"FMOps Foundation {org.name}: FM endpoints of team {team.name} in {account.name}",
                     )).add_stack_dependency(team_stacks[team.name])  # the team's permission boundary
         platforms[account.name] = platform
-        catalogs.add(account, network=platform.network, team_stacks=team_stacks, guardrails=guardrails,
+        catalog_stacks = {stack.stack_name: stack for stack in catalogs.add(
+                     account, network=platform.network, team_stacks=team_stacks, guardrails=guardrails,
                      data_keys={name: stack.data_key.key.key_arn for name, stack in team_stacks.items()},
-                     scope=None if scope is app else scope)
+                     scope=None if scope is app else scope)}
         if teams := studio_teams(config, account):
             studio = StudioStack(
                 scope, **_named(config, account.name, "studio"),
@@ -167,6 +168,9 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
             for team in teams:  # the GenAI stack attaches its guarded-invoke policy to Studio roles
                 if team.name in genai_stacks:
                     genai_stacks[team.name].add_stack_dependency(studio)
+                # The catalog stack attaches its end-user policy to the launchers' Studio roles.
+                if catalog := catalog_stacks.get(stack_name(config, account.name, team.name, "catalog")):
+                    catalog.add_stack_dependency(studio)
         if account_uses_bedrock(config, account):
             BedrockLoggingStack(
                 scope, **_named(config, account.name, "bedrock-logging"),

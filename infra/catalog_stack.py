@@ -428,6 +428,13 @@ class CatalogStack(Stack):
                       description=f"Models approved in {previous.name}, registered here pending approval")
         return promotion
 
+    @staticmethod
+    def _end_users(config: OrgConfig, team: Team) -> list[str]:
+        """The launchers' persona roles and, when the team has Studio, their Studio execution
+        roles (the app deploys this stack after the Studio stack)."""
+        return ([launcher_role_name(config, team, p) for p in launcher_personas(team)]
+                + [studio_role_name(config.organisation.name, team.name, p) for p in studio_launchers(team)])
+
     def _end_user_policy(self, config: OrgConfig, team: Team) -> None:
         """What the launcher personas need besides the persona matrix to launch and run projects:
         Service Catalog end-user actions (find and launch the portfolio's products, follow
@@ -462,8 +469,7 @@ class CatalogStack(Stack):
             self, "EndUserPolicy", managed_policy_name=f"{config.organisation.name}-{team.name}-catalog-end-user",
             description=f"Launch, follow and run team {team.name}'s projects",
             document=policy_document(statements),
-            roles=[iam.Role.from_role_name(self, f"EndUser-{p}", launcher_role_name(config, team, p))
-                   for p in launcher_personas(team)])
+            roles=[iam.Role.from_role_name(self, f"EndUser-{name}", name) for name in self._end_users(config, team)])
         acknowledge_wildcards(
             policy, nag_document(statements),
             "Service Catalog end-user calls: search and describe calls have no resource-level permissions, "

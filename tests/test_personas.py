@@ -398,8 +398,12 @@ def _stack_dependencies(assembly) -> dict[str, set[str]]:
     return dependencies
 
 
-def test_genai_stack_deploys_after_the_roles_it_attaches_to(default_assembly):
-    assert "fmops-genai-dev-genai" in _stack_dependencies(default_assembly)["fmops-genai-dev-genai-genai"]
+def test_stacks_deploy_after_the_roles_they_attach_policies_to(default_assembly):
+    """Policies attached by role name need the roles first: the GenAI stack's guarded-invoke
+    (persona and Studio roles), the catalog stack's end-user policy (launchers' Studio roles)."""
+    dependencies = _stack_dependencies(default_assembly)
+    assert {"fmops-genai-dev-genai", "fmops-genai-dev-studio"} <= dependencies["fmops-genai-dev-genai-genai"]
+    assert "fmops-genai-dev-studio" in dependencies["fmops-genai-dev-genai-catalog"]
 
 
 def test_scp_allow_list_matches_inference_profiles_in_every_account():

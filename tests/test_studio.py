@@ -590,3 +590,20 @@ def test_studio_roles_carry_their_personas_policy(default_templates):
         assert f":policy/fmops-risk-{persona}\"" in arns, (name, arns)
         checked += 1
     assert checked >= 5
+
+
+def test_launchers_studio_roles_get_the_catalog_end_user_policy(default_templates):
+    """Launchers run their projects' pipelines from Studio: the team's catalog stack attaches its
+    end-user policy to their Studio execution roles too (by name), and deploys after Studio."""
+    from infra.launchers import launcher_personas, studio_launchers, studio_role_name
+    from infra.config import DEFAULT_CONFIG, load_config
+
+    team = next(t for t in load_config(DEFAULT_CONFIG).teams if t.name == "genai")
+    template = default_templates["fmops-genai-dev-genai-catalog"]
+    [policy] = [r["Properties"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::IAM::ManagedPolicy"
+                and r["Properties"].get("ManagedPolicyName") == "fmops-genai-catalog-end-user"]
+    expected = {f"fmops-genai-{p}" for p in launcher_personas(team)}
+    expected |= {studio_role_name("fmops", "genai", p) for p in studio_launchers(team)}
+    assert set(policy["Roles"]) == expected and len(expected) > len(launcher_personas(team))
+    assert "fmops-genai-data-scientist-studio" not in policy["Roles"]
