@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.log_group import retained_log_group
 from fmops_constructs.secure_bucket import SecureBucket
 from fmops_constructs.vpc_egress import restrict_to_endpoints
 
@@ -57,9 +57,8 @@ class ModelInvocationLogging(Construct):
             sid="BedrockWritesEncryptedInvocationLogs", principals=[iam.ServicePrincipal(BEDROCK)],
             actions=["kms:GenerateDataKey"], resources=["*"], conditions=from_bedrock_here))
 
-        self.log_group = logs.LogGroup(self, "LogGroup", log_group_name=log_group_name,
-                                       encryption_key=self.key.key, removal_policy=RemovalPolicy.RETAIN)
-        self.log_group.node.default_child.retention_in_days = retention_days  # type: ignore[union-attr]
+        self.log_group = retained_log_group(self, "LogGroup", name=log_group_name, key=self.key.key,
+                                            retention_days=retention_days)
         self.bucket = SecureBucket(self, "Bucket", encryption_key=self.key.key, access_logs=access_logs,
                                    vpc_endpoint_ids=vpc_endpoint_ids, log_prefix="bedrock-invocation-logs")
         self.bucket.bucket.add_to_resource_policy(iam.PolicyStatement(
@@ -103,9 +102,8 @@ class ModelInvocationLogging(Construct):
             parameters={"loggingConfig": self.logging_config()},
             physical_resource_id=cr.PhysicalResourceId.of("bedrock-model-invocation-logging"),
         )
-        handler_logs = logs.LogGroup(self, "HandlerLogGroup", log_group_name=f"{log_group_name}-handler",
-                                     encryption_key=self.key.key, removal_policy=RemovalPolicy.RETAIN)
-        handler_logs.node.default_child.retention_in_days = retention_days  # type: ignore[union-attr]
+        handler_logs = retained_log_group(self, "HandlerLogGroup", name=f"{log_group_name}-handler",
+                                          key=self.key.key, retention_days=retention_days)
         configuration = cr.AwsCustomResource(
             self, "Configuration",
             resource_type="Custom::BedrockModelInvocationLogging",

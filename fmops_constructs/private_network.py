@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.dns_firewall import DnsFirewall
+from fmops_constructs.log_group import retained_log_group
 from fmops_constructs.package_mirror import codeartifact_asset_objects
 
 
@@ -131,14 +131,7 @@ class PrivateNetwork(Construct):
             enable_dns_support=True,
         )
         acknowledge(vpc, "explicit-availability-zones")
-        flow_logs = logs.LogGroup(
-            self, "FlowLogs",
-            log_group_name=log_group_name,
-            encryption_key=key,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        # The L2 takes an enum; config holds the day count CloudWatch accepts.
-        flow_logs.node.default_child.retention_in_days = retention_days  # type: ignore[union-attr]
+        flow_logs = retained_log_group(self, "FlowLogs", name=log_group_name, key=key, retention_days=retention_days)
         flow_log = vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),

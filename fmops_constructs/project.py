@@ -486,6 +486,17 @@ class ProjectProductStack(servicecatalog.ProductStack):
     def condition(self, construct_id: str, expression: Any) -> CfnCondition:
         return CfnCondition(self, construct_id, expression=expression)
 
+    def write_parameter_groups(self) -> None:
+        """The stack's ``AWS::CloudFormation::Interface``: the user's choices first, the platform
+        values last (called by :class:`_ParameterGroups` once every parameter exists)."""
+        platform = [p.node.id for p in self._platform.values()] + (["PlatformSeedKey"] if self._seed else [])
+        self.template_options.metadata = {"AWS::CloudFormation::Interface": {"ParameterGroups": [
+            {"Label": {"default": "Project"},
+             "Parameters": ["SageMakerProjectName", "SageMakerProjectId", *self._choices]},
+            {"Label": {"default": "Platform (do not change: written by the team's catalog stack)"},
+             "Parameters": platform},
+        ]}}
+
 
 @jsii.implements(IAspect)
 class _ParameterGroups:
@@ -493,15 +504,8 @@ class _ParameterGroups:
     platform values last (written when every parameter exists)."""
 
     def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, ProjectProductStack):
-            return
-        platform = [p.node.id for p in node._platform.values()] + (["PlatformSeedKey"] if node._seed else [])  # noqa: SLF001
-        node.template_options.metadata = {"AWS::CloudFormation::Interface": {"ParameterGroups": [
-            {"Label": {"default": "Project"},
-             "Parameters": ["SageMakerProjectName", "SageMakerProjectId", *node._choices]},  # noqa: SLF001
-            {"Label": {"default": "Platform (do not change: written by the team's catalog stack)"},
-             "Parameters": platform},
-        ]}}
+        if isinstance(node, ProjectProductStack):
+            node.write_parameter_groups()
 
 
 def network_interface_grants(*, lambda_function: bool = False) -> list[Grant]:

@@ -20,13 +20,13 @@ import jsii
 from aws_cdk import Aspects, Duration, IAspect, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.arns import own_arn
 from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.log_group import retained_log_group
 from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.vpc_egress import allow_https_to_endpoints
 
@@ -186,9 +186,8 @@ class StudioDomain(Construct):
                                    description=f"{domain_name}: SageMaker Studio home, spaces and logs")
         encryption.grant_logs(STUDIO_LOG_GROUP)
         self.key = encryption.key
-        self.log_group = logs.LogGroup(self, "Logs", log_group_name=STUDIO_LOG_GROUP, encryption_key=self.key,
-                                       removal_policy=RemovalPolicy.RETAIN)
-        self.log_group.node.default_child.retention_in_days = log_retention_days  # type: ignore[union-attr]
+        self.log_group = retained_log_group(self, "Logs", name=STUDIO_LOG_GROUP, key=self.key,
+                                            retention_days=log_retention_days)
         self.security_group = self._security_group(vpc, vpc_cidr)
         default_role = iam.Role(
             self, "DefaultExecutionRole",

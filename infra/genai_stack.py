@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -30,6 +30,7 @@ from fmops_constructs.genai_dashboard import GenAiDashboard
 from fmops_constructs.guardrail import Guardrail
 from fmops_constructs.invocation_logging import ModelInvocationLogging
 from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.log_group import retained_log_group
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
 from infra.config import Account, Feature, FmEndpointSettings, OrgConfig, Team
@@ -150,10 +151,7 @@ class GenAiStack(Stack):
         self._admit_endpoint_roles()
 
     def _log_group(self, construct_id: str, name: str, retention_days: int) -> logs.LogGroup:
-        group = logs.LogGroup(self, construct_id, log_group_name=name, encryption_key=self.key.key,
-                              removal_policy=RemovalPolicy.RETAIN)
-        group.node.default_child.retention_in_days = retention_days  # type: ignore[union-attr]
-        return group
+        return retained_log_group(self, construct_id, name=name, key=self.key.key, retention_days=retention_days)
 
     def _admit_endpoint_roles(self) -> None:
         """Bucket policies for the execution roles of the team's endpoints, by role name: the roles

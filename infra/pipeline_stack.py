@@ -24,7 +24,7 @@ outside the VPC, only the pipeline role and those deploy roles.
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Stage
+from aws_cdk import CfnOutput, Duration, Stack, Stage
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
@@ -34,7 +34,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
@@ -42,6 +41,7 @@ from constructs import Construct
 from fmops_constructs.acknowledge import acknowledge, acknowledge_resolved_wildcards
 from fmops_constructs.aspects import exempt_from_internet_free
 from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.log_group import retained_log_group
 from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
@@ -157,9 +157,8 @@ class PipelineStack(Stack):
         security_group = endpoints_only_security_group(
             self, "BuildSecurityGroup", vpc=network.vpc,
             description=f"CodeBuild projects of pipeline {construct_id}: HTTPS to the VPC endpoints only")
-        log_group = logs.LogGroup(self, "BuildLogs", log_group_name=f"/{org.name}/pipelines/{group.name}",
-                                  encryption_key=log_key, removal_policy=RemovalPolicy.RETAIN)
-        log_group.node.default_child.retention_in_days = org.log_retention_days  # type: ignore[union-attr]
+        log_group = retained_log_group(self, "BuildLogs", name=f"/{org.name}/pipelines/{group.name}", key=log_key,
+                                       retention_days=org.log_retention_days)
 
         source = self._source(config, source_key)
         self.pipeline = pipelines.CodePipeline(
