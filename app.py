@@ -8,7 +8,7 @@ import sys
 
 from aws_cdk import App
 
-from infra.app_builder import APP_PROPS, build_app
+from infra.app.builder import APP_PROPS, build_app
 from infra.config import ConfigError, load_config
 
 app = App(**APP_PROPS)

@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infra.scale import write_generated_config  # noqa: E402  (needs the repo on sys.path)
+from infra.tools.scale import write_generated_config  # noqa: E402  (needs the repo on sys.path)
 
 # A plain CDK app with one empty stack (CDK's built-in template validation on, as in ours;
 # without our strict-rules context, which rejects a template without resources).
@@ -39,7 +39,7 @@ Stack(app, "Empty")
 app.synth()
 """
 CONFIG_APP = """
-from infra.app_builder import build_app, new_app
+from infra.app.builder import build_app, new_app
 from infra.config import load_config
 app = new_app(outdir={outdir!r})
 build_app(load_config({config!r}), app)
@@ -89,7 +89,7 @@ def run_once(code: str) -> tuple[float, float]:
 def count_resources(outdir: Path) -> tuple[int, int, int, int]:
     """Stacks, resources, largest stack's resources, largest template bytes (every stack, those
     of nested assemblies, the workload accounts' stages in mode organisation, included)."""
-    from infra.report import stacks_in
+    from infra.tools.report import stacks_in
 
     stacks = stacks_in(outdir)
     return (len(stacks), sum(s.resources for s in stacks), max(s.resources for s in stacks),

@@ -34,7 +34,7 @@ Checked on the deployed state (boto3 against the emulator):
 - the VPC has the configured CIDR; no internet, egress-only internet or VPN gateway is attached;
   no NAT gateway; no Elastic IP; its subnets are in the configured AZs and map no public IP;
   every route is the local route or the S3 gateway endpoint's prefix list;
-- the interface endpoints are exactly ``infra.endpoints.interface_endpoints`` of the account's
+- the interface endpoints are exactly ``infra.plan.endpoints.interface_endpoints`` of the account's
   features, with private DNS, in every subnet, behind a security group that admits only
   TCP 443 from the VPC CIDR; the S3 gateway endpoint is on every subnet's route table;
 - buckets are SSE-KMS with a customer-managed key of our stacks, except the access-log bucket,
@@ -105,9 +105,9 @@ from moto.cloudformation.parsing import get_model_map
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infra import endpoints  # noqa: E402  (needs the repo on sys.path)
+from infra.plan import endpoints  # noqa: E402  (needs the repo on sys.path)
 from infra.config import Account, ConfigError, Mode, OrgConfig, load_config  # noqa: E402
-from infra.platform_stack import access_log_bucket_name  # noqa: E402
+from infra.stacks.platform import access_log_bucket_name  # noqa: E402
 
 DEFAULT_CONFIG = REPO / "config" / "single-account.yaml"
 EMULATOR = REPO / "scripts" / "moto_emulator.py"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.app_builder import build_app, new_app
+from infra.app.builder import build_app, new_app
 from infra.config import OrgConfig, load_config
 
 REPO = Path(__file__).resolve().parent.parent

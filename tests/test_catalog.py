@@ -26,9 +26,9 @@ from aws_cdk import aws_servicecatalog as servicecatalog
 from fmops_constructs.launch_role import NEVER, SCOPES, UNSCOPED_READS, needed_actions, split_statements
 from fmops_constructs.project import PROJECT_ID_PATTERN, PROJECT_NAME_PATTERN, STUDIO_VISIBILITY_TAG, role_path
 from infra import personas
-from infra.app_builder import new_app
-from infra.catalog_stack import launcher_personas, offered_templates, template_props
-from infra.launchers import studio_role_name
+from infra.app.builder import new_app
+from infra.stacks.catalog import launcher_personas, offered_templates, template_props
+from infra.plan.launchers import studio_role_name
 from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free import check_template
 from infra.config import ConfigError, Stage, load_config

@@ -9,9 +9,9 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 
 from fmops_constructs.acknowledge import ACKNOWLEDGMENTS, WILDCARD_REASON
-from infra.app_builder import new_app
+from infra.app.builder import new_app
 from infra.compliance.checks import NAG_PACKS, add_compliance_checks
-from infra.report import acknowledgments
+from infra.tools.report import acknowledgments
 from tests.conftest import stack_artifacts
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from infra.cli import main as fmops, schema_text
 from infra.config import DEFAULT_CONFIG, SCHEMA_PATH, ConfigError, Feature, Mode, load_config
-from infra.endpoints import interface_endpoints
+from infra.plan.endpoints import interface_endpoints
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TEXT = DEFAULT_CONFIG.read_text()

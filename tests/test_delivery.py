@@ -13,13 +13,13 @@ from aws_cdk import Environment, Stack, Stage
 from aws_cdk import aws_s3 as s3
 from ruamel.yaml import YAML
 
-from infra.app_builder import new_app
+from infra.app.builder import new_app
 from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free import check_paths, load_templates as load_all_templates
 from infra.config import ConfigError, load_config
-from infra.delivery import bootstrap_commands, execution_policies, pipeline_groups
-from infra.delivery import main as bootstrap_main
-from infra.endpoints import DELIVERY_ENDPOINTS, account_interface_endpoints
+from infra.plan.delivery import bootstrap_commands, execution_policies, pipeline_groups
+from infra.plan.delivery import main as bootstrap_main
+from infra.plan.endpoints import DELIVERY_ENDPOINTS, account_interface_endpoints
 from tests.conftest import REPO, resources, stack_artifacts, synth
 
 DEFAULT = load_config()
@@ -263,7 +263,7 @@ def test_internet_free_and_summary_read_the_stages(default_assembly):
     templates = {Path(name).parent.name for name, _ in load_all_templates([default_assembly])}
     assert {f"assembly-{a.name}" for a in DEFAULT.accounts if a.role == "workload"} <= templates
     assert not check_paths([default_assembly])
-    from infra.report import stacks_in
+    from infra.tools.report import stacks_in
 
     names = {s.name for s in stacks_in(default_assembly)}
     assert {"fmops-risk-dev-platform", "fmops-risk-pipeline"} <= names
@@ -456,7 +456,7 @@ def test_bootstrap_commands_need_the_synthesized_app(tmp_path, capsys):
 
 def test_execution_policies_cover_every_resource_type_within_iam_limits(default_assembly):
     from fmops_constructs.launch_role import handler_permissions, is_iam_action
-    from infra.delivery import resource_types_by_account
+    from infra.plan.delivery import resource_types_by_account
 
     policies = execution_policies(DEFAULT, default_assembly)
     types = resource_types_by_account(default_assembly)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import docgen
-from infra.diagram import DOT_PATH, SVG_PATH, read_architecture, render_svg, to_dot
+from infra.tools import docgen
+from infra.tools.diagram import DOT_PATH, SVG_PATH, read_architecture, render_svg, to_dot
 
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

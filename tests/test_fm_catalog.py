@@ -1,4 +1,4 @@
-"""Tests for the FM catalog (config/fm-catalog.yaml and infra/fm_catalog.py) against the seed deck."""
+"""Tests for the FM catalog (config/fm-catalog.yaml and infra/config/fm_catalog.py) against the seed deck."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from infra.fm_catalog import (
+from infra.config.fm_catalog import (
     DEFAULT_CATALOG_PATH,
     SCHEMA_PATH,
     Availability,
@@ -299,7 +299,7 @@ def test_catalog_in_json_loads(tmp_path: Path, catalog: Catalog) -> None:
 
 def test_schema_file_is_current() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render_schema(), (
-        "config/fm-catalog.schema.json is stale: run `python -m infra.fm_catalog`"
+        "config/fm-catalog.schema.json is stale: run `python -m infra.config.fm_catalog`"
     )
 
 

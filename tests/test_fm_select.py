@@ -1,4 +1,4 @@
-"""Tests for FM selection by priorities (infra/fm_select.py), the seed deck's Step 3."""
+"""Tests for FM selection by priorities (infra/tools/fm_select.py), the seed deck's Step 3."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.fm_catalog import REPO_ROOT, Availability, Catalog, load_catalog
-from infra.fm_select import (
+from infra.config.fm_catalog import REPO_ROOT, Availability, Catalog, load_catalog
+from infra.tools.fm_select import (
     Candidate,
     CatalogFilter,
     Priority,

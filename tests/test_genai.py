@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.bedrock import BedrockModel
-from infra.app_builder import build_app, new_app
+from infra.app.builder import build_app, new_app
 from infra.config import load_config
 from tests.conftest import REPO, resources
 

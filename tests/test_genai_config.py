@@ -9,7 +9,7 @@ from aws_cdk import aws_bedrock as bedrock
 
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from infra.config import DEFAULT_CONFIG, ConfigError, load_config
-from infra.genai import endpoint_instance_type, guardrail_policy
+from infra.plan.genai import endpoint_instance_type, guardrail_policy
 
 DEFAULT_TEXT = DEFAULT_CONFIG.read_text()
 GENAI_MODELS = "bedrock_models: [amazon-nova-pro, amazon-nova-lite]"

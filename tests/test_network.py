@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from infra.config import Feature, load_config
-from infra.endpoints import account_interface_endpoints, interface_endpoints
-from infra.pricing import load_prices
-from infra.report import stacks_in
+from infra.plan.endpoints import account_interface_endpoints, interface_endpoints
+from infra.tools.pricing import load_prices
+from infra.tools.report import stacks_in
 from tests.conftest import REPO, resources, synth
 
 FORBIDDEN = ("AWS::EC2::InternetGateway", "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::NatGateway",

@@ -11,7 +11,7 @@ import pytest
 
 from infra.cli import main as fmops
 from infra.config import load_config
-from infra.onboard import free_cidrs
+from infra.tools.onboard import free_cidrs
 from tests.conftest import REPO
 
 NEW_IDS = "dev=444444444441,preprod=444444444442,prod=444444444443"

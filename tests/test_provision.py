@@ -17,7 +17,7 @@ from rich.console import Console
 
 from fmops_constructs.project import PROJECT_ID_PATTERN
 from infra import cli
-from infra.provision import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, Product, ProvisionError, Provisioner, check_parameters,
+from infra.tools.provision import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, Product, ProvisionError, Provisioner, check_parameters,
                              choose_tags, main_projects, main_provision, new_project_id)
 
 REGION = "eu-west-1"

@@ -16,8 +16,8 @@ import time
 import pytest
 
 from infra.config import load_config
-from infra.report import MAX_RESOURCES, MAX_TEMPLATE_BYTES, StackInfo, stacks_in
-from infra.scale import PROFILES, STAGES, write_generated_config
+from infra.tools.report import MAX_RESOURCES, MAX_TEMPLATE_BYTES, StackInfo, stacks_in
+from infra.tools.scale import PROFILES, STAGES, write_generated_config
 from tests.conftest import synth
 
 TEAMS = 10

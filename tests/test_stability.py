@@ -14,7 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from infra.config import Stage, load_config
-from infra.onboard import Request, edited_text
+from infra.tools.onboard import Request, edited_text
 from tests.conftest import REPO, load_templates, synth
 
 STATEFUL_TYPES = frozenset({

@@ -26,10 +26,10 @@ from fmops_constructs.package_mirror import PackageMirror, PackageMirrorRef
 from fmops_constructs.studio import StudioDomain, distribution_image_arns, pip_mirror_script
 from infra.compliance.internet_free import check_template
 from infra.config import ConfigError, load_config
-from infra.package_mirror_stack import package_mirror_ref
+from infra.stacks.package_mirror import package_mirror_ref
 from infra.personas import Cell, load_matrix
-from infra.launchers import studio_role_name
-from infra.studio_stack import studio_personas, studio_teams
+from infra.plan.launchers import studio_role_name
+from infra.stacks.studio import studio_personas, studio_teams
 from tests.conftest import REPO, resources, stack_artifacts
 
 DEFAULT = load_config()
@@ -595,7 +595,7 @@ def test_studio_roles_carry_their_personas_policy(default_templates):
 def test_launchers_studio_roles_get_the_catalog_end_user_policy(default_templates):
     """Launchers run their projects' pipelines from Studio: the team's catalog stack attaches its
     end-user policy to their Studio execution roles too (by name), and deploys after Studio."""
-    from infra.launchers import launcher_personas, studio_launchers, studio_role_name
+    from infra.plan.launchers import launcher_personas, studio_launchers, studio_role_name
     from infra.config import DEFAULT_CONFIG, load_config
 
     team = next(t for t in load_config(DEFAULT_CONFIG).teams if t.name == "genai")

@@ -94,7 +94,7 @@ class CostAllocationTagChecks:
             cdk.PolicyViolation(
                 rule_name="COST-TAGS",
                 description=f"taggable resource without cost-allocation tags {', '.join(u.missing)}",
-                fix="tag the stack or construct (Tags.of(scope).add) in infra/app_builder.py",
+                fix="tag the stack or construct (Tags.of(scope).add) in infra/app/builder.py",
                 violating_resources=[cdk.PolicyViolatingResource(
                     resource_logical_id=u.logical_id, template_path=u.template, locations=[u.resource_type])],
             )

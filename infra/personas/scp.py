@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from infra.config import ConfigError, OrgConfig, load_config
-from infra.models import team_bedrock_models
+from infra.plan.models import team_bedrock_models
 from infra.personas import dumps, scp_documents
 
 SCP_DIR = Path(__file__).resolve().parents[2] / "docs" / "scp"

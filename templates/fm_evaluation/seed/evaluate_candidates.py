@@ -5,7 +5,7 @@ format `fmops select-fm --scores` reads (the seed deck's "Step 2. Evaluate" feed
 Select the best FM based on priorities").
 
 Inputs   /opt/ml/processing/input/results/**/*.jsonl   (results.py records)
-Outputs  /opt/ml/processing/output/scores/scores.json   (ScoresFile of infra/fm_select.py)
+Outputs  /opt/ml/processing/output/scores/scores.json   (ScoresFile of infra/tools/fm_select.py)
          /opt/ml/processing/output/evaluation/evaluation.json   (per-model details)
 """
 

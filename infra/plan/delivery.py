@@ -1,7 +1,7 @@
 """Multi-account delivery (mode organisation): which pipeline deploys which workload account.
 
 In mode organisation the stacks of each workload account are one CDK ``Stage``, deployed by a
-self-mutating CDK pipeline that runs in the governance account (``infra/pipeline_stack.py``).
+self-mutating CDK pipeline that runs in the governance account (``infra/stacks/pipeline.py``).
 There is one pipeline per team, not one for the whole organisation: a CodePipeline stage takes at
 most 50 actions, and every stack of an account needs two (create and execute its change set),
 so an organisation-wide pipeline stops scaling long before 100 teams; one pipeline per team also

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-PRICE_TABLE = Path(__file__).resolve().parent.parent / "config" / "endpoint-prices.yaml"
+from infra import REPO_ROOT
+
+PRICE_TABLE = REPO_ROOT / "config" / "endpoint-prices.yaml"
 
 
 @dataclass(frozen=True)

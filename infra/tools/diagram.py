@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.assembly import StackArtifact, cfn_text, read_stacks, resources_of
+from infra.tools.assembly import StackArtifact, cfn_text, read_stacks, resources_of
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from infra import REPO_ROOT
 DOT_PATH = REPO_ROOT / "docs" / "architecture.dot"
 SVG_PATH = REPO_ROOT / "docs" / "architecture.svg"
 RENDER_SCRIPT = REPO_ROOT / "scripts" / "render-dot.mjs"

@@ -3,7 +3,7 @@
 One profile per team and Studio persona, named ``<team>-<persona>`` (the name the persona
 roles may open); the Studio personas are the team personas whose ``use-studio`` cell in the
 persona matrix (``infra/personas/matrix.yaml``) is ``allow``. Each profile has its own
-execution role, named ``<org>-<team>-<persona>-studio`` (:func:`infra.launchers.studio_role_name`),
+execution role, named ``<org>-<team>-<persona>-studio`` (:func:`infra.plan.launchers.studio_role_name`),
 bounded by the team's permission boundary, a customer-managed policy of the team stack with the
 deterministic name ``<org>-<team>-boundary``: it is referenced by ARN, not by a cross-stack
 reference, and the app makes this stack depend on the team stacks so the policy exists first.
@@ -13,7 +13,7 @@ can do outside it, and no more.
 
 The execution roles of the team's launchers (``create-project: allow``) in a team with Service
 Catalog also get what SageMaker Studio needs to list and launch the team's project templates
-(:func:`infra.catalog_stack.studio_launch_statements`); the team's catalog stack associates the
+(:func:`infra.stacks.catalog.studio_launch_statements`); the team's catalog stack associates the
 same roles, by name, with the team's portfolio. Plain data scientists get neither.
 """
 
@@ -28,9 +28,9 @@ from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.project import nag_document, policy_document
 from fmops_constructs.studio import StudioDomain, StudioUserProfile
-from infra.catalog_stack import studio_launch_statements
+from infra.stacks.catalog import studio_launch_statements
 from infra.config import Account, Feature, OrgConfig, Team
-from infra.launchers import USE_STUDIO, studio_launchers, studio_personas, studio_role_name
+from infra.plan.launchers import USE_STUDIO, studio_launchers, studio_personas, studio_role_name
 from infra import personas
 from infra.personas import boundary_name
 

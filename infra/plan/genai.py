@@ -6,7 +6,7 @@ from __future__ import annotations
 from fmops_constructs.bedrock import BedrockModel
 from fmops_constructs.guardrail import ContentFilter, DeniedTopic, GuardrailPolicy
 from infra.config import Account, Feature, FmEndpointSettings, GuardrailSettings, OrgConfig, Team
-from infra.models import team_bedrock_models
+from infra.plan.models import team_bedrock_models
 
 BEDROCK_FEATURES = frozenset({Feature.BEDROCK, Feature.BEDROCK_AGENTS})
 

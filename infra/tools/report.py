@@ -17,7 +17,7 @@ from rich.table import Table
 
 from infra.compliance.checks import NAG_PACKS
 from infra.compliance.internet_free import check_paths
-from infra.pricing import PriceTable, load_prices
+from infra.tools.pricing import PriceTable, load_prices
 
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1024 * 1024

@@ -34,13 +34,13 @@ from fmops_constructs.log_group import retained_log_group
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
 from infra.config import Account, Feature, FmEndpointSettings, OrgConfig, Team
-from infra.launchers import studio_personas, studio_role_name
-from infra.genai import (endpoint_instance_type, endpoint_name, endpoint_role_name, hosts_endpoints,
+from infra.plan.launchers import studio_personas, studio_role_name
+from infra.plan.genai import (endpoint_instance_type, endpoint_name, endpoint_role_name, hosts_endpoints,
                          team_guardrail_policy, uses_bedrock)
-from infra.models import team_bedrock_models
+from infra.plan.models import team_bedrock_models
 from infra import personas
 from infra.personas import boundary_name
-from infra.platform_stack import access_log_bucket_name
+from infra.stacks.platform import access_log_bucket_name
 
 
 class BedrockLoggingStack(Stack):

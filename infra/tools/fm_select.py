@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from infra.fm_catalog import (
+from infra.config.fm_catalog import (
     Availability,
     MAX_RELATIVE_COST,
     MAX_SPEED,

@@ -14,10 +14,11 @@ from fmops_constructs.secure_bucket import AccessLogBucket
 from fmops_constructs.vpc_egress import endpoints_only_security_group
 from fmops_constructs.bedrock import model_arns, restrict_bedrock_endpoints
 from fmops_constructs.persona import PermissionBoundary, PersonaRole
-from infra import endpoints, personas
+from infra import personas
+from infra.plan import endpoints
 from infra.config import Account, OrgConfig
-from infra.genai import account_bedrock_models
-from infra.models import team_bedrock_models
+from infra.plan.genai import account_bedrock_models
+from infra.plan.models import team_bedrock_models
 from infra.personas.scp import organisation_model_arns
 
 

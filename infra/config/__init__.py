@@ -22,9 +22,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
-from infra.fm_catalog import Availability, Catalog, CatalogError, FoundationModel, UnknownModelError, load_catalog
+from infra.config.fm_catalog import Availability, Catalog, CatalogError, FoundationModel, UnknownModelError, load_catalog
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from infra import REPO_ROOT
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default.yaml"
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.json"
 

@@ -4,7 +4,7 @@ The data lives in ``config/fm-catalog.yaml``; this module validates it with pyda
 models a user config adds (``extra_models``), answers look-ups with close-match hints, and
 writes the catalog's JSON schema to ``config/fm-catalog.schema.json``.
 
-Run ``python -m infra.fm_catalog`` to regenerate the schema file.
+Run ``python -m infra.config.fm_catalog`` to regenerate the schema file.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from infra import REPO_ROOT
 DEFAULT_CATALOG_PATH = REPO_ROOT / "config" / "fm-catalog.yaml"
 SCHEMA_PATH = REPO_ROOT / "config" / "fm-catalog.schema.json"
 

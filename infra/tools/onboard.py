@@ -36,7 +36,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from infra import endpoints
+from infra.plan import endpoints
 from infra.config import DEFAULT_CONFIG, ConfigError, OrgConfig, Stage, load_config
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -265,7 +265,7 @@ def deployable_stacks(config: OrgConfig) -> dict[str, str]:
     """Stack name -> account id of every stack the app deploys for ``config`` (built, not synthesized)."""
     from aws_cdk import Stack
 
-    from infra.app_builder import build_app, new_app
+    from infra.app.builder import build_app, new_app
 
     app = build_app(config, new_app(), checks=False)
     return {

@@ -3,7 +3,7 @@
 The full set follows the AWS docs for SageMaker Studio in VpcOnly mode, SageMaker jobs and
 endpoints without internet, Bedrock private access and CodeArtifact (see DESIGN.md). Only the
 interface endpoints a feature needs are created, because each one costs money per AZ per hour
-(see config/endpoint-prices.yaml and ``infra.pricing``).
+(see config/endpoint-prices.yaml and ``infra.tools.pricing``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ FEATURE_ENDPOINTS: dict[Feature, tuple[str, ...]] = {
 }
 
 # The governance account in mode organisation runs the delivery pipelines' CodeBuild projects
-# in its VPC (infra/pipeline_stack.py): they install pip and npm packages from CodeArtifact,
+# in its VPC (infra/stacks/pipeline.py): they install pip and npm packages from CodeArtifact,
 # assume the CDK bootstrap roles (sts), read and write the artifact and asset buckets (S3
 # gateway), decrypt artifacts (kms), log (logs), read the bootstrap version (ssm) and deploy the
 # pipeline stack itself (cloudformation, self-mutation).

@@ -56,7 +56,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from infra.report import render
+    from infra.tools.report import render
 
     if not (Path(args.cdk_out) / "manifest.json").exists():
         print(f"fmops: {args.cdk_out} is not a cloud assembly; run `make synth` first", file=sys.stderr)
@@ -73,15 +73,15 @@ def _delegate(module: str, function: str = "main") -> Callable[[list[str]], int]
 DELEGATED = {
     "verify-internet-free": _delegate("infra.compliance.internet_free"),
     "cfn-lint": _delegate("infra.compliance.cfn_lint"),
-    "select-fm": _delegate("infra.fm_select"),
-    "onboard-team": _delegate("infra.onboard"),
+    "select-fm": _delegate("infra.tools.fm_select"),
+    "onboard-team": _delegate("infra.tools.onboard"),
     "access-matrix": _delegate("infra.personas"),
     "scp": _delegate("infra.personas.scp"),
-    "provision": _delegate("infra.provision", "main_provision"),
-    "projects": _delegate("infra.provision", "main_projects"),
-    "bootstrap-commands": _delegate("infra.delivery"),
-    "docs": _delegate("infra.docgen", "main_docs"),
-    "diagram": _delegate("infra.docgen", "main_diagram"),
+    "provision": _delegate("infra.tools.provision", "main_provision"),
+    "projects": _delegate("infra.tools.provision", "main_projects"),
+    "bootstrap-commands": _delegate("infra.plan.delivery"),
+    "docs": _delegate("infra.tools.docgen", "main_docs"),
+    "diagram": _delegate("infra.tools.docgen", "main_diagram"),
 }
 
 

@@ -18,9 +18,9 @@ from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
 from infra import personas
 from infra.config import Account, OrgConfig, Team
-from infra.models import team_bedrock_models
+from infra.plan.models import team_bedrock_models
 from infra.personas import boundary_name
-from infra.platform_stack import access_log_bucket_name
+from infra.stacks.platform import access_log_bucket_name
 
 
 class TeamStack(Stack):

@@ -1,4 +1,4 @@
-"""The delivery pipelines of mode organisation, in the governance account (see infra/delivery.py).
+"""The delivery pipelines of mode organisation, in the governance account (see infra/plan/delivery.py).
 
 ``DeliverySourceStack`` (``<org>-<governance>-delivery``, source kind ``s3`` only): the bucket the
 platform team uploads a zip of this repository to. One bucket for every pipeline, so one upload
@@ -47,7 +47,7 @@ from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
 from fmops_constructs.vpc_egress import endpoints_only_security_group
 from infra.config import OrgConfig, SourceKind, Stage as EnvironmentStage
-from infra.delivery import (
+from infra.plan.delivery import (
     PipelineGroup,
     bootstrap_role_arn,
     delivery_bucket_name,
@@ -55,7 +55,7 @@ from infra.delivery import (
     pipeline_role_path,
     pipeline_role_pattern,
 )
-from infra.platform_stack import access_log_bucket_name
+from infra.stacks.platform import access_log_bucket_name
 
 CDK_CLI_VERSION = "2.1148.1"  # package.json: the self-mutation installs the same CLI
 CDK_ASSETS_VERSION = "4.7.3"

@@ -46,10 +46,10 @@ from fmops_constructs.project import (STUDIO_VISIBILITY_TAG, ImageRegistry, Plat
 from fmops_constructs.vpc_egress import endpoints_only_security_group
 from infra import personas
 from infra.config import Account, Availability, Feature, Mode, OrgConfig, Stage, Team
-from infra.launchers import CREATE_PROJECT, launcher_personas, launcher_role_name, studio_launchers, studio_role_name
-from infra.models import team_bedrock_models
-from infra.package_mirror_stack import package_mirror_account
-from infra.platform_stack import access_log_bucket_name
+from infra.plan.launchers import CREATE_PROJECT, launcher_personas, launcher_role_name, studio_launchers, studio_role_name
+from infra.plan.models import team_bedrock_models
+from infra.stacks.package_mirror import package_mirror_account
+from infra.stacks.platform import access_log_bucket_name
 from templates.registry import REGISTRY, TemplateEntry
 
 __all__ = ["CREATE_PROJECT", "CatalogBuilder", "CatalogStack", "GovernanceCatalogStack", "LabelingWorkforceStack",

@@ -8,7 +8,7 @@
   ``config/schema.json`` is generated from);
 - ``docs/project-templates.md`` from ``templates/registry.py`` and the product templates of a
   synthesized app (parameters, outputs, resources of each Service Catalog product);
-- ``docs/architecture.dot`` and ``.svg`` from a synthesized app (``infra/diagram.py``).
+- ``docs/architecture.dot`` and ``.svg`` from a synthesized app (``infra/tools/diagram.py``).
 
 Without ``--assembly`` the embedded default config is synthesized into a temporary folder
 (about a minute; compliance checks off, they do not change the templates). ``--check`` writes
@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from infra.assembly import AssemblyError, ProductTemplate, product_templates, read_stacks
+from infra.tools.assembly import AssemblyError, ProductTemplate, product_templates, read_stacks
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from infra import REPO_ROOT
 DOCS = REPO_ROOT / "docs"
 CONFIG_REFERENCE = DOCS / "config-reference.md"
 TEMPLATES_REFERENCE = DOCS / "project-templates.md"
@@ -160,7 +160,7 @@ def render_config_reference() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "Generated from the typed config (`infra/config.py`) by `fmops docs`; do not edit by hand (a test",
+        "Generated from the typed config (`infra/config`) by `fmops docs`; do not edit by hand (a test",
         "fails when this file is stale). The same models generate `config/schema.json` (`fmops schema`).",
         "Check a file with `fmops validate FILE`: errors come as `file:line: field: message`.",
         "",
@@ -191,12 +191,12 @@ def render_config_reference() -> str:
 
 
 def _features_section() -> list[str]:
-    """Which interface endpoints each feature adds to an account's VPC (infra/endpoints.py)."""
-    from infra.endpoints import BASE_ENDPOINTS, DELIVERY_ENDPOINTS, FEATURE_ENDPOINTS
+    """Which interface endpoints each feature adds to an account's VPC (infra/plan/endpoints.py)."""
+    from infra.plan.endpoints import BASE_ENDPOINTS, DELIVERY_ENDPOINTS, FEATURE_ENDPOINTS
 
     lines = ["## Features and VPC endpoints", "",
              "An account's VPC gets the base interface endpoints plus those of the features of its teams and of",
-             "`accounts[].features` (`infra/endpoints.py`), and an S3 gateway endpoint; nothing else, since each",
+             "`accounts[].features` (`infra/plan/endpoints.py`), and an S3 gateway endpoint; nothing else, since each",
              "interface endpoint is paid per AZ and hour (`config/endpoint-prices.yaml`). `studio` stands for",
              "`aws.sagemaker.<region>.studio`, the others for `com.amazonaws.<region>.<name>`.", "",
              "| feature | interface endpoints it adds |", "|---|---|",
@@ -312,7 +312,7 @@ def _assembly(path: str | None) -> Iterator[Path]:
     if path:
         yield Path(path)
         return
-    from infra.app_builder import build_app, new_app
+    from infra.app.builder import build_app, new_app
     from infra.config import load_config
 
     with tempfile.TemporaryDirectory(prefix="fmops-docs-") as outdir:
@@ -345,7 +345,7 @@ def _write_or_check(prog: str, outputs: dict[Path, str], check: bool) -> int:
 
 
 def diagram_outputs(assembly: Path) -> dict[Path, str]:
-    from infra.diagram import DOT_PATH, SVG_PATH, read_architecture, render_svg, to_dot
+    from infra.tools.diagram import DOT_PATH, SVG_PATH, read_architecture, render_svg, to_dot
 
     dot = to_dot(read_architecture(assembly))
     return {DOT_PATH: dot, SVG_PATH: render_svg(dot)}

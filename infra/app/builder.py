@@ -7,26 +7,27 @@ from pathlib import Path
 
 from aws_cdk import App, Environment, Stack, Stage, Tags
 
-from infra.catalog_stack import CatalogBuilder
+from infra import REPO_ROOT
+from infra.stacks.catalog import CatalogBuilder
 from infra.compliance.checks import add_compliance_checks
 from infra.config import OrgConfig, SourceKind, Team
-from infra.delivery import (
+from infra.plan.delivery import (
     delivers_with_pipelines,
     delivery_stack_name,
     governance_account,
     pipeline_groups,
     pipeline_stack_name,
 )
-from infra.genai import account_uses_bedrock, has_genai_stack, hosts_endpoints
-from infra.genai_stack import BedrockLoggingStack, FmEndpointsStack, GenAiStack
-from infra.package_mirror_stack import PackageMirrorStack, package_mirror_account
-from infra.pipeline_stack import DeliverySourceStack, PipelineStack
-from infra.platform_stack import PlatformStack
-from infra.studio_stack import StudioStack, studio_teams
-from infra.team_stack import TeamStack
+from infra.plan.genai import account_uses_bedrock, has_genai_stack, hosts_endpoints
+from infra.stacks.genai import BedrockLoggingStack, FmEndpointsStack, GenAiStack
+from infra.stacks.package_mirror import PackageMirrorStack, package_mirror_account
+from infra.stacks.pipeline import DeliverySourceStack, PipelineStack
+from infra.stacks.platform import PlatformStack
+from infra.stacks.studio import StudioStack, studio_teams
+from infra.stacks.team import TeamStack
 
 
-CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+CDK_JSON = REPO_ROOT / "cdk.json"
 
 
 # CDK's built-in template validation is off: cfn-lint checks the same CloudFormation schemas with
@@ -74,7 +75,7 @@ def _repository_path(config_path: str | None) -> str:
 def add_pipelines(config: OrgConfig, app: App, *, stages: dict[str, Stage], platforms: dict[str, PlatformStack],
                   mirror: PackageMirrorStack) -> list[PipelineStack]:
     """The delivery pipelines (mode organisation) in the governance account: one per team, or per
-    group of teams sharing accounts (infra/delivery.py), and the delivery bucket for source s3."""
+    group of teams sharing accounts (infra/plan/delivery.py), and the delivery bucket for source s3."""
     org = config.organisation
     governance = governance_account(config)
     env = Environment(account=governance.id, region=org.region)

@@ -1,0 +1,1 @@
+"""Plan: the facts derived once from a validated config (which stacks, names, endpoints, models)."""

@@ -1,0 +1,1 @@
+"""Stacks: one module per deployable stack."""

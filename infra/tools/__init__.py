@@ -1,0 +1,1 @@
+"""Operator tools: onboarding, provisioning, FM selection, bootstrap commands, docs, diagram, reports."""
