@@ -107,7 +107,7 @@ sys.path.insert(0, str(REPO))
 
 from infra.plan import endpoints  # noqa: E402  (needs the repo on sys.path)
 from infra.config import Account, ConfigError, Mode, OrgConfig, load_config  # noqa: E402
-from infra.stacks.platform import access_log_bucket_name  # noqa: E402
+from infra import naming  # noqa: E402
 
 DEFAULT_CONFIG = REPO / "config" / "single-account.yaml"
 EMULATOR = REPO / "scripts" / "moto_emulator.py"
@@ -594,7 +594,7 @@ def check_endpoint_security_group(aws: Aws, deployed: Deployed, account: Account
 
 
 def check_buckets(aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> str:
-    access_logs = access_log_bucket_name(config, account)
+    access_logs = naming.access_log_bucket_name(config.organisation.name, account.id, config.organisation.region)
     our_keys = {aws.kms.describe_key(KeyId=k)["KeyMetadata"]["Arn"] for k in deployed.physical_ids("AWS::KMS::Key")}
     problems, seen = [], []
     for stack, bucket, _ in deployed.resources("AWS::S3::Bucket"):

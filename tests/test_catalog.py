@@ -27,8 +27,10 @@ from fmops_constructs.launch_role import NEVER, SCOPES, UNSCOPED_READS, needed_a
 from fmops_constructs.project import PROJECT_ID_PATTERN, PROJECT_NAME_PATTERN, STUDIO_VISIBILITY_TAG, role_path
 from infra import personas
 from infra.app.builder import new_app
-from infra.stacks.catalog import launcher_personas, offered_templates, template_props
-from infra.plan.launchers import studio_role_name
+from infra.naming import studio_role_name
+from infra.plan import build_plan
+from infra.plan.launchers import launcher_personas
+from infra.stacks.catalog import offered_templates, template_props
 from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free import check_template
 from infra.config import ConfigError, Stage, load_config
@@ -126,11 +128,11 @@ def test_product_synthesizes_alone_with_every_gate(template_id, tmp_path):
     """The product in a catalog stack of its own: the three cdk-nag packs, the internet-free pack
     and the cost-tag check run at synth and fail it on any finding."""
     config = load_config(REPO / "config" / "default.yaml")
-    team = next(t for t in config.teams if t.name == TEAM)
+    team = next(t for account in build_plan(config).accounts for t in account.teams if t.name == TEAM)
     app = new_app(outdir=str(tmp_path))
     parent = Stack(app, "Catalog", env=Environment(account=ACCOUNT, region=REGION))
     entry = BY_ID[template_id]
-    product = entry.product_stack(parent, "Product", props=template_props(config, team, entry), description=entry.name)
+    product = entry.product_stack(parent, "Product", props=template_props(team, entry), description=entry.name)
     servicecatalog.CloudFormationProduct(
         parent, "Published", product_name=entry.name, owner="test",
         product_versions=[servicecatalog.CloudFormationProductVersion(
@@ -294,7 +296,7 @@ def test_a_portfolio_per_team_and_workload_account(default_templates):
             assert team.name in portfolio["Properties"]["DisplayName"]
             names = {p["Properties"]["Name"] for p in
                      resources(template, "AWS::ServiceCatalog::CloudFormationProduct").values()}
-            offered = offered_templates(config, team, config.account(account))
+            offered = offered_templates(team, stage)
             assert names == {entry.name for entry in offered}, (team.name, stage)
             assert (BY_ID["fm-finetuning"] in offered) == (stage is Stage.DEV)
 

@@ -17,7 +17,8 @@ import pytest
 
 from infra import personas
 from infra.config import DEFAULT_CONFIG, load_config
-from infra.plan.launchers import studio_personas, studio_role_name
+from infra.naming import studio_role_name
+from infra.plan.launchers import studio_personas
 from infra.personas.scp import organisation_model_arns
 from infra.personas import Cell, load_matrix
 from tests.conftest import resources

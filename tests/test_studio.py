@@ -26,16 +26,23 @@ from fmops_constructs.package_mirror import PackageMirror, PackageMirrorRef
 from fmops_constructs.studio import StudioDomain, distribution_image_arns, pip_mirror_script
 from infra.compliance.internet_free import check_template
 from infra.config import ConfigError, load_config
-from infra.stacks.package_mirror import package_mirror_ref
+from infra.plan import build_plan
 from infra.personas import Cell, load_matrix
-from infra.plan.launchers import studio_role_name
-from infra.stacks.studio import studio_personas, studio_teams
+from infra.naming import studio_role_name
+from infra.plan.launchers import studio_personas
 from tests.conftest import REPO, resources, stack_artifacts
 
 DEFAULT = load_config()
 SINGLE = load_config(REPO / "config" / "single-account.yaml")
 TOOLING = "111111111111"
 ORG_ID = DEFAULT.organisation.aws_organization_id
+
+
+def studio_teams(config, account):
+    """The plan's Studio teams of ``account`` (config sections)."""
+    return [team.team for team in build_plan(config).account(account.name).studio_teams]
+
+
 STUDIO_STACKS = [f"fmops-{account.name}-studio" for account in DEFAULT.accounts if studio_teams(DEFAULT, account)]
 PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 
@@ -571,9 +578,9 @@ def test_pip_mirror_script_is_valid_bash():
 
 
 def test_the_app_locates_the_mirror_from_config_alone():
-    assert package_mirror_ref(DEFAULT) == PackageMirrorRef(account=TOOLING, region="eu-west-1", domain_name="fmops",
-                                                          repository_name="pypi", image_prefix="fmops")
-    assert package_mirror_ref(SINGLE).account == "123456789012"
+    assert build_plan(DEFAULT).facts.mirror == PackageMirrorRef(account=TOOLING, region="eu-west-1", domain_name="fmops",
+                                                               repository_name="pypi", image_prefix="fmops")
+    assert build_plan(SINGLE).facts.mirror.account == "123456789012"
 
 
 def test_studio_roles_carry_their_personas_policy(default_templates):
@@ -595,7 +602,8 @@ def test_studio_roles_carry_their_personas_policy(default_templates):
 def test_launchers_studio_roles_get_the_catalog_end_user_policy(default_templates):
     """Launchers run their projects' pipelines from Studio: the team's catalog stack attaches its
     end-user policy to their Studio execution roles too (by name), and deploys after Studio."""
-    from infra.plan.launchers import launcher_personas, studio_launchers, studio_role_name
+    from infra.naming import studio_role_name
+    from infra.plan.launchers import launcher_personas, studio_launchers
     from infra.config import DEFAULT_CONFIG, load_config
 
     team = next(t for t in load_config(DEFAULT_CONFIG).teams if t.name == "genai")

@@ -1,31 +1,35 @@
-"""Build the CDK app from a validated config: the only place that decides which stacks exist."""
+"""Build the CDK app from a validated config: the only place that decides which stacks exist.
+
+``build_app`` derives the plan (``infra.plan.build_plan``) and composes the stacks from it in
+small, named steps: the package mirror, then per account its platform, its teams (team, GenAI and
+endpoint stacks), its catalogs, its Studio domain and its Bedrock logging, then the cost tags, the
+delivery pipelines (mode organisation) and the compliance checks. Each stack gets the part of the
+plan it needs, never the whole config.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import App, Environment, Stack, Stage, Tags
+from aws_cdk import App, Environment, Stack, Stage
 
 from infra import REPO_ROOT
-from infra.stacks.catalog import CatalogBuilder
+from infra.app.catalogs import CatalogBuilder
+from infra.app.tagging import tag_organisation, tag_team
 from infra.compliance.checks import add_compliance_checks
-from infra.config import OrgConfig, SourceKind, Team
-from infra.plan.delivery import (
-    delivers_with_pipelines,
-    delivery_stack_name,
-    governance_account,
-    pipeline_groups,
-    pipeline_stack_name,
-)
-from infra.plan.genai import account_uses_bedrock, has_genai_stack, hosts_endpoints
-from infra.stacks.genai import BedrockLoggingStack, FmEndpointsStack, GenAiStack
-from infra.stacks.package_mirror import PackageMirrorStack, package_mirror_account
+from infra.config import OrgConfig, SourceKind
+from infra.plan import AccountPlan, OrgPlan, build_plan
+from infra.stacks.bedrock_logging import BedrockLoggingStack
+from infra.stacks.catalog import CatalogStack
+from infra.stacks.fm_endpoints import FmEndpointsStack
+from infra.stacks.genai import GenAiStack
+from infra.stacks.package_mirror import PackageMirrorStack
 from infra.stacks.pipeline import DeliverySourceStack, PipelineStack
 from infra.stacks.platform import PlatformStack
-from infra.stacks.studio import StudioStack, studio_teams
+from infra.stacks.studio import StudioStack
 from infra.stacks.team import TeamStack
-
 
 CDK_JSON = REPO_ROOT / "cdk.json"
 
@@ -44,150 +48,162 @@ def new_app(outdir: str | None = None) -> App:
     return App(context=context, outdir=outdir, **APP_PROPS)
 
 
-def _team_tagged(team: Team, stack: Stack) -> Stack:
-    """Team-scoped stacks carry the team and its cost centre on every taggable resource."""
-    Tags.of(stack).add("fmops:team", team.name)
-    Tags.of(stack).add("fmops:cost-centre", team.cost_centre)
-    return stack
-
-
-def stack_name(config: OrgConfig, *parts: str) -> str:
-    return "-".join((config.organisation.name, *parts))
-
-
-def _named(config: OrgConfig, *parts: str) -> dict[str, str]:
-    """Construct id and stack name of a stack: the same string. Inside a Stage, CDK's default
-    name would be prefixed with the stage's name, so it is always given."""
-    name = stack_name(config, *parts)
-    return {"construct_id": name, "stack_name": name}
-
-
 def _repository_path(config_path: str | None) -> str:
     """The config the pipelines synthesize with, relative to the repository (``-c config=``)."""
     if not config_path:
         return "config/default.yaml"
     path = Path(config_path)
-    if path.is_absolute() and path.resolve().is_relative_to(CDK_JSON.parent):
-        return path.resolve().relative_to(CDK_JSON.parent).as_posix()
+    if path.is_absolute() and path.resolve().is_relative_to(REPO_ROOT):
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
     return path.as_posix()
 
 
-def add_pipelines(config: OrgConfig, app: App, *, stages: dict[str, Stage], platforms: dict[str, PlatformStack],
-                  mirror: PackageMirrorStack) -> list[PipelineStack]:
-    """The delivery pipelines (mode organisation) in the governance account: one per team, or per
-    group of teams sharing accounts (infra/plan/delivery.py), and the delivery bucket for source s3."""
-    org = config.organisation
-    governance = governance_account(config)
-    env = Environment(account=governance.id, region=org.region)
-    platform = platforms[governance.name]
-    source_key = None
-    if org.delivery.source.kind is SourceKind.S3:
-        delivery = DeliverySourceStack(
-            app, delivery_stack_name(config), config=config, network=platform.network, env=env,
-            description=f"FMOps Foundation {org.name}: source bucket of the delivery pipelines")
-        source_key = delivery.key
-    created = []
-    for group in pipeline_groups(config):
-        stack = PipelineStack(
-            app, pipeline_stack_name(config, group), config=config, group=group, stages=stages,
-            network=platform.network, log_key=platform.log_key.key, mirror=mirror.mirror, source_key=source_key,
-            config_path=_repository_path(app.node.try_get_context("config")), env=env,
-            description=f"FMOps Foundation {org.name}: delivery pipeline of "
-                        f"{', '.join(t.name for t in group.teams) or 'the workload accounts without a team'}")
-        if group.teams:
-            _team_tagged(group.teams[0], stack)
-        created.append(stack)
-    return created
+@dataclass
+class _AccountStacks:
+    """What the builder made for one account, for the steps that follow."""
+
+    platform: PlatformStack
+    teams: dict[str, TeamStack] = field(default_factory=dict)
+    genai: dict[str, GenAiStack] = field(default_factory=dict)
+    catalogs: dict[str, CatalogStack] = field(default_factory=dict)
+
+
+class OrganisationBuilder:
+    """Composes the stacks of one organisation from its plan (see the module docstring)."""
+
+    def __init__(self, app: App, plan: OrgPlan) -> None:
+        self.app = app
+        self.plan = plan
+        self.facts = plan.facts
+        # Mode organisation: each workload account's stacks form one Stage, deployed by a pipeline.
+        self.stages = {account.name: Stage(app, account.name, env=self._env(account.account.id))
+                       for account in plan.accounts if account.in_stage}
+        self.platforms: dict[str, PlatformStack] = {}
+        self.catalogs = CatalogBuilder(app, plan)
+
+    def _env(self, account_id: str) -> Environment:
+        return Environment(account=account_id, region=self.facts.region)
+
+    def _named(self, name: str) -> dict[str, str]:
+        """Construct id and stack name of a stack: the same string. Inside a Stage, CDK's default
+        name would be prefixed with the stage's name, so it is always given."""
+        return {"construct_id": name, "stack_name": name}
+
+    def _description(self, text: str) -> str:
+        return f"FMOps Foundation {self.facts.name}: {text}"
+
+    # -- steps ------------------------------------------------------------------------------------
+    def build(self, *, config_path: str | None, checks: bool) -> None:
+        self.mirror = self.package_mirror()
+        for account in self.plan.accounts:
+            self.account(account)
+        tag_organisation(self.facts.organisation, self.app, *self.stages.values())
+        if self.stages:
+            self.pipelines(config_path)
+        if checks:
+            add_compliance_checks(self.app)
+
+    def package_mirror(self) -> PackageMirrorStack:
+        facts = self.facts
+        organization = facts.organisation.aws_organization_id
+        return PackageMirrorStack(
+            self.app, facts.stack_name(facts.mirror_account.name, "packages"),
+            mirror=facts.mirror, organization_id=organization, consumer_account_ids=facts.account_ids,
+            image_repositories=self.plan.mirrored_image_repositories,
+            npm=not facts.single_account,  # npm for the delivery pipelines' CodeBuild projects
+            env=self._env(facts.mirror_account.id),
+            description=self._description("CodeArtifact PyPI and ECR image mirror of the organisation"))
+
+    def account(self, plan: AccountPlan) -> None:
+        scope = self.stages.get(plan.name, self.app)  # a workload account's stage, or the app
+        env = self._env(plan.account.id)
+        platform = PlatformStack(
+            scope, **self._named(plan.stack_name("platform")), plan=plan, scp_model_arns=self.plan.scp_model_arns,
+            env=env, description=self._description(f"internet-free network of account {plan.name}"))
+        self.platforms[plan.name] = platform
+        made = _AccountStacks(platform)
+        self.teams(plan, scope, made)
+        made.catalogs = self.catalogs.add(
+            plan, network=platform.network, team_stacks=dict(made.teams),
+            guardrails={name: stack.guardrail for name, stack in made.genai.items()},
+            data_keys={name: stack.data_key.key.key_arn for name, stack in made.teams.items()},
+            scope=None if scope is self.app else scope)
+        if plan.studio_teams:
+            self.studio(plan, scope, made)
+        if plan.uses_bedrock:
+            BedrockLoggingStack(
+                scope, **self._named(plan.stack_name("bedrock-logging")), plan=plan, network=platform.network,
+                env=env, description=self._description(f"Bedrock model invocation logging of {plan.name}"))
+
+    def teams(self, plan: AccountPlan, scope: App | Stage, made: _AccountStacks) -> None:
+        """Per team of the account: its team stack, GenAI stack and FM endpoints stack."""
+        env, network = self._env(plan.account.id), made.platform.network
+        for team in plan.teams:
+            made.teams[team.name] = tag_team(team.team, TeamStack(
+                scope, **self._named(team.stack_name()), plan=team, network=network, env=env,
+                description=self._description(f"team {team.name} in account {plan.name}")))
+            if not team.has_genai_stack:
+                continue
+            genai = tag_team(team.team, GenAiStack(
+                scope, **self._named(team.stack_name("genai")), plan=team, network=network, env=env,
+                description=self._description(f"GenAI runtime of team {team.name} in {plan.name}")))
+            made.genai[team.name] = genai
+            genai.add_stack_dependency(made.teams[team.name])  # attaches a policy to its persona roles
+            if team.hosts_endpoints:
+                tag_team(team.team, FmEndpointsStack(
+                    scope, **self._named(team.stack_name("endpoints")), plan=team, genai=genai, network=network,
+                    env=env, description=self._description(f"FM endpoints of team {team.name} in {plan.name}"),
+                )).add_stack_dependency(made.teams[team.name])  # the team's permission boundary
+
+    def studio(self, plan: AccountPlan, scope: App | Stage, made: _AccountStacks) -> None:
+        studio = StudioStack(
+            scope, **self._named(plan.stack_name("studio")), plan=plan, network=made.platform.network,
+            package_mirror=self.mirror.mirror, env=self._env(plan.account.id),
+            description=self._description(f"SageMaker Studio (VpcOnly) of account {plan.name}"))
+        # The mirror is referenced by name; in mode organisation it is in another account and
+        # deployed beforehand by the platform team (no dependency can cross a pipeline stage).
+        dependencies: list[Stack] = [self.mirror] if scope is self.app else []
+        for dependency in [*dependencies, *(made.teams[team.name] for team in plan.studio_teams)]:
+            studio.add_stack_dependency(dependency)
+        for team in plan.studio_teams:
+            if team.name in made.genai:  # the GenAI stack attaches its guarded-invoke policy to Studio roles
+                made.genai[team.name].add_stack_dependency(studio)
+            if team.name in made.catalogs:  # the catalog stack attaches its end-user policy to them
+                made.catalogs[team.name].add_stack_dependency(studio)
+
+    def pipelines(self, config_path: str | None) -> list[PipelineStack]:
+        """The delivery pipelines (mode organisation) in the governance account: one per team, or per
+        group of teams sharing accounts (infra/plan/delivery.py), and the delivery bucket for source s3."""
+        facts = self.facts
+        governance = facts.governance_account
+        env = self._env(governance.id)  # type: ignore[union-attr]
+        platform = self.platforms[governance.name]  # type: ignore[union-attr]
+        source_key = None
+        if facts.organisation.delivery.source.kind is SourceKind.S3:
+            delivery = DeliverySourceStack(
+                self.app, facts.stack_name(governance.name, "delivery"), org=facts,  # type: ignore[union-attr]
+                network=platform.network, env=env,
+                description=self._description("source bucket of the delivery pipelines"))
+            source_key = delivery.key
+        created = []
+        for group in self.plan.pipeline_groups:
+            stack = PipelineStack(
+                self.app, facts.stack_name(group.name, "pipeline"), org=facts, group=group, stages=self.stages,
+                network=platform.network, log_key=platform.log_key.key, mirror=self.mirror.mirror,
+                source_key=source_key, config_path=_repository_path(config_path), env=env,
+                description=self._description("delivery pipeline of " + (
+                    ", ".join(t.name for t in group.teams) or "the workload accounts without a team")))
+            if group.teams:
+                tag_team(group.teams[0], stack)
+            created.append(stack)
+        return created
 
 
 def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True) -> App:
     """Add every stack of the organisation to ``app`` (a new App if none) and the checks."""
     app = app or new_app()
-    org = config.organisation
-    mirror_account = package_mirror_account(config)
-    mirror = PackageMirrorStack(
-        app, stack_name(config, mirror_account.name, "packages"), config=config,
-        env=Environment(account=mirror_account.id, region=org.region),
-        description=f"FMOps Foundation {org.name}: CodeArtifact PyPI and ECR image mirror of the organisation",
-    )
-    catalogs = CatalogBuilder(app, config)
-    # Mode organisation: each workload account's stacks form one Stage, deployed by a pipeline.
-    stages = {account.name: Stage(app, account.name, env=Environment(account=account.id, region=org.region))
-              for account in config.accounts if delivers_with_pipelines(config) and account.role == "workload"}
-    platforms: dict[str, PlatformStack] = {}
-    for account in config.accounts:
-        env = Environment(account=account.id, region=org.region)
-        scope = stages.get(account.name, app)  # a workload account's stage, or the app
-        team_stacks = {}
-        guardrails = {}
-        genai_stacks: dict[str, GenAiStack] = {}
-        platform = PlatformStack(
-            scope, **_named(config, account.name, "platform"),
-            config=config, account=account, env=env,
-            description=f"FMOps Foundation {org.name}: internet-free network of account {account.name}",
-        )
-        for team in config.teams_in(account):
-            team_stacks[team.name] = _team_tagged(team, TeamStack(
-                scope, **_named(config, account.name, team.name),
-                config=config, account=account, team=team,
-                network=platform.network, env=env,
-                description=f"FMOps Foundation {org.name}: team {team.name} in account {account.name}",
-            ))
-            if has_genai_stack(team):
-                genai = _team_tagged(team, GenAiStack(
-                    scope, **_named(config, account.name, team.name, "genai"),
-                    config=config, account=account,
-                    team=team, network=platform.network, env=env,
-                    description=f"FMOps Foundation {org.name}: GenAI runtime of team {team.name} in {account.name}",
-                ))
-                guardrails[team.name] = genai.guardrail
-                genai_stacks[team.name] = genai
-                genai.add_stack_dependency(team_stacks[team.name])  # attaches a policy to its persona roles
-                if hosts_endpoints(team):
-                    _team_tagged(team, FmEndpointsStack(
-                        scope, **_named(config, account.name, team.name, "endpoints"),
-                        config=config, team=team,
-                        genai=genai, network=platform.network, env=env,
-                        description=f"FMOps Foundation {org.name}: FM endpoints of team {team.name} in {account.name}",
-                    )).add_stack_dependency(team_stacks[team.name])  # the team's permission boundary
-        platforms[account.name] = platform
-        catalog_stacks = {stack.stack_name: stack for stack in catalogs.add(
-                     account, network=platform.network, team_stacks=team_stacks, guardrails=guardrails,
-                     data_keys={name: stack.data_key.key.key_arn for name, stack in team_stacks.items()},
-                     scope=None if scope is app else scope)}
-        if teams := studio_teams(config, account):
-            studio = StudioStack(
-                scope, **_named(config, account.name, "studio"),
-                config=config, account=account,
-                network=platform.network, package_mirror=mirror.mirror, env=env,
-                description=f"FMOps Foundation {org.name}: SageMaker Studio (VpcOnly) of account {account.name}",
-            )
-            # The mirror is referenced by name; in mode organisation it is in another account and
-            # deployed beforehand by the platform team (no dependency can cross a pipeline stage).
-            for dependency in [*([mirror] if scope is app else []), *(team_stacks[team.name] for team in teams)]:
-                studio.add_stack_dependency(dependency)
-            for team in teams:  # the GenAI stack attaches its guarded-invoke policy to Studio roles
-                if team.name in genai_stacks:
-                    genai_stacks[team.name].add_stack_dependency(studio)
-                # The catalog stack attaches its end-user policy to the launchers' Studio roles.
-                if catalog := catalog_stacks.get(stack_name(config, account.name, team.name, "catalog")):
-                    catalog.add_stack_dependency(studio)
-        if account_uses_bedrock(config, account):
-            BedrockLoggingStack(
-                scope, **_named(config, account.name, "bedrock-logging"),
-                config=config, account=account,
-                network=platform.network, env=env,
-                description=f"FMOps Foundation {org.name}: Bedrock model invocation logging of {account.name}",
-            )
-    # Cost allocation: platform stacks bill to the organisation's cost centre, team stacks
-    # (tagged above, closer to their resources) to the team's; CostAllocationTagChecks enforces it.
-    # Aspects (tags included) do not cross into a Stage, so each stage is tagged too, before a
-    # pipeline synthesizes it.
-    for tagged in (app, *stages.values()):
-        for key, value in {**org.tags, "fmops:organisation": org.name, "fmops:cost-centre": org.cost_centre}.items():
-            Tags.of(tagged).add(key, value)
-    if stages:
-        add_pipelines(config, app, stages=stages, platforms=platforms, mirror=mirror)
-    if checks:
-        add_compliance_checks(app)
+    OrganisationBuilder(app, build_plan(config)).build(config_path=app.node.try_get_context("config"), checks=checks)
     return app
+
+
+__all__ = ["APP_PROPS", "OrganisationBuilder", "build_app", "new_app"]

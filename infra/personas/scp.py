@@ -7,24 +7,10 @@ import sys
 from pathlib import Path
 
 from infra.config import ConfigError, OrgConfig, load_config
-from infra.plan.models import team_bedrock_models
+from infra.plan.genai import organisation_model_arns
 from infra.personas import dumps, scp_documents
 
 SCP_DIR = Path(__file__).resolve().parents[2] / "docs" / "scp"
-
-
-def partition_of(region: str) -> str:
-    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-
-
-def organisation_model_arns(config: OrgConfig) -> list[str]:
-    """Every Bedrock model ARN any team of the organisation may invoke: the SCP allow-list.
-
-    An SCP applies to every account of its targets, so inference profiles are matched in any
-    account (``*``); each team's boundary names its own account."""
-    region = config.organisation.region
-    return sorted({arn for team in config.teams for model in team_bedrock_models(config, team)
-                   for arn in model.arn_patterns(partition_of(region), region, "*")})
 
 
 def main(argv: list[str]) -> int:

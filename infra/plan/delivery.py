@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra import naming
 from infra.config import RESERVED_TEAM_NAME, Account, ConfigError, Mode, OrgConfig, Stage, Team, load_config
 
 CDK_QUALIFIER = "hnb659fds"
@@ -109,27 +110,17 @@ def _group(name: str, teams: list[Team], accounts: list[Account]) -> PipelineGro
 
 
 def pipeline_stack_name(config: OrgConfig, group: PipelineGroup) -> str:
-    return f"{config.organisation.name}-{group.name}-pipeline"
+    return naming.stack_name(config.organisation.name, group.name, "pipeline")
 
 
 def delivery_stack_name(config: OrgConfig) -> str:
-    return f"{config.organisation.name}-{governance_account(config).name}-delivery"
+    return naming.stack_name(config.organisation.name, governance_account(config).name, "delivery")
 
 
 def delivery_bucket_name(config: OrgConfig) -> str:
-    """The bucket that the s3 source kind reads the repository zip from (deterministic: every
-    pipeline stack names it without a cross-stack reference)."""
+    """The bucket that the s3 source kind reads the repository zip from."""
     org = config.organisation
-    return f"{org.name}-delivery-{governance_account(config).id}-{org.region}"
-
-
-def pipeline_role_path(config: OrgConfig) -> str:
-    """IAM path of the pipelines' roles: the delivery bucket admits every role below it."""
-    return f"/{config.organisation.name}/delivery/"
-
-
-def pipeline_role_pattern(config: OrgConfig) -> str:
-    return f"arn:aws:iam::{governance_account(config).id}:role{pipeline_role_path(config)}*"
+    return naming.delivery_bucket_name(org.name, governance_account(config).id, org.region)
 
 
 def bootstrap_role_arn(account_id: str, region: str, kind: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fmops_constructs.bedrock import BedrockModel
 from fmops_constructs.guardrail import ContentFilter, DeniedTopic, GuardrailPolicy
-from infra.config import Account, Feature, FmEndpointSettings, GuardrailSettings, OrgConfig, Team
-from infra.plan.models import team_bedrock_models
+from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
+from infra.config import Availability, Feature, FmEndpointSettings, GuardrailSettings, OrgConfig, Team
 
 BEDROCK_FEATURES = frozenset({Feature.BEDROCK, Feature.BEDROCK_AGENTS})
 
@@ -24,15 +24,27 @@ def has_genai_stack(team: Team) -> bool:
     return uses_bedrock(team) or hosts_endpoints(team)
 
 
-def account_uses_bedrock(config: OrgConfig, account: Account) -> bool:
-    """The account's VPC has Bedrock endpoints, so it gets invocation logging."""
-    return bool(BEDROCK_FEATURES & config.features_of(account))
+def team_bedrock_models(config: OrgConfig, team: Team) -> list[BedrockModel]:
+    """The Bedrock models of the team's genai section, in-Region or through its inference profiles."""
+    if team.genai is None:
+        return []
+    catalog = config.catalog
+    return [BedrockModel(model_id=catalog.get(model).bedrock_model_id, geography=team.genai.cross_region_inference)
+            for model in team.genai.bedrock_models]
 
 
-def account_bedrock_models(config: OrgConfig, account: Account) -> list[BedrockModel]:
-    """Every model some team of the account may invoke: the runtime endpoint admits only these."""
-    found = [model for team in config.teams_in(account) for model in team_bedrock_models(config, team)]
-    return list(dict.fromkeys(found))
+def partition_of(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+def organisation_model_arns(config: OrgConfig) -> list[str]:
+    """Every Bedrock model ARN any team of the organisation may invoke: the SCP allow-list.
+
+    An SCP applies to every account of its targets, so inference profiles are matched in any
+    account (``*``); each team's boundary names its own account."""
+    region = config.organisation.region
+    return sorted({arn for team in config.teams for model in team_bedrock_models(config, team)
+                   for arn in model.arn_patterns(partition_of(region), region, "*")})
 
 
 def guardrail_policy(settings: GuardrailSettings) -> GuardrailPolicy:
@@ -62,11 +74,11 @@ def endpoint_instance_type(config: OrgConfig, endpoint: FmEndpointSettings) -> s
     return endpoint.instance_type or config.catalog.get(endpoint.model).gpu_instance  # type: ignore[return-value]
 
 
-def endpoint_name(config: OrgConfig, team: Team, endpoint: FmEndpointSettings) -> str:
-    """``<organisation>-<team>-<endpoint>``: unique in the account, at most 57 characters (config)."""
-    return f"{config.organisation.name}-{team.name}-{endpoint.name}"
 
 
-def endpoint_role_name(name: str) -> str:
-    """The execution role of endpoint ``name``, known before the role exists (bucket policies)."""
-    return f"{name}-exec"
+def hosting_models(config: OrgConfig, team: Team) -> dict[str, str]:
+    """FM catalog models the team may host on SageMaker -> their instance type."""
+    commercial = team.genai.commercial if team.genai else False
+    return {m.id: m.gpu_instance for m in config.catalog.models
+            if Availability.SAGEMAKER in m.availability and m.gpu_instance in GPU_INSTANCE_TYPES
+            and (m.commercial_use or not commercial)}

@@ -11,15 +11,11 @@ with the portfolio, and the Studio stack names its roles, without any cross-stac
 
 from __future__ import annotations
 
-import hashlib
-
 from infra import personas
-from infra.config import Feature, OrgConfig, Team
+from infra.config import Feature, Team
 
 CREATE_PROJECT = "create-project"
 USE_STUDIO = "use-studio"
-MAX_ROLE_NAME = 64  # IAM's limit on role names
-STUDIO_ROLE_SUFFIX = "-studio"
 
 
 def launcher_personas(team: Team) -> list[str]:
@@ -40,19 +36,3 @@ def studio_launchers(team: Team) -> list[str]:
         return []
     studio = set(studio_personas())
     return [p for p in launcher_personas(team) if p in studio]
-
-
-def launcher_role_name(config: OrgConfig, team: Team, persona: str) -> str:
-    """The persona role of ``persona`` in ``team`` (created by the team stack)."""
-    return f"{config.organisation.name}-{team.name}-{persona}"
-
-
-def studio_role_name(organisation: str, team: str, persona: str) -> str:
-    """Name of the execution role of the Studio user profile ``<team>-<persona>``:
-    ``<org>-<team>-<persona>-studio``, or, beyond IAM's 64 characters, its first 55 characters and
-    a hash of the whole (still deterministic, still unique)."""
-    name = f"{organisation}-{team}-{persona}{STUDIO_ROLE_SUFFIX}"
-    if len(name) <= MAX_ROLE_NAME:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[:MAX_ROLE_NAME - len(digest) - 1]}-{digest}"

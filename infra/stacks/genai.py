@@ -1,14 +1,11 @@
-"""GenAI runtime stacks.
-
-* ``<org>-<account>-bedrock-logging``, one per account whose VPC has Bedrock endpoints: the
-  account's model invocation logging (an account-and-Region-wide setting).
-* ``<org>-<account>-<team>-genai``, one per team and account where the team uses Bedrock or
-  hosts FM endpoints: the team's guardrail and governed model access, the model-artifact and
-  data-capture buckets and alarm topic of its endpoints, and its dashboard.
-* ``<org>-<account>-<team>-endpoints``, where the team hosts FM endpoints: the endpoints.
+"""``<org>-<account>-<team>-genai``, one per team and account where the team uses Bedrock or hosts FM
+endpoints: the team's guardrail and governed model access, the model-artifact and data-capture
+buckets and alarm topic of its endpoints, and its dashboard.
 
 Teams live in their own stacks, so adding or removing a team, a model or an endpoint never
-touches another team's resources or logical IDs.
+touches another team's resources or logical IDs. The endpoints themselves are in the team's
+endpoints stack (``infra/stacks/fm_endpoints.py``), the account's invocation logging in
+``infra/stacks/bedrock_logging.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +13,6 @@ from __future__ import annotations
 import re
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -25,41 +21,18 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from fmops_constructs.bedrock import GovernedModelAccess
-from fmops_constructs.fm_endpoint import FmEndpoint, FmEndpointRef
+from fmops_constructs.fm_endpoint import FmEndpointRef
 from fmops_constructs.genai_dashboard import GenAiDashboard
 from fmops_constructs.guardrail import Guardrail
-from fmops_constructs.invocation_logging import ModelInvocationLogging
 from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.log_group import retained_log_group
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
-from infra.config import Account, Feature, FmEndpointSettings, OrgConfig, Team
-from infra.plan.launchers import studio_personas, studio_role_name
-from infra.plan.genai import (endpoint_instance_type, endpoint_name, endpoint_role_name, hosts_endpoints,
-                         team_guardrail_policy, uses_bedrock)
-from infra.plan.models import team_bedrock_models
-from infra import personas
-from infra.personas import boundary_name
-from infra.stacks.platform import access_log_bucket_name
-
-
-class BedrockLoggingStack(Stack):
-    """Model invocation logging of one account: every Bedrock call, logged and encrypted."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account,
-                 network: PrivateNetwork, **kwargs) -> None:
-        super().__init__(scope, construct_id, **kwargs)
-        org = config.organisation
-        self.invocation_logging = ModelInvocationLogging(
-            self, "InvocationLogging",
-            vpc=network.vpc,
-            vpc_subnets=network.subnets,
-            access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, account)),
-            vpc_endpoint_ids=[network.s3_endpoint_id],
-            log_group_name=f"/{org.name}/bedrock/model-invocations",
-            retention_days=org.log_retention_days,
-            key_alias=f"alias/{org.name}/bedrock-invocation-logs",
-        )
+from infra import naming, personas
+from infra.config import Team
+from infra.plan import TeamPlan
+from infra.plan.genai import team_guardrail_policy
+from infra.plan.launchers import studio_personas
 
 
 class GenAiStack(Stack):
@@ -71,27 +44,27 @@ class GenAiStack(Stack):
     get it here, as the managed policy ``<org>-<team>-guarded-invoke`` attached by role name.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account, team: Team,
-                 network: PrivateNetwork, **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, plan: TeamPlan, network: PrivateNetwork,
+                 **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        org = config.organisation
+        org, team = plan.org, plan.team
         self.key = EncryptionKey(self, "Key", alias=f"alias/{org.name}/{team.name}/genai",
-                                 description=f"{org.name}: GenAI runtime of team {team.name} in {account.name}")
-        models = team_bedrock_models(config, team)
+                                 description=f"{org.name}: GenAI runtime of team {team.name} in {plan.account.name}")
+        models = list(plan.bedrock_models)
         self.guardrail: Guardrail | None = None
         self.model_access: GovernedModelAccess | None = None
-        if uses_bedrock(team):
+        if plan.uses_bedrock:
             self.guardrail = Guardrail(self, "Guardrail", name=f"{org.name}-{team.name}", encryption_key=self.key.key,
                                        policy=team_guardrail_policy(team),
                                        description=f"Guardrail of team {team.name}: required on every model call")
             self._publish_guardrail(org.name, team, self.guardrail)
             if models:
                 self.model_access = GovernedModelAccess(models=models, guardrail=self.guardrail)
-                self._grant_personas_guarded_invoke(org.name, team)
+                self._grant_personas_guarded_invoke(plan)
         self.endpoint_refs: dict[str, FmEndpointRef] = {}
         self.endpoint_log_groups: dict[str, list[logs.LogGroup]] = {}
-        if hosts_endpoints(team):
-            self._hosting_storage(config, account, team, network)
+        if plan.hosts_endpoints:
+            self._hosting_storage(plan, network)
         GenAiDashboard(self, "Dashboard", dashboard_name=f"{org.name}-{team.name}-genai", models=models,
                        guardrail=self.guardrail, endpoints=list(self.endpoint_refs.values()))
 
@@ -100,39 +73,41 @@ class GenAiStack(Stack):
         (``/<org>/genai/<team>/guardrail-arn`` and ``guardrail-version``): callers pass both on
         every call, and a policy change publishes a new version, so they read them, not a copy."""
         self.guardrail_parameters = [
-            ssm.StringParameter(self, f"Guardrail{kind.capitalize()}", parameter_name=guardrail_parameter(org, team.name, kind),
+            ssm.StringParameter(self, f"Guardrail{kind.capitalize()}", parameter_name=naming.guardrail_parameter(org, team.name, kind),
                                 string_value=value, description=f"{kind} of Bedrock guardrail {org}-{team.name}")
             for kind, value in (("arn", guardrail.guardrail_arn), ("version", guardrail.guardrail_version))]
 
-    def _grant_personas_guarded_invoke(self, org: str, team: Team) -> None:
+    def _grant_personas_guarded_invoke(self, plan: TeamPlan) -> None:
         """The persona roles allowed ``invoke-fm`` by the matrix, and their Studio execution roles
         when the team has Studio, get the team's governed model access: its models, only with
         this guardrail's published version (any other guardrail, or none, is denied), and read
         access to the guardrail parameters. Roles are referenced by their deterministic names, so
         this stack deploys after the team (and Studio) stacks and creates no cross-stack reference."""
+        org, team = plan.org.name, plan.team
         names = personas.genai_stack_personas("invoke-fm", team.persona_names())
         if not names:
             return
-        role_names = [personas.role_name(org, team.name, name) for name in names]
-        if Feature.STUDIO in team.features:
-            role_names += [studio_role_name(org, team.name, name) for name in names if name in studio_personas()]
+        role_names = [plan.persona_role_name(name) for name in names]
+        if plan.has_studio:
+            role_names += [plan.studio_role_name(name) for name in names if name in studio_personas()]
         roles = [iam.Role.from_role_name(self, f"Persona-{name}", name) for name in role_names]
         statements = [*self.model_access.policy_statements(),  # type: ignore[union-attr]
                       iam.PolicyStatement(actions=["ssm:GetParameter", "ssm:GetParameters"],
                                           resources=[self.format_arn(service="ssm", resource="parameter",
-                                                                     resource_name=guardrail_parameter(org, team.name, kind)[1:])
+                                                                     resource_name=naming.guardrail_parameter(org, team.name, kind)[1:])
                                                      for kind in ("arn", "version")])]
         document = iam.PolicyDocument(statements=statements)
         policy = iam.ManagedPolicy(
-            self, "GuardedInvoke", managed_policy_name=f"{org}-{team.name}-guarded-invoke",
+            self, "GuardedInvoke", managed_policy_name=naming.guarded_invoke_policy_name(org, team.name),
             description=f"invoke-fm of team {team.name}'s personas: allowed models, only through guardrail "
                         f"{org}-{team.name} at its published version", document=document, roles=roles)
         self.model_access.acknowledge_wildcards(policy)  # type: ignore[union-attr]
 
-    def _hosting_storage(self, config: OrgConfig, account: Account, team: Team, network: PrivateNetwork) -> None:
+    def _hosting_storage(self, plan: TeamPlan, network: PrivateNetwork) -> None:
         """Created before any endpoint (in an earlier stack), so weights can be staged first."""
+        team = plan.team
         self.key.grant_logs("/aws/sagemaker/")
-        access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, account))
+        access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", plan.org.access_log_bucket(plan.account))
         bucket_props = {"encryption_key": self.key.key, "access_logs": access_logs,
                         "vpc_endpoint_ids": [network.s3_endpoint_id]}
         self.model_bucket = SecureBucket(self, "ModelArtifacts", log_prefix=f"{team.name}/model-artifacts",
@@ -142,10 +117,10 @@ class GenAiStack(Stack):
                   description="Stage FM weights here, under the weights prefix of each endpoint in config")
         self.alarm_topic = self._alarm_topic()
         for endpoint in team.genai.endpoints:  # type: ignore[union-attr]
-            ref = FmEndpointRef(endpoint_name(config, team, endpoint), endpoint.min_instances == 0)
+            ref = FmEndpointRef(naming.endpoint_name(plan.org.name, team.name, endpoint.name), endpoint.min_instances == 0)
             self.endpoint_refs[endpoint.name] = ref
             self.endpoint_log_groups[endpoint.name] = [
-                self._log_group(f"{_pascal(endpoint.name)}Logs{index}", name, config.organisation.log_retention_days)
+                self._log_group(f"{pascal(endpoint.name)}Logs{index}", name, plan.org.organisation.log_retention_days)
                 for index, name in enumerate(ref.log_group_names)
             ]
         self._admit_endpoint_roles()
@@ -159,7 +134,7 @@ class GenAiStack(Stack):
         capture prefix."""
         anyone = [iam.AnyPrincipal()]
         role_arns = {
-            ref.endpoint_name: f"arn:{self.partition}:iam::{self.account}:role/{endpoint_role_name(ref.endpoint_name)}"
+            ref.endpoint_name: naming.role_arn(self.partition, self.account, naming.endpoint_role_name(ref.endpoint_name))
             for ref in self.endpoint_refs.values()
         }
         weights = self.model_bucket.bucket
@@ -170,7 +145,7 @@ class GenAiStack(Stack):
         capture = self.capture_bucket.bucket
         for name, role_arn in role_arns.items():
             capture.add_to_resource_policy(iam.PolicyStatement(
-                sid=f"CaptureOf{_pascal(name)}", principals=anyone, actions=["s3:PutObject"],
+                sid=f"CaptureOf{pascal(name)}", principals=anyone, actions=["s3:PutObject"],
                 resources=[capture.arn_for_objects(f"{name}/*")], conditions={"ArnEquals": {"aws:PrincipalArn": role_arn}}))
 
     def _alarm_topic(self) -> sns.Topic:
@@ -191,48 +166,6 @@ class GenAiStack(Stack):
         return topic
 
 
-class FmEndpointsStack(Stack):
-    """A team's FM endpoints in one account, on the buckets, key, log groups and alarm topic of
-    its GenAI stack. A separate stack because an endpoint only starts once its weights are staged
-    in the model bucket: a failed first deployment rolls back the endpoints, never the storage.
-    Execution roles carry the team's permission boundary, so deploy after the team stack."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, team: Team, genai: GenAiStack,
-                 network: PrivateNetwork, **kwargs) -> None:
-        super().__init__(scope, construct_id, **kwargs)
-        boundary = iam.ManagedPolicy.from_managed_policy_name(
-            self, "TeamBoundary", boundary_name(config.organisation.name, team.name))
-        self.endpoints = [self._endpoint(config, team, genai, network, boundary, endpoint)
-                          for endpoint in team.genai.endpoints]  # type: ignore[union-attr]
-
-    def _endpoint(self, config: OrgConfig, team: Team, genai: GenAiStack, network: PrivateNetwork,
-                  boundary: iam.IManagedPolicy, endpoint: FmEndpointSettings) -> FmEndpoint:
-        name = endpoint_name(config, team, endpoint)
-        return FmEndpoint(
-            self, _pascal(endpoint.name),
-            endpoint_name=name,
-            role_name=endpoint_role_name(name),
-            permissions_boundary=boundary,
-            vpc=network.vpc,
-            image=endpoint.image,
-            model_data_url=genai.model_bucket.bucket.s3_url_for_object(endpoint.weights),
-            instance_type=endpoint_instance_type(config, endpoint),
-            encryption_key=genai.key.key,
-            data_capture_uri=genai.capture_bucket.bucket.s3_url_for_object(name),
-            log_groups=genai.endpoint_log_groups[endpoint.name],
-            alarm_action=cw_actions.SnsAction(genai.alarm_topic),
-            min_instances=endpoint.min_instances,
-            max_instances=endpoint.max_instances,
-            target_invocations_per_instance=endpoint.target_invocations_per_instance,
-            data_capture_percent=endpoint.data_capture_percent,
-            environment=endpoint.environment,
-        )
-
-
-def guardrail_parameter(org: str, team: str, kind: str) -> str:
-    """SSM parameter of the team's guardrail: ``kind`` is ``arn`` or ``version``."""
-    return f"/{org}/genai/{team}/guardrail-{kind}"
-
-
-def _pascal(name: str) -> str:
+def pascal(name: str) -> str:
+    """``my-endpoint`` -> ``MyEndpoint``: construct ids of per-endpoint resources."""
     return "".join(part.capitalize() for part in re.split(r"[-_]", name))

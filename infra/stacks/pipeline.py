@@ -46,16 +46,10 @@ from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
 from fmops_constructs.vpc_egress import endpoints_only_security_group
-from infra.config import OrgConfig, SourceKind, Stage as EnvironmentStage
-from infra.plan.delivery import (
-    PipelineGroup,
-    bootstrap_role_arn,
-    delivery_bucket_name,
-    governance_account,
-    pipeline_role_path,
-    pipeline_role_pattern,
-)
-from infra.stacks.platform import access_log_bucket_name
+from infra import naming
+from infra.config import SourceKind, Stage as EnvironmentStage
+from infra.plan import OrgFacts
+from infra.plan.delivery import PipelineGroup, bootstrap_role_arn
 
 CDK_CLI_VERSION = "2.1148.1"  # package.json: the self-mutation installs the same CLI
 CDK_ASSETS_VERSION = "4.7.3"
@@ -82,6 +76,17 @@ APPROVAL_COMMENT = ("Approve to deploy this source revision to the {stage} accou
                     "earlier stages of this execution deployed it as intended.")
 
 
+def delivery_bucket_name(org: OrgFacts) -> str:
+    """The bucket that the s3 source kind reads the repository zip from (deterministic: every
+    pipeline stack names it without a cross-stack reference)."""
+    return naming.delivery_bucket_name(org.name, org.governance_account.id, org.region)  # type: ignore[union-attr]
+
+
+def pipeline_role_pattern(org: OrgFacts) -> str:
+    """Every role of the delivery pipelines (their IAM path) in the governance account."""
+    return naming.role_arn("aws", org.governance_account.id, "*", naming.delivery_role_path(org.name))  # type: ignore[union-attr]
+
+
 def _sub_part(part: object) -> str:
     if isinstance(part, str):
         return part
@@ -93,18 +98,17 @@ def _sub_part(part: object) -> str:
 class DeliverySourceStack(Stack):
     """The delivery bucket of source kind s3 (see the module docstring)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, network: PrivateNetwork,
+    def __init__(self, scope: Construct, construct_id: str, *, org: OrgFacts, network: PrivateNetwork,
                  **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        org = config.organisation
-        governance = governance_account(config)
+        governance = org.governance_account
         self.key = EncryptionKey(self, "Key", alias=f"alias/{org.name}/delivery",
                                  description=f"{org.name}: source bundles of the delivery pipelines").key
         self.source = SecureBucket(
             self, "Source", encryption_key=self.key,
-            access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, governance)),
+            access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(governance)),
             vpc_endpoint_ids=[network.s3_endpoint_id], log_prefix="delivery/source",
-            bucket_name=delivery_bucket_name(config), admit_outside_vpc=[pipeline_role_pattern(config)])
+            bucket_name=delivery_bucket_name(org), admit_outside_vpc=[pipeline_role_pattern(org)])
         bucket = self.source.bucket.node.default_child
         # Uploads start the pipelines through EventBridge (no polling, no CloudTrail trail needed).
         bucket.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
@@ -112,10 +116,10 @@ class DeliverySourceStack(Stack):
             bucket, ["IF-S3-VPCE-ONLY"],
             "CodePipeline reads the source zip in the AWS service, not in the VPC: besides requests through the "
             "governance VPC's S3 endpoint the bucket admits only the delivery pipelines' roles "
-            f"(IAM path {pipeline_role_path(config)}, assumable only by codepipeline.amazonaws.com); uploads "
+            f"(IAM path {naming.delivery_role_path(org.name)}, assumable only by codepipeline.amazonaws.com); uploads "
             "come through the VPC endpoint.")
         CfnOutput(self, "SourceBucket", value=self.source.bucket.bucket_name,
-                  description=f"Upload a zip of the repository as {org.delivery.source.key} (from inside the VPC)")
+                  description=f"Upload a zip of the repository as {org.organisation.delivery.source.key} (from inside the VPC)")
         CfnOutput(self, "SourceKeyArn", value=self.key.key_arn,
                   description="Uploaders need kms:GenerateDataKey on this key (and s3:PutObject on the bucket)")
 
@@ -123,18 +127,18 @@ class DeliverySourceStack(Stack):
 class PipelineStack(Stack):
     """One team's (or team group's) self-mutating delivery pipeline (see the module docstring)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, group: PipelineGroup,
+    def __init__(self, scope: Construct, construct_id: str, *, org: OrgFacts, group: PipelineGroup,
                  stages: dict[str, Stage], network: PrivateNetwork, log_key: kms.IKey,
                  mirror: PackageMirrorRef, source_key: kms.IKey | None = None,
                  config_path: str = "config/default.yaml",
                  **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        org = config.organisation
+        self._org = org
         self.group = group
         deploy_roles = [bootstrap_role_arn(account_id, org.region, "deploy")
                         for account_id in sorted(a.id for a in group.all_accounts)]
 
-        self.role = iam.Role(self, "PipelineRole", path=pipeline_role_path(config),
+        self.role = iam.Role(self, "PipelineRole", path=naming.delivery_role_path(org.name),
                              assumed_by=iam.ServicePrincipal("codepipeline.amazonaws.com"),
                              description=f"CodePipeline of {construct_id}: runs its actions and assumes the CDK "
                                          "deploy roles of its workload accounts")
@@ -142,8 +146,7 @@ class PipelineStack(Stack):
                                           description=f"{org.name}: artifacts of pipeline {construct_id}").key
         self.artifacts = SecureBucket(
             self, "Artifacts", encryption_key=self.artifact_key,
-            access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs",
-                                                   access_log_bucket_name(config, governance_account(config))),
+            access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(org.governance_account)),
             vpc_endpoint_ids=[network.s3_endpoint_id], log_prefix=f"pipelines/{group.name}",
             admit_outside_vpc=[self.role.role_arn, *deploy_roles])
         exempt_from_internet_free(
@@ -158,9 +161,9 @@ class PipelineStack(Stack):
             self, "BuildSecurityGroup", vpc=network.vpc,
             description=f"CodeBuild projects of pipeline {construct_id}: HTTPS to the VPC endpoints only")
         log_group = retained_log_group(self, "BuildLogs", name=f"/{org.name}/pipelines/{group.name}", key=log_key,
-                                       retention_days=org.log_retention_days)
+                                       retention_days=org.organisation.log_retention_days)
 
-        source = self._source(config, source_key)
+        source = self._source(source_key)
         self.pipeline = pipelines.CodePipeline(
             self, "Pipeline",
             pipeline_name=f"{org.name}-{group.name}",
@@ -208,15 +211,15 @@ class PipelineStack(Stack):
             for account in accounts:
                 wave.add_stage(stages[account.name])
         self.pipeline.build_pipeline()
-        self._after_build(config)
+        self._after_build()
         CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
 
     # -- source ----------------------------------------------------------------------------------
 
-    def _source(self, config: OrgConfig, source_key: kms.IKey | None) -> pipelines.CodePipelineSource:
-        spec = config.organisation.delivery.source
+    def _source(self, source_key: kms.IKey | None) -> pipelines.CodePipelineSource:
+        spec = self._org.organisation.delivery.source
         if spec.kind is SourceKind.S3:
-            bucket = s3.Bucket.from_bucket_name(self, "SourceBucket", delivery_bucket_name(config))
+            bucket = s3.Bucket.from_bucket_name(self, "SourceBucket", delivery_bucket_name(self._org))
             if source_key is not None:
                 source_key.grant_decrypt(self.role)
             return pipelines.CodePipelineSource.s3(bucket, spec.key, trigger=actions.S3Trigger.NONE,
@@ -230,15 +233,15 @@ class PipelineStack(Stack):
             spec.repository or "", spec.branch_name, connection_arn=spec.connection_arn or "",
             trigger_on_push=True, action_name="Source")
 
-    def _start_on_upload(self, config: OrgConfig) -> None:
+    def _start_on_upload(self) -> None:
         """Source kind s3: start the pipeline when the zip is uploaded (S3 EventBridge events)."""
-        spec = config.organisation.delivery.source
+        spec = self._org.organisation.delivery.source
         events.Rule(
             self, "StartOnUpload",
             description=f"Start {self.pipeline.pipeline.pipeline_name} when {spec.key} is uploaded",
             event_pattern=events.EventPattern(
                 source=["aws.s3"], detail_type=["Object Created"],
-                detail={"bucket": {"name": [delivery_bucket_name(config)]}, "object": {"key": [spec.key]}}),
+                detail={"bucket": {"name": [delivery_bucket_name(self._org)]}, "object": {"key": [spec.key]}}),
             targets=[targets.CodePipeline(self.pipeline.pipeline)],
         )
 
@@ -270,12 +273,12 @@ class PipelineStack(Stack):
                     cfn.add_property_override(f"Stages.{i}.Actions.{j}.Configuration.RoleArn",  # type: ignore[union-attr]
                                               {"Fn::Sub": "".join(_sub_part(part) for part in arn["Fn::Join"][1])})
 
-    def _after_build(self, config: OrgConfig) -> None:
+    def _after_build(self) -> None:
         """Source trigger and metadata, then escape hatches and acknowledgments on what CDK
         Pipelines generated (the pipeline is built, so every resource and statement exists)."""
-        spec = config.organisation.delivery.source
+        spec = self._org.organisation.delivery.source
         if spec.kind is SourceKind.S3:
-            self._start_on_upload(config)
+            self._start_on_upload()
         if spec.kind is SourceKind.CODECONNECTIONS:
             self.pipeline.pipeline.node.default_child.add_metadata(EXTERNAL_SOURCE_METADATA, {  # type: ignore[union-attr]
                 "connection": spec.connection_arn, "accepted_because": spec.accepted_because})

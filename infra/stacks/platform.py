@@ -14,67 +14,61 @@ from fmops_constructs.secure_bucket import AccessLogBucket
 from fmops_constructs.vpc_egress import endpoints_only_security_group
 from fmops_constructs.bedrock import model_arns, restrict_bedrock_endpoints
 from fmops_constructs.persona import PermissionBoundary, PersonaRole
-from infra import personas
-from infra.plan import endpoints
-from infra.config import Account, OrgConfig
-from infra.plan.genai import account_bedrock_models
-from infra.plan.models import team_bedrock_models
-from infra.personas.scp import organisation_model_arns
-
-
-def access_log_bucket_name(config: OrgConfig, account: Account) -> str:
-    """Deterministic, so team stacks can log to it without a cross-stack reference."""
-    return f"{config.organisation.name}-access-logs-{account.id}-{config.organisation.region}"
+from infra import naming, personas
+from infra.plan import AccountPlan, endpoints
 
 
 class PlatformStack(Stack):
     """One per account (governance and workload): the VPC every team of the account shares."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account, **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, plan: AccountPlan, scp_model_arns: tuple[str, ...] = (),
+                 **kwargs) -> None:
+        """:param plan: the account and the teams in it.
+        :param scp_model_arns: the organisation's Bedrock allow-list, for the SCPs that the governance
+            account attaches (``organisation.scp_target_ids``)."""
         super().__init__(scope, construct_id, **kwargs)
-        self._config = config
-        org = config.organisation
-        self._zones = _network_props(config, account).get("availability_zones") or [
+        self._plan = plan
+        account, org = plan.account, plan.org.organisation
+        self._zones = _network_props(plan).get("availability_zones") or [
             s.availability_zone for s in account.network.existing.subnets]  # type: ignore[union-attr]
         self.log_key = EncryptionKey(self, "LogKey", alias=f"alias/{org.name}/logs",
                                      description=f"{org.name}: CloudWatch Logs of account {account.name}")
-        self.log_key.grant_logs(f"/{org.name}/")
-        names = endpoints.account_interface_endpoints(config, account)
+        self.log_key.grant_logs(naming.log_prefix(org.name))
         self.network = PrivateNetwork(
             self, "Network",
-            interface_endpoints={n: endpoints.service_name(n, org.region) for n in names},
-            organisation_account_ids=config.account_ids,
+            interface_endpoints={n: endpoints.service_name(n, org.region) for n in plan.interface_endpoints},
+            organisation_account_ids=list(plan.org.account_ids),
             log_key=self.log_key.key,
             log_group_name=f"/{org.name}/vpc-flow-logs/{account.name}",
             log_retention_days=org.log_retention_days,
             dns_allowed_domains=org.dns_allowed_domains,
-            package_assets=endpoints.runs_delivery(config, account),  # npm ci of the delivery pipelines
-            **_network_props(config, account),
+            package_assets=plan.runs_delivery,  # npm ci of the delivery pipelines
+            **_network_props(plan),
         )
-        restrict_bedrock_endpoints(self.network.endpoints, account_ids=config.account_ids,
-                                   models=account_bedrock_models(config, account))
+        restrict_bedrock_endpoints(self.network.endpoints, account_ids=list(plan.org.account_ids),
+                                   models=list(plan.bedrock_models))
         self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id],
                                            source_account=account.id)
         self.access_logs.bucket.node.default_child.add_property_override(  # type: ignore[union-attr]
-            "BucketName", access_log_bucket_name(config, account))
+            "BucketName", plan.access_log_bucket)
         if account.network.existing is None:  # only a VPC we create has CDK's default-SG custom resource
             self._framework_lambdas_in_vpc()
-        self._platform_personas(config, account)
+        self._platform_personas(plan)
         if account.role == "governance" and org.scp_target_ids:
-            self._service_control_policies(config)
+            self._service_control_policies(list(scp_model_arns))
 
     @property
     def availability_zones(self) -> list[str]:
         """The configured AZs: no context lookup, so synth needs no credentials."""
         return self._zones
 
-    def _platform_personas(self, config: OrgConfig, account: Account) -> None:
+    def _platform_personas(self, plan: AccountPlan) -> None:
         """MLOps admin, security & architect and auditor of the account, under the platform boundary."""
-        org = config.organisation
-        models = [m for team in config.teams_in(account) for m in team_bedrock_models(config, team)]
-        scope = personas.Scope(org=org.name, team="platform", account=account.id, region=org.region,
+        org = plan.org.organisation
+        models = [m for team in plan.teams for m in team.bedrock_models]
+        scope = personas.Scope(org=org.name, team="platform", account=plan.account.id, region=org.region,
                                model_arns=tuple(model_arns(self, models)))
-        name = personas.boundary_name(org.name, "platform")
+        name = naming.boundary_name(org.name, "platform")
         self.boundary = PermissionBoundary(
             self, "PlatformBoundary", name=name,
             document=personas.boundary_document(PermissionBoundary.arn_for(self, name), list(scope.model_arns)),
@@ -82,18 +76,19 @@ class PlatformStack(Stack):
         matrix = personas.load_matrix()
         for persona in matrix.platform_personas():
             PersonaRole(
-                self, f"Persona-{persona}", role_name=f"{org.name}-platform-{persona}", team="platform",
+                self, f"Persona-{persona}", role_name=naming.persona_role_name(org.name, "platform", persona),
+                team="platform",
                 persona=persona, description=matrix.personas[persona].description,
                 statements=personas.persona_statements(persona, scope, matrix),
                 boundary=self.boundary.policy, principal_arn=org.platform_assume_principal,
             )
 
-    def _service_control_policies(self, config: OrgConfig) -> None:
+    def _service_control_policies(self, model_arns: list[str]) -> None:
         """Attach the preventive SCPs to the configured OUs/accounts (needs Organizations rights)."""
-        for name, document in personas.scp_documents(organisation_model_arns(config)).items():
+        for name, document in personas.scp_documents(model_arns).items():
             organizations.CfnPolicy(
                 self, f"Scp-{name}", name=name, type="SERVICE_CONTROL_POLICY", content=document,
-                target_ids=config.organisation.scp_target_ids,
+                target_ids=self._plan.org.organisation.scp_target_ids,
                 description="FMOps preventive controls (infra/personas/preventive_statements)",
             )
 
@@ -104,15 +99,15 @@ class PlatformStack(Stack):
             description="CDK custom-resource Lambdas: HTTPS to VPC endpoints and the S3 gateway endpoint",
         )
         subnet_ids = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
-        org = self._config.organisation
-        cost_tags = {**org.tags, "fmops:organisation": org.name, "fmops:cost-centre": org.cost_centre}
+        org = self._plan.org.organisation
+        cost_tags = {**org.tags, naming.TAG_ORGANISATION: org.name, naming.TAG_COST_CENTRE: org.cost_centre}
         Aspects.of(self).add(FrameworkLambdasInVpc(subnet_ids, group, cost_tags))
 
 
-def _network_props(config: OrgConfig, account: Account) -> dict:
-    net = account.network
+def _network_props(plan: AccountPlan) -> dict:
+    net = plan.account.network
     if net.existing is None:
-        return {"cidr": net.cidr, "availability_zones": config.organisation.availability_zones[: net.az_count]}
+        return {"cidr": net.cidr, "availability_zones": plan.org.organisation.availability_zones[: net.az_count]}
     existing = net.existing
     return {"existing": ExistingVpcProps(
         vpc_id=existing.vpc_id,

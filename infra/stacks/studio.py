@@ -3,7 +3,7 @@
 One profile per team and Studio persona, named ``<team>-<persona>`` (the name the persona
 roles may open); the Studio personas are the team personas whose ``use-studio`` cell in the
 persona matrix (``infra/personas/matrix.yaml``) is ``allow``. Each profile has its own
-execution role, named ``<org>-<team>-<persona>-studio`` (:func:`infra.plan.launchers.studio_role_name`),
+execution role, named ``<org>-<team>-<persona>-studio`` (:func:`infra.naming.studio_role_name`),
 bounded by the team's permission boundary, a customer-managed policy of the team stack with the
 deterministic name ``<org>-<team>-boundary``: it is referenced by ARN, not by a cross-stack
 reference, and the app makes this stack depend on the team stacks so the policy exists first.
@@ -13,7 +13,7 @@ can do outside it, and no more.
 
 The execution roles of the team's launchers (``create-project: allow``) in a team with Service
 Catalog also get what SageMaker Studio needs to list and launch the team's project templates
-(:func:`infra.stacks.catalog.studio_launch_statements`); the team's catalog stack associates the
+(:func:`infra.personas.launchers.studio_launch_statements`); the team's catalog stack associates the
 same roles, by name, with the team's portfolio. Plain data scientists get neither.
 """
 
@@ -28,39 +28,22 @@ from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.project import nag_document, policy_document
 from fmops_constructs.studio import StudioDomain, StudioUserProfile
-from infra.stacks.catalog import studio_launch_statements
-from infra.config import Account, Feature, OrgConfig, Team
-from infra.plan.launchers import USE_STUDIO, studio_launchers, studio_personas, studio_role_name
-from infra import personas
-from infra.personas import boundary_name
-
-__all__ = ["USE_STUDIO", "StudioStack", "studio_personas", "studio_teams", "team_boundary_arn", "user_profile_name"]
-
-
-def studio_teams(config: OrgConfig, account: Account) -> list[Team]:
-    """Teams of the account that have the ``studio`` feature."""
-    return [team for team in config.teams_in(account) if Feature.STUDIO in team.features]
-
-
-def team_boundary_arn(config: OrgConfig, account: Account, team: Team) -> str:
-    """The team's permission boundary in ``account`` (created by the team stack)."""
-    return f"arn:aws:iam::{account.id}:policy/{boundary_name(config.organisation.name, team.name)}"
-
-
-def user_profile_name(team: Team, persona: str) -> str:
-    return f"{team.name}-{persona}"
+from infra import naming
+from infra.personas.launchers import studio_launch_statements
+from infra.plan import AccountPlan, TeamPlan
+from infra.plan.launchers import studio_personas
 
 
 class StudioStack(Stack):
     """The account's Studio domain, shared by its Studio teams, and their user profiles."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account,
-                 network: PrivateNetwork, package_mirror: PackageMirrorRef, **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, plan: AccountPlan, network: PrivateNetwork,
+                 package_mirror: PackageMirrorRef, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        teams = studio_teams(config, account)
+        account, teams = plan.account, plan.studio_teams
         if not teams:
             raise ValueError(f"account {account.name} has no team with the studio feature")
-        org = config.organisation
+        org = plan.org.organisation
         self.domain = StudioDomain(
             self, "Studio",
             domain_name=f"{org.name}-{account.name}",
@@ -74,25 +57,25 @@ class StudioStack(Stack):
         self.profiles: dict[tuple[str, str], StudioUserProfile] = {}
         for team in teams:
             boundary = iam.ManagedPolicy.from_managed_policy_arn(
-                self, f"{team.name}-boundary", team_boundary_arn(config, account, team))
-            launchers = studio_launchers(team) if Feature.SERVICE_CATALOG in team.features else []
+                self, f"{team.name}-boundary", naming.boundary_arn("aws", account.id, org.name, team.name))
+            launchers = team.studio_launchers if team.has_catalog else ()
             for persona in studio_personas():
                 profile = self.domain.add_user_profile(
-                    f"{team.name}-{persona}", profile_name=user_profile_name(team, persona), team=team.name,
-                    persona=persona, permissions_boundary=boundary,
-                    role_name=studio_role_name(org.name, team.name, persona))
+                    f"{team.name}-{persona}", profile_name=naming.studio_user_profile_name(team.name, persona),
+                    team=team.name, persona=persona, permissions_boundary=boundary,
+                    role_name=team.studio_role_name(persona))
                 # In Studio the person works as this role: it carries the persona's own policy
                 # (the access matrix row), by name, next to the Studio permissions.
                 profile.role.add_managed_policy(iam.ManagedPolicy.from_managed_policy_name(
-                    self, f"{team.name}-{persona}-persona", personas.role_name(org.name, team.name, persona)))
+                    self, f"{team.name}-{persona}-persona", team.persona_role_name(persona)))
                 self.profiles[(team.name, persona)] = profile
                 if persona in launchers:
-                    self._allow_project_launches(config, team, profile)
+                    self._allow_project_launches(team, profile)
 
     @staticmethod
-    def _allow_project_launches(config: OrgConfig, team: Team, profile: StudioUserProfile) -> None:
+    def _allow_project_launches(team: TeamPlan, profile: StudioUserProfile) -> None:
         """The launcher's Studio role may list and launch the team's project templates."""
-        statements = studio_launch_statements(config, team)
+        statements = studio_launch_statements(team)
         policy = profile.add_policy("ProjectLaunch", document=policy_document(statements),
                                     description=f"Launch team {team.name}'s project templates from SageMaker Studio")
         acknowledge_wildcards(

@@ -17,39 +17,38 @@ from fmops_constructs.persona import PermissionBoundary, PersonaRole
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
 from infra import personas
-from infra.config import Account, OrgConfig, Team
-from infra.plan.models import team_bedrock_models
-from infra.personas import boundary_name
-from infra.stacks.platform import access_log_bucket_name
+from infra.plan import TeamPlan
 
 
 class TeamStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: OrgConfig, account: Account,
-                 team: Team, network: PrivateNetwork, **kwargs) -> None:
+    """The team's data key and bucket, its permission boundary and one role per persona."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, plan: TeamPlan, network: PrivateNetwork,
+                 **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        org = config.organisation
+        org, account, team = plan.org, plan.account, plan.team
         self.data_key = EncryptionKey(self, "DataKey", alias=f"alias/{org.name}/{team.name}/data",
                                       description=f"{org.name}: data of team {team.name} in {account.name}")
-        access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, account))
+        access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(account))
         self.data = SecureBucket(
             self, "DataBucket",
             encryption_key=self.data_key.key,
             access_logs=access_logs,
             vpc_endpoint_ids=[network.s3_endpoint_id],
             log_prefix=f"{team.name}/data",
-            bucket_name=personas.team_bucket_name(org.name, team.name, account.id, org.region),
+            bucket_name=plan.bucket_name,
         )
-        self._personas(config, account, team)
+        self._personas(plan)
         if team.budget is not None:
             TeamBudgetAlarm(self, "Budget", team=team.name, monthly_usd=team.budget.monthly_usd,
                             alert_emails=team.budget.alert_emails)
 
-    def _personas(self, config: OrgConfig, account: Account, team: Team) -> None:
+    def _personas(self, plan: TeamPlan) -> None:
         """The boundary, then one role per team persona, each policy generated from the matrix."""
-        org = config.organisation
-        scope = personas.Scope(org=org.name, team=team.name, account=account.id, region=org.region,
-                               model_arns=tuple(model_arns(self, team_bedrock_models(config, team))))
-        name = boundary_name(org.name, team.name)
+        team = plan.team
+        scope = personas.Scope(org=plan.org.name, team=team.name, account=plan.account.id, region=plan.org.region,
+                               model_arns=tuple(model_arns(self, plan.bedrock_models)))
+        name = plan.boundary_name
         self.boundary = PermissionBoundary(
             self, "Boundary", name=name,
             document=personas.boundary_document(PermissionBoundary.arn_for(self, name), list(scope.model_arns)),
@@ -57,7 +56,7 @@ class TeamStack(Stack):
         matrix = personas.load_matrix()
         self.persona_roles = {
             persona: PersonaRole(
-                self, f"Persona-{persona}", role_name=personas.role_name(org.name, team.name, persona), team=team.name,
+                self, f"Persona-{persona}", role_name=plan.persona_role_name(persona), team=team.name,
                 persona=persona, description=matrix.personas[persona].description,
                 statements=personas.persona_statements(persona, scope, matrix),
                 boundary=self.boundary.policy, principal_arn=team.assume_principal,

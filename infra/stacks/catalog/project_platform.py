@@ -1,0 +1,111 @@
+"""What a team's projects run on in one account, written by its catalog stack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from fmops_constructs.guardrail import Guardrail
+from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.private_network import PrivateNetwork
+from fmops_constructs.project import PlatformValue
+from fmops_constructs.vpc_egress import endpoints_only_security_group
+from infra import naming
+from infra.config import Team
+from infra.plan import TeamPlan
+from infra.stacks.catalog.labeling import LabelingWorkforceStack
+from templates.registry import TemplateEntry
+
+
+class ProjectPlatform(Construct):
+    """Per team and account: the key of project resources and logs, the security group of project
+    workloads, the templates' seed bundles, and the SSM parameters product templates read."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, plan: TeamPlan,
+                 network: PrivateNetwork, data_key_arn: str, guardrail: Guardrail | None,
+                 labeling: LabelingWorkforceStack | None, entries: Sequence[TemplateEntry]) -> None:
+        super().__init__(scope, construct_id)
+        org, account, team = plan.org, plan.account, plan.team
+        self.key = EncryptionKey(self, "ProjectKey", alias=f"alias/{org.name}/{team.name}/projects",
+                                 description=f"{org.name}: project resources and logs of team {team.name} in "
+                                             f"{account.name}")
+        self.key.grant_logs(naming.log_prefix(org.name, team.name))
+        self._admit_endpoint_logs(team)
+        self._admit_notifications()
+        self.security_group = endpoints_only_security_group(
+            self, "ProjectSecurityGroup", vpc=network.vpc,
+            description=f"Project workloads of team {team.name}: HTTPS to VPC endpoints only, no ingress")
+        subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+        self.subnet_ids = subnets
+        values: dict[PlatformValue, str | list[str]] = {
+            PlatformValue.VPC_ID: network.vpc.vpc_id,
+            PlatformValue.SUBNET_IDS: subnets,
+            PlatformValue.SECURITY_GROUP_ID: self.security_group.security_group_id,
+            PlatformValue.S3_ENDPOINT_ID: network.s3_endpoint_id,
+            PlatformValue.DATA_KEY_ARN: data_key_arn,
+            PlatformValue.PROJECT_KEY_ARN: self.key.key.key_arn,
+        }
+        if "execute-api" in network.endpoints:
+            values[PlatformValue.API_ENDPOINT_ID] = network.endpoints["execute-api"].vpc_endpoint_id
+        if guardrail is not None:
+            values[PlatformValue.GUARDRAIL_ARN] = guardrail.guardrail_arn
+            values[PlatformValue.GUARDRAIL_KEY_ARN] = guardrail.encryption_key.key_arn
+        if labeling is not None:
+            values[PlatformValue.LABELING_USER_POOL_ID] = labeling.user_pool.user_pool_id
+            values[PlatformValue.LABELING_CLIENT_ID] = labeling.client.user_pool_client_id
+        # Read by version 1.0.0 of the fm-finetuning and classical-ml products (event forwarding,
+        # replaced by ModelPromotion): kept so that their provisioned projects can still be updated.
+        following = plan.next_account
+        values[PlatformValue.PROMOTION_ACCOUNT] = following.id if following else "none"
+        prefix = naming.catalog_parameter_prefix(org.name, team.name)
+        for value, text in values.items():
+            name = f"{prefix}/{value.key}"
+            if value.is_list:
+                ssm.StringListParameter(self, f"Param-{value.key}", parameter_name=name, string_list_value=text,
+                                        description=value.description)
+            else:
+                ssm.StringParameter(self, f"Param-{value.key}", parameter_name=name, string_value=text,
+                                    description=value.description)
+        self.available = set(values)
+        bucket = None
+        for entry in entries:
+            asset = s3_assets.Asset(self, f"Seed-{entry.id}", path=str(entry.seed), exclude=["__pycache__", "*.pyc"])
+            bucket = asset.s3_bucket_name
+            ssm.StringParameter(self, f"Param-seed-{entry.id}", parameter_name=f"{prefix}/{naming.seed_key_parameter(entry.id)}",
+                                string_value=asset.s3_object_key,
+                                description=f"Seed code bundle of template {entry.id} {entry.version}")
+        if bucket is not None:
+            ssm.StringParameter(self, "Param-seed-bucket", parameter_name=f"{prefix}/{PlatformValue.SEED_BUCKET.key}",
+                                string_value=bucket, description=PlatformValue.SEED_BUCKET.description)
+            self.available.add(PlatformValue.SEED_BUCKET)
+
+    def _admit_endpoint_logs(self, team: Team) -> None:
+        """SageMaker names endpoint log groups itself (/aws/sagemaker/Endpoints/<endpoint>);
+        project endpoints are named <team>-<project>."""
+        stack = Stack.of(self)
+        self.key.key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchLogsForTeamEndpoints", principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:"
+                                    f"{stack.account}:log-group:/aws/sagemaker/Endpoints/{team.name}-*"}}))
+
+    def _admit_notifications(self) -> None:
+        """Project topics use this key: CloudWatch alarms and EventBridge rules of this account
+        publish to them."""
+        stack = Stack.of(self)
+        for service, source in (("cloudwatch.amazonaws.com", f"arn:{stack.partition}:cloudwatch:{stack.region}:"
+                                 f"{stack.account}:alarm:*"),
+                                ("events.amazonaws.com", f"arn:{stack.partition}:events:{stack.region}:"
+                                 f"{stack.account}:rule/*")):
+            self.key.key.add_to_resource_policy(iam.PolicyStatement(
+                sid=f"{service.split('.')[0].capitalize()}PublishesToProjectTopics",
+                principals=[iam.ServicePrincipal(service)], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"], conditions={"StringEquals": {"aws:SourceAccount": stack.account},
+                                             "ArnLike": {"aws:SourceArn": source}}))
