@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import pytest
 
-from infra import personas
+from infra import naming, personas
 from infra.config import DEFAULT_CONFIG, load_config
 from infra.naming import studio_role_name
 from infra.plan.launchers import studio_personas
@@ -209,7 +209,7 @@ def test_every_team_persona_has_a_role_per_team(nodes):
 
 def test_one_team_cannot_touch_another_teams_data(nodes):
     genai_scope = _scope("genai")
-    risk_bucket = personas.team_bucket_name("fmops", "risk", genai_scope.account, "eu-west-1")
+    risk_bucket = naming.team_bucket_name("fmops", "risk", genai_scope.account, "eu-west-1")
     for persona, node in nodes["genai"].items():
         assert not local_check_authorization_full(
             node, "s3:GetObject", f"arn:aws:s3:::{risk_bucket}/curated/x.parquet", {}, None, None, _scps(), None), persona
@@ -366,7 +366,7 @@ def test_persona_policies_leave_the_guarded_allow_to_the_genai_stack(default_tem
                                                     "AWS::IAM::ManagedPolicy").values()
                  if p["Properties"]["ManagedPolicyName"] == "fmops-genai-guarded-invoke"]
     allowed = [p for p in MATRIX.team_personas() if MATRIX.cell(p, "invoke-fm") is Cell.ALLOW]
-    expected = {personas.role_name("fmops", "genai", p) for p in allowed}
+    expected = {naming.persona_role_name("fmops", "genai", p) for p in allowed}
     expected |= {studio_role_name("fmops", "genai", p) for p in allowed if p in studio_personas()}
     assert set(guarded["Roles"]) == expected
     assert any(name.endswith("-studio") for name in expected)

@@ -17,7 +17,7 @@ from aws_cdk import App, Environment, Stack, Stage
 
 from infra import REPO_ROOT
 from infra.app.catalogs import CatalogBuilder
-from infra.app.tagging import tag_organisation, tag_team
+from infra.app.aspects import tag_organisation, tag_team, team_scoped
 from infra.compliance.checks import add_compliance_checks
 from infra.config import OrgConfig, SourceKind
 from infra.plan import AccountPlan, OrgPlan, build_plan
@@ -139,18 +139,18 @@ class OrganisationBuilder:
         """Per team of the account: its team stack, GenAI stack and FM endpoints stack."""
         env, network = self._env(plan.account.id), made.platform.network
         for team in plan.teams:
-            made.teams[team.name] = tag_team(team.team, TeamStack(
+            made.teams[team.name] = team_scoped(self.facts.name, team.team, TeamStack(
                 scope, **self._named(team.stack_name()), plan=team, network=network, env=env,
                 description=self._description(f"team {team.name} in account {plan.name}")))
             if not team.has_genai_stack:
                 continue
-            genai = tag_team(team.team, GenAiStack(
+            genai = team_scoped(self.facts.name, team.team, GenAiStack(
                 scope, **self._named(team.stack_name("genai")), plan=team, network=network, env=env,
                 description=self._description(f"GenAI runtime of team {team.name} in {plan.name}")))
             made.genai[team.name] = genai
             genai.add_stack_dependency(made.teams[team.name])  # attaches a policy to its persona roles
             if team.hosts_endpoints:
-                tag_team(team.team, FmEndpointsStack(
+                team_scoped(self.facts.name, team.team, FmEndpointsStack(
                     scope, **self._named(team.stack_name("endpoints")), plan=team, genai=genai, network=network,
                     env=env, description=self._description(f"FM endpoints of team {team.name} in {plan.name}"),
                 )).add_stack_dependency(made.teams[team.name])  # the team's permission boundary

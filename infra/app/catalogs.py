@@ -7,7 +7,7 @@ from constructs import Construct
 
 from fmops_constructs.guardrail import Guardrail
 from fmops_constructs.private_network import PrivateNetwork
-from infra.app.tagging import tag_team
+from infra.app.aspects import tag_team, team_scoped
 from infra.plan import AccountPlan, OrgPlan, TeamPlan
 from infra.stacks.catalog import (LABELING_TEMPLATE, CatalogStack, GovernanceCatalogStack, LabelingWorkforceStack,
                                   check_platform_values, offered_templates)
@@ -66,7 +66,7 @@ class CatalogBuilder:
         created: dict[str, CatalogStack] = {}
         for team in teams:
             shared = self.hub(team).portfolio.resource_types() if team.team.catalog.share_from_governance else None
-            stack = tag_team(team.team, CatalogStack(
+            stack = team_scoped(facts.name, team.team, CatalogStack(
                 parent, **named(team.stack_name("catalog")), plan=team, network=network,
                 data_key_arn=data_keys[team.name], guardrail=guardrails.get(team.name),
                 labeling=labeling if team.name in labelers else None, shared_resource_types=shared,

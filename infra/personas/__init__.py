@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 
+from infra import naming
+
 MATRIX_PATH = Path(__file__).with_name("matrix.yaml")
 ACCESS_MATRIX_DOC = Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md"
 
@@ -112,7 +114,7 @@ class Scope:
 
     @property
     def bucket(self) -> str:
-        return team_bucket_name(self.org, self.team, self.account, self.region)
+        return naming.team_bucket_name(self.org, self.team, self.account, self.region)
 
     def fill(self, text: str) -> list[str]:
         """A matrix string with placeholders; ``{models}`` expands to one string per model."""
@@ -124,26 +126,12 @@ class Scope:
         return [text.format(**values)]
 
 
-def role_name(org: str, team: str, persona: str) -> str:
-    """Name of a team persona's role: deterministic, so other stacks attach policies by name."""
-    return f"{org}-{team}-{persona}"
-
-
 def genai_stack_personas(capability: str, personas: list[str], matrix: Matrix | None = None) -> list[str]:
     """Of ``personas``, those whose ``capability`` Allow the team's GenAI stack grants."""
     matrix = matrix or load_matrix()
     if matrix.capabilities[capability].allow_from != "genai-stack":
         raise ValueError(f"{capability}: its Allow comes from the persona policies, not the GenAI stack")
     return [p for p in personas if matrix.cell(p, capability) is Cell.ALLOW]
-
-
-def boundary_name(org: str, team: str) -> str:
-    """Deterministic, so stacks and products reference the boundary by ARN without imports."""
-    return f"{org}-{team}-boundary"
-
-
-def team_bucket_name(org: str, team: str, account: str, region: str) -> str:
-    return f"{org}-{team}-data-{account}-{region}"
 
 
 def _fill_conditions(conditions: dict[str, dict[str, str]] | None, scope: Scope) -> dict | None:
