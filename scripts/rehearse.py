@@ -105,7 +105,8 @@ from moto.cloudformation.parsing import get_model_map
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infra.plan import endpoints  # noqa: E402  (needs the repo on sys.path)
+from infra.assembly import read_stacks  # noqa: E402  (needs the repo on sys.path)
+from infra.plan import endpoints  # noqa: E402
 from infra.config import Account, ConfigError, Mode, OrgConfig, load_config  # noqa: E402
 from infra import naming  # noqa: E402
 
@@ -358,11 +359,11 @@ class Assembly:
 
 
 def read_assembly(path: Path) -> Assembly:
-    manifest = json.loads((path / "manifest.json").read_text())
-    stacks = {name: a for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
+    """The stacks of the assembly's top level (a single-account app has no stages), by artifact id."""
+    stacks = {s.artifact_id: s for s in read_stacks(path) if s.directory == path}
     return Assembly(
-        {name: json.loads((path / a["properties"]["templateFile"]).read_text()) for name, a in stacks.items()},
-        {name: [d for d in a.get("dependencies", []) if d in stacks] for name, a in stacks.items()},
+        {name: s.template for name, s in stacks.items()},
+        {name: [d for d in s.artifact.get("dependencies", []) if d in stacks] for name, s in stacks.items()},
     )
 
 

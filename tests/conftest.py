@@ -7,13 +7,13 @@ the lock synthesizes, the others read the result.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from pathlib import Path
 
 import pytest
 
 from infra.app.builder import build_app, new_app
+from infra.assembly import is_assembly, read_stacks
 from infra.config import OrgConfig, load_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def _shared_synth(tmp_path_factory: pytest.TempPathFactory, name: str, config_pa
     outdir = root / f"assembly-{name}"
     with open(root / f"assembly-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (outdir / "manifest.json").exists():
+        if not is_assembly(outdir):
             synth(load_config(config_path), outdir)
     return outdir
 
@@ -53,25 +53,17 @@ def stack_artifacts(assembly: Path) -> dict[str, tuple[Path, dict]]:
     """Stack name -> (folder, manifest artifact) for every stack of a cloud assembly, the stacks
     of nested assemblies (a workload account's Stage in mode organisation: ``assembly-<account>/``)
     included."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    found: dict[str, tuple[Path, dict]] = {}
-    for artifact_id, artifact in manifest["artifacts"].items():
-        if artifact["type"] == "cdk:cloud-assembly":
-            found.update(stack_artifacts(assembly / artifact["properties"]["directoryName"]))
-        elif artifact["type"] == "aws:cloudformation:stack":
-            found[artifact["properties"].get("stackName", artifact_id)] = (assembly, artifact)
-    return found
+    return {stack.name: (stack.directory, stack.artifact) for stack in read_stacks(assembly)}
 
 
 def load_templates(assembly: Path) -> dict[str, dict]:
     """Stack name -> template, for every stack of a cloud assembly (nested assemblies included)."""
-    return {name: json.loads((folder / artifact["properties"]["templateFile"]).read_text())
-            for name, (folder, artifact) in stack_artifacts(assembly).items()}
+    return {stack.name: stack.template for stack in read_stacks(assembly)}
 
 
 def template_files(assembly: Path) -> list[Path]:
     """The template files of every stack (nested assemblies included), for the linters."""
-    return sorted(folder / artifact["properties"]["templateFile"] for folder, artifact in stack_artifacts(assembly).values())
+    return sorted(stack.template_file for stack in read_stacks(assembly))
 
 
 @pytest.fixture(scope="session")

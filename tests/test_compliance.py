@@ -10,9 +10,9 @@ from aws_cdk import aws_s3 as s3
 
 from fmops_constructs.acknowledge import ACKNOWLEDGMENTS, WILDCARD_REASON
 from infra.app.builder import new_app
+from infra.assembly import read_stacks
 from infra.compliance.checks import NAG_PACKS, add_compliance_checks
-from infra.tools.report import acknowledgments
-from tests.conftest import stack_artifacts
+from infra.tools.report import stack_acknowledgments
 
 
 def test_an_unacknowledged_nag_finding_fails_the_synth(tmp_path):
@@ -36,8 +36,8 @@ def test_default_app_acknowledges_only_registered_rules_with_their_reasons(defau
     registered = {(rule, a.reason) for a in ACKNOWLEDGMENTS.values() for rule in a.rules}
     registered_rules = {rule for rule, _ in registered}
     used = set()
-    for folder, artifact in stack_artifacts(default_assembly).values():
-        for rules in acknowledgments(folder, artifact):
+    for stack in read_stacks(default_assembly):
+        for rules in stack_acknowledgments(stack):
             for rule, reason in rules.items():
                 if not rule.startswith(NAG_PACKS) and rule not in registered_rules:
                     continue  # CDK's own acknowledgments, e.g. cfn-lint W3010 for explicit AZs

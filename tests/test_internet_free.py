@@ -13,8 +13,16 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 
 from infra.compliance import internet_free
-from infra.compliance.internet_free import RULES, check_template, load_templates, main
-from infra.compliance.internet_free_plugin import InternetFreeChecks
+from infra.compliance.internet_free import (
+    RULES,
+    RULES_DOC,
+    check_template,
+    load_templates,
+    main,
+    render_rules_doc,
+    write_rules_doc,
+)
+from infra.compliance.internet_free.plugin import InternetFreeChecks
 
 VPCE = {"Ref": "S3Endpoint"}
 TLS_DENY = {
@@ -193,13 +201,34 @@ def test_breaking_template_fires_exactly_its_rule(rule_id: str) -> None:
     assert fired(BREAKING[rule_id]) == {rule_id}
 
 
+def test_rules_run_in_the_order_they_are_listed_here() -> None:
+    # The order rules run and are reported in (rules/__init__.py imports the families in order).
+    assert [checked.id for checked in RULES] == list(BREAKING)
+
+
 def test_rules_are_documented() -> None:
-    module_doc = " ".join(internet_free.__doc__.split())
+    reference = RULES_DOC.read_text()
     for checked in RULES:
         assert re.fullmatch(r"IF-[A-Z0-9-]+", checked.id)
-        assert checked.title and checked.fix and "Fix:" in checked.doc
-        assert f"{checked.id}: {checked.title} Fix: {checked.fix}" in module_doc
+        assert checked.title and checked.types and checked.description
+        assert checked.fix and "Fix:" in checked.doc
+        assert f"### {checked.id}: {checked.title}\n" in reference
     assert len({checked.id for checked in RULES}) == len(RULES)
+
+
+def test_rules_reference_is_current() -> None:
+    assert RULES_DOC.read_text() == render_rules_doc(), (
+        "docs/internet-free-rules.md is stale: run `python -m infra.compliance.internet_free --rules-doc`"
+    )
+
+
+def test_rules_reference_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.compliance.internet_free.__main__ import run
+
+    assert write_rules_doc(check=True) == 0
+    assert run(["--rules-doc", "--check"]) == 0
+    assert "current: docs/internet-free-rules.md" in capsys.readouterr().out
+    assert run(["--rules-doc", "--bogus"]) == 2
 
 
 def clean_template() -> dict:

@@ -14,12 +14,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PATTERNS = ("*.template.json", "assembly-*/*.template.json")
+from infra.assembly import is_assembly, read_stacks, template_files
 
 
 def templates(assembly: Path) -> list[Path]:
-    """Stack and product templates of ``assembly`` and of its nested assemblies (stages)."""
-    return sorted(p for pattern in PATTERNS for p in Path(assembly).glob(pattern))
+    """Stack, nested-stack and product templates of ``assembly`` and of its nested assemblies
+    (stages), as its manifests list them."""
+    return sorted(template_files(read_stacks(Path(assembly))))
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print("usage: fmops cfn-lint [CDK_OUT]   (default cdk.out)")
         return 0
-    if not (assembly / "manifest.json").exists():
+    if not is_assembly(assembly):
         print(f"fmops: {assembly} is not a cloud assembly; run `make synth` first", file=sys.stderr)
         return 2
     result = lint(assembly)

@@ -7,7 +7,7 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 
 from infra.compliance.cost_tags import CostAllocationTagChecks
-from infra.compliance.internet_free_plugin import InternetFreeChecks
+from infra.compliance.internet_free.plugin import InternetFreeChecks
 
 NAG_PACKS = ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5")
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import naming
+from infra.assembly import read_stacks
 from infra.config import RESERVED_TEAM_NAME, Account, ConfigError, Mode, OrgConfig, Stage, Team, load_config
 
 CDK_QUALIFIER = "hnb659fds"
@@ -142,15 +143,8 @@ def resource_types_by_account(assembly: Path) -> dict[str, set[str]]:
     """Account id -> resource types of the stacks deployed there, from a synthesized cloud
     assembly (nested assemblies, the workload accounts' stages, included)."""
     found: dict[str, set[str]] = {}
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    for artifact in manifest.get("artifacts", {}).values():
-        if artifact.get("type") == "cdk:cloud-assembly":
-            for account, types in resource_types_by_account(assembly / artifact["properties"]["directoryName"]).items():
-                found.setdefault(account, set()).update(types)
-        elif artifact.get("type") == "aws:cloudformation:stack":
-            template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
-            account = artifact.get("environment", "aws://unknown/unknown").split("/")[2]
-            found.setdefault(account, set()).update(r["Type"] for r in template.get("Resources", {}).values())
+    for stack in read_stacks(assembly):
+        found.setdefault(stack.account, set()).update(r["Type"] for r in stack.resources.values())
     return found
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.tools.assembly import StackArtifact, cfn_text, read_stacks, resources_of
+from infra.assembly import StackArtifact, cfn_text, endpoint_service, read_stacks, resources_of
 
 from infra import REPO_ROOT
 DOT_PATH = REPO_ROOT / "docs" / "architecture.dot"
@@ -64,15 +64,6 @@ _ARN = re.compile(r"^arn:aws[a-z-]*:([a-z0-9-]+):[a-z0-9-]*:(\d{12}):")
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.")
 _ROLE_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
 FONT = "Helvetica"  # Graphviz sizes text with its Helvetica metrics; viewers use Helvetica or Arial
-
-
-def service_short_name(service: Any) -> str:
-    """'com.amazonaws.eu-west-1.sagemaker.api' -> 'sagemaker.api'; 'aws.sagemaker.<r>.studio' -> 'studio'."""
-    text = cfn_text(service)
-    parts = text.split(".")
-    if parts[0] == "aws":
-        return parts[-1]
-    return ".".join(parts[3:])
 
 
 @dataclass
@@ -143,9 +134,9 @@ def _vpc(stacks: list[StackArtifact]) -> Vpc | None:
     cidr = vpcs[0].get("CidrBlock") if vpcs and isinstance(vpcs[0].get("CidrBlock"), str) else None
     zones = sorted({p["AvailabilityZone"] for s in stacks for p in resources_of(s, "AWS::EC2::Subnet")
                     if isinstance(p.get("AvailabilityZone"), str)})
-    interface = sorted({service_short_name(p["ServiceName"]) for p in endpoints
+    interface = sorted({endpoint_service(p["ServiceName"]) for p in endpoints
                         if p.get("VpcEndpointType") == "Interface"})
-    gateway = sorted({service_short_name(p["ServiceName"]) for p in endpoints
+    gateway = sorted({endpoint_service(p["ServiceName"]) for p in endpoints
                       if p.get("VpcEndpointType", "Gateway") == "Gateway"})
     firewall = any(resources_of(s, "AWS::Route53Resolver::FirewallRuleGroupAssociation") for s in stacks)
     return Vpc(cidr, zones, interface, gateway, firewall)

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from infra.tools.assembly import AssemblyError, ProductTemplate, product_templates, read_stacks
+from infra.assembly import AssemblyError, ProductTemplate, product_templates, read_stacks
 
 from infra import REPO_ROOT
 DOCS = REPO_ROOT / "docs"

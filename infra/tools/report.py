@@ -6,7 +6,6 @@ again over the written templates, so the summary reports what is on disk.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from infra.assembly import StackArtifact, endpoint_service, read_stacks
 from infra.compliance.checks import NAG_PACKS
 from infra.compliance.internet_free import check_paths
 from infra.tools.pricing import PriceTable, load_prices
@@ -41,62 +41,35 @@ class StackInfo:
 
 def stacks_in(assembly: Path) -> list[StackInfo]:
     """Every stack of the assembly, nested assemblies (stages) included."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    found: list[StackInfo] = []
-    for name, artifact in manifest.get("artifacts", {}).items():
-        kind = artifact.get("type")
-        if kind == "cdk:cloud-assembly":
-            found += stacks_in(assembly / artifact["properties"]["directoryName"])
-        elif kind == "aws:cloudformation:stack":
-            found.append(_stack_info(assembly, name, artifact))
-    return sorted(found, key=lambda s: s.name)
+    return sorted((_stack_info(stack) for stack in read_stacks(assembly)), key=lambda s: s.name)
 
 
-def _stack_info(assembly: Path, name: str, artifact: dict) -> StackInfo:
-    path = assembly / artifact["properties"]["templateFile"]
-    template = json.loads(path.read_text())
-    resources = template.get("Resources", {})
-    interface = [r["Properties"] for r in resources.values()
+def _stack_info(stack: StackArtifact) -> StackInfo:
+    interface = [r["Properties"] for r in stack.resources.values()
                  if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"].get("VpcEndpointType") == "Interface"]
-    _, account, region = (artifact.get("environment", "aws://unknown/unknown").rsplit("/", 2) + ["", ""])[:3]
     acknowledged: Counter = Counter()
-    for rules in acknowledgments(assembly, artifact):
+    for rules in stack_acknowledgments(stack):
         acknowledged.update(rule for rule in rules if rule.startswith(NAG_PACKS))
     return StackInfo(
-        name=artifact.get("properties", {}).get("stackName") or artifact.get("displayName", name),
-        account=account,
-        region=region,
-        resources=len(resources),
-        template_bytes=path.stat().st_size,
-        endpoints=tuple(sorted(_service_short_name(p["ServiceName"]) for p in interface)),
+        name=stack.name,
+        account=stack.account,
+        region=stack.region,
+        resources=len(stack.resources),
+        template_bytes=stack.template_file.stat().st_size,
+        endpoints=tuple(sorted(endpoint_service(p["ServiceName"]) for p in interface)),
         endpoint_azs=max((len(p.get("SubnetIds", [])) for p in interface), default=0),
         acknowledged=acknowledged,
     )
 
 
-def acknowledgments(assembly: Path, artifact: dict) -> list[dict[str, str]]:
-    """The acknowledged rules ({rule: reason}) recorded on each construct of a stack.
-
-    CDK writes construct metadata inline in the manifest or, for large stacks, to the
-    artifact's ``additionalMetadataFile``; both are read.
-    """
-    metadata = dict(artifact.get("metadata", {}))
-    if "additionalMetadataFile" in artifact:
-        metadata.update(json.loads((assembly / artifact["additionalMetadataFile"]).read_text()))
+def stack_acknowledgments(stack: StackArtifact) -> list[dict[str, str]]:
+    """The acknowledged rules ({rule: reason}) recorded on each construct of a stack."""
     return [
         {rule.removeprefix("Annotation::"): reason for rule, reason in entry["data"].items()}
-        for entries in metadata.values()
+        for entries in stack.metadata.values()
         for entry in entries
         if entry.get("type") == ACK_TYPE
     ]
-
-
-def _service_short_name(service: str | dict) -> str:
-    """'com.amazonaws.eu-west-1.sagemaker.api' -> 'sagemaker.api'; 'aws.sagemaker.<r>.studio' -> 'studio'."""
-    if isinstance(service, dict):
-        service = "".join(p if isinstance(p, str) else "<region>" for p in service["Fn::Join"][1])
-    parts = service.split(".")
-    return "studio" if parts[0] == "aws" else ".".join(parts[3:])
 
 
 def render(assembly: Path, console: Console | None = None) -> int:

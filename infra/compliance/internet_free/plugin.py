@@ -8,7 +8,7 @@ A finding fails the synth: an in-process ``app.synth()`` raises, ``cdk synth`` e
 and the report (also in ``cdk.out/validation-report.json``) names rule, resource and fix.
 Templates of nested stacks and Service Catalog product stacks are checked with their parent.
 Exemptions are the ``fmops:internet-free-exempt`` resource metadata described in
-``internet_free``, so the plugin and the CLI give the same verdict.
+``infra/compliance/internet_free/registry.py``, so the plugin and the CLI give the same verdict.
 """
 
 from __future__ import annotations

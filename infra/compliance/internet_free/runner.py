@@ -1,0 +1,34 @@
+"""Run the rules: every rule over the template itself and over each resource, exemptions applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from infra.compliance.internet_free.intrinsics import resources_in
+from infra.compliance.internet_free.loader import load_templates
+from infra.compliance.internet_free.registry import RULES, TEMPLATE, Finding, exempted
+
+
+def _subjects(template: dict) -> Iterator[tuple[str, dict]]:
+    """The template itself (as a pseudo resource of type TEMPLATE), then each resource."""
+    yield TEMPLATE, {"Type": TEMPLATE, "Metadata": template.get("Metadata", {})}
+    yield from resources_in(template)
+
+
+def check_template(template: dict, name: str) -> list[Finding]:
+    """Run every rule over one template; ``name`` labels the findings."""
+    findings = []
+    for logical_id, resource in _subjects(template):
+        exempt = exempted(resource)
+        for checked in RULES:
+            if checked.id in exempt:
+                continue
+            for message in checked.check(logical_id, resource, template):
+                findings.append(Finding(name, logical_id, resource.get("Type", ""), checked.id, message))
+    return findings
+
+
+def check_paths(paths: Iterable[str | Path]) -> list[Finding]:
+    """Load every template under ``paths`` and check it."""
+    return [finding for name, template in load_templates(paths) for finding in check_template(template, name)]
