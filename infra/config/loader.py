@@ -98,17 +98,17 @@ def load_config(path: str | Path | None = None) -> OrgConfig:
     if not isinstance(doc, CommentedMap):
         raise ConfigError(f"{source}: the config must be a YAML mapping with organisation, accounts and teams")
     try:
-        return OrgConfig.model_validate(_plain(doc))
+        return OrgConfig.model_validate(to_plain(doc))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, doc, str(source))) from None
 
 
-def _plain(node: Any) -> Any:
-    """ruamel containers to plain dicts/lists, so pydantic sees ordinary Python values."""
+def to_plain(node: Any) -> Any:
+    """ruamel containers to plain dicts/lists, so pydantic (or a comparison) sees ordinary Python values."""
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): to_plain(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [to_plain(v) for v in node]
     return node
 
 

@@ -37,6 +37,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from infra.plan import endpoints
 from infra.config import ConfigError, OrgConfig, Stage, load_config
+from infra.config.loader import to_plain
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 NEW_ACCOUNT_PREFIX = 20
@@ -233,18 +234,10 @@ def edited_text(text: str, request: Request, config: OrgConfig) -> str:
 
 
 def _check_only_appended(before: CommentedMap, after: CommentedMap, added: dict[str, list]) -> None:
-    expected = {**_plain(before), **{k: (_plain(before.get(k)) or []) + _plain(v) for k, v in added.items()}}
-    if _plain(after) != expected:
+    expected = {**to_plain(before), **{k: (to_plain(before.get(k)) or []) + to_plain(v) for k, v in added.items()}}
+    if to_plain(after) != expected:
         raise OnboardError("internal error: the edited file differs from the original by more than the new "
                            "entries; nothing was written")
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
 
 
 # -- the plan -------------------------------------------------------------------------------
