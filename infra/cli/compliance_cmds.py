@@ -36,9 +36,9 @@ def _scp(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    # The rule pack parses its own arguments (infra/compliance/internet_free.py): everything after
-    # the command name is passed through. No prefix character means no option of this parser, so
-    # argparse hands over --help and the like unparsed.
+    # The rule pack parses its own arguments (``infra.compliance.internet_free.main``): everything
+    # after the command name is passed through. A prefix character that no argument can contain
+    # means this parser has no options, so argparse hands --help and the like over unparsed.
     verify = add_command(commands, "verify-internet-free", _verify_internet_free,
                          "run the internet-free rules on templates or a cdk.out folder (exit 1 on findings)",
                          add_help=False, prefix_chars="\0")
