@@ -58,7 +58,8 @@ rehearse: install
 	$(PY) scripts/rehearse.py
 
 ## make docs: regenerate every generated doc from the code and the synthesized default app:
-## docs/config-reference.md, docs/project-templates.md, docs/architecture.dot and .svg.
+## docs/config-reference.md, docs/project-templates.md, docs/internet-free-rules.md,
+## docs/architecture.dot and .svg.
 ## Synthesizes config/default.yaml into a temporary folder, or reuses ASSEMBLY=cdk.out.
 docs: install
 	$(VENV)/bin/fmops docs $(if $(ASSEMBLY),--assembly $(ASSEMBLY))

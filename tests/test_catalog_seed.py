@@ -240,9 +240,9 @@ def test_scores_are_written_in_the_select_fm_format(tmp_path):
     assert parsed.models["amazon-nova-pro"].speed == 4 and parsed.models["amazon-nova-lite"].speed == 5
     assert "LLM judge 2.00/5 (n=1)" in parsed.models["amazon-nova-lite"].feedback
     (tmp_path / "scores.json").write_text(json.dumps(scores))
-    from infra.tools.fm_select import main as select_fm
+    from infra.cli import main as fmops
 
-    assert select_fm(["--scores", str(tmp_path / "scores.json"), "--priorities", "precision", "--json"]) == 0
+    assert fmops(["select-fm", "--scores", str(tmp_path / "scores.json"), "--priorities", "precision", "--json"]) == 0
 
 
 # -- classical-ml -------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main as fmops, schema_text
-from infra.config import DEFAULT_CONFIG, SCHEMA_PATH, ConfigError, Feature, Mode, load_config
+from infra.cli import main as fmops
+from infra.config import DEFAULT_CONFIG, SCHEMA_PATH, ConfigError, Feature, Mode, load_config, schema_text
 from infra.plan.endpoints import interface_endpoints
 
 REPO = Path(__file__).resolve().parent.parent

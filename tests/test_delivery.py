@@ -18,7 +18,7 @@ from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free import check_paths, load_templates as load_all_templates
 from infra.config import ConfigError, load_config
 from infra.plan.delivery import bootstrap_commands, execution_policies, pipeline_groups
-from infra.plan.delivery import main as bootstrap_main
+from infra.cli import main as fmops
 from infra.plan.endpoints import DELIVERY_ENDPOINTS, account_interface_endpoints
 from tests.conftest import REPO, resources, stack_artifacts, synth
 
@@ -427,8 +427,8 @@ def test_team_name_platform_is_reserved(tmp_path):
 def test_bootstrap_commands_trust_the_governance_account(default_assembly, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(REPO)
     written = tmp_path / "execution-policies"
-    assert bootstrap_main(["config/default.yaml", "--cdk-out", str(default_assembly),
-                           "--write-policies", str(written)]) == 0
+    assert fmops(["bootstrap-commands", "config/default.yaml", "--cdk-out", str(default_assembly),
+                  "--write-policies", str(written)]) == 0
     out = capsys.readouterr().out
     policies = execution_policies(DEFAULT, default_assembly)
     assert sorted(p.name for p in written.iterdir()) == sorted(
@@ -450,7 +450,7 @@ def test_bootstrap_commands_trust_the_governance_account(default_assembly, capsy
 
 
 def test_bootstrap_commands_need_the_synthesized_app(tmp_path, capsys):
-    assert bootstrap_main([str(REPO / "config" / "default.yaml"), "--cdk-out", str(tmp_path)]) == 2
+    assert fmops(["bootstrap-commands", str(REPO / "config" / "default.yaml"), "--cdk-out", str(tmp_path)]) == 2
     assert "make synth" in capsys.readouterr().err
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.cli import main as fmops
 from infra.config.fm_catalog import REPO_ROOT, Availability, Catalog, load_catalog
 from infra.tools.fm_select import (
     Candidate,
@@ -16,7 +17,6 @@ from infra.tools.fm_select import (
     ScoresFile,
     SelectionError,
     load_scores,
-    main,
     parse_priorities,
     rank_candidates,
     select_fm,
@@ -287,6 +287,14 @@ def test_bad_scores_entries_name_the_field(tmp_path: Path, entry: dict[str, obje
 
 
 # --- command line -------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    """``fmops select-fm ARGV...``; argparse's exits (help, bad arguments) as their status."""
+    try:
+        return fmops(["select-fm", *argv])
+    except SystemExit as exited:
+        return exited.code if isinstance(exited.code, int) else 0
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -18,7 +18,7 @@ from rich.console import Console
 from fmops_constructs.project import PROJECT_ID_PATTERN
 from infra import cli
 from infra.tools.provision import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, Product, ProvisionError, Provisioner, check_parameters,
-                             choose_tags, main_projects, main_provision, new_project_id)
+                             choose_tags, new_project_id)
 
 REGION = "eu-west-1"
 PRODUCT = {"ProductId": "prod-abcdefghijklm", "Name": "FM hosting", "ShortDescription": "A model on an endpoint",
@@ -57,6 +57,20 @@ def _console() -> Console:
 
 def _text(console: Console) -> str:
     return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _command(name: str, argv: list[str], provisioner: Provisioner, console: Console) -> int:
+    """``fmops NAME ARGV...`` as the CLI parses it, with the stubbed clients and a captured console."""
+    args = cli.parse_args([name, *argv])
+    return args.run(args, provisioner=provisioner, console=console)
+
+
+def main_provision(argv: list[str], provisioner: Provisioner, console: Console) -> int:
+    return _command("provision", argv, provisioner, console)
+
+
+def main_projects(argv: list[str], provisioner: Provisioner, console: Console) -> int:
+    return _command("projects", argv, provisioner, console)
 
 
 def _parameters_of(template: dict) -> list[dict]:

@@ -10,11 +10,10 @@ at every synth, where it cost about half the synth time.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.assembly import is_assembly, read_stacks, template_files
+from infra.assembly import read_stacks, template_files
 
 
 def templates(assembly: Path) -> list[Path]:
@@ -44,14 +43,8 @@ def lint(assembly: Path) -> LintResult:
     return LintResult(len(paths), errors, warnings)
 
 
-def main(argv: list[str]) -> int:
-    assembly = Path(argv[0] if argv else "cdk.out")
-    if argv[:1] in (["-h"], ["--help"]):
-        print("usage: fmops cfn-lint [CDK_OUT]   (default cdk.out)")
-        return 0
-    if not is_assembly(assembly):
-        print(f"fmops: {assembly} is not a cloud assembly; run `make synth` first", file=sys.stderr)
-        return 2
+def report(assembly: Path) -> int:
+    """`fmops cfn-lint`: print one line per error and the counts; 1 on any error, else 0."""
     result = lint(assembly)
     for error in result.errors:
         print(error)

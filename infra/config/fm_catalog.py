@@ -16,11 +16,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from infra import REPO_ROOT
+from infra.config.base import Strict
+
 DEFAULT_CATALOG_PATH = REPO_ROOT / "config" / "fm-catalog.yaml"
 SCHEMA_PATH = REPO_ROOT / "config" / "fm-catalog.schema.json"
 
@@ -74,13 +76,7 @@ class ModelSource(StrEnum):
     OPEN_SOURCE = "open-source"
 
 
-class _Strict(BaseModel):
-    """Base for catalog models: unknown keys are errors and instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FoundationModel(_Strict):
+class FoundationModel(Strict):
     """One row of the deck's FM capability matrices (or a model a user config adds)."""
 
     id: ModelId
@@ -136,7 +132,7 @@ def _eu_field_problems(model: FoundationModel) -> list[str]:
     return []
 
 
-class EuAiActRequirement(_Strict):
+class EuAiActRequirement(Strict):
     """One row of the EU AI Act grading table, with the deck's stated row total."""
 
     id: Annotated[str, Field(pattern=REQUIREMENT_ID_PATTERN)]
@@ -144,7 +140,7 @@ class EuAiActRequirement(_Strict):
     stated_total: Annotated[int, Field(ge=0)]
 
 
-class EuAiActGrade(_Strict):
+class EuAiActGrade(Strict):
     """One provider column of the EU AI Act grading table."""
 
     provider: NonEmptyStr
@@ -158,7 +154,7 @@ class EuAiActGrade(_Strict):
         return sum(self.scores.values())
 
 
-class EuAiActGrading(_Strict):
+class EuAiActGrading(Strict):
     """Stanford CRFM's grading of FM providers against the draft EU AI Act (June 2023)."""
 
     title: NonEmptyStr
@@ -215,7 +211,7 @@ class EuAiActGrading(_Strict):
         return found
 
 
-class Catalog(_Strict):
+class Catalog(Strict):
     """The whole catalog: models plus the EU AI Act grading they refer to."""
 
     models: tuple[FoundationModel, ...] = Field(min_length=1)

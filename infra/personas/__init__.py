@@ -1,7 +1,7 @@
 """Personas: the persona x capability matrix and the policies generated from it.
 
-``matrix.yaml`` is the data; this module turns it into IAM policy statements (identity
-policies of persona roles), the preventive denies shared by the permission boundary and the
+``matrix.yaml`` is the data and ``infra/config/matrix.py`` its typed model (re-exported here);
+this module turns it into IAM policy statements (identity policies of persona roles), the preventive denies shared by the permission boundary and the
 SCP documents, and the access-matrix document. Everything here is plain Python on dicts, so
 the offline evaluation in the tests and the CDK stacks use exactly the same statements.
 """
@@ -10,95 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from enum import StrEnum
-from functools import cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-from ruamel.yaml import YAML
-
-from infra import naming
-
-MATRIX_PATH = Path(__file__).with_name("matrix.yaml")
-ACCESS_MATRIX_DOC = Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md"
+from infra import REPO_ROOT, naming
+# The matrix's models and loader are typed data of the config layer; re-exported here.
+from infra.config.matrix import MATRIX_PATH, Capability, Cell, Grant, Matrix, Persona, Probe, load_matrix
 
 
-class Cell(StrEnum):
-    ALLOW = "allow"
-    READ_ONLY = "read-only"
-    DENY = "deny"
-    NONE = "none"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Grant(_Strict):
-    actions: list[str] = Field(min_length=1)
-    resources: list[str] = Field(min_length=1)
-    conditions: dict[str, dict[str, str]] | None = None
-
-
-class Probe(_Strict):
-    write: list[str] | None = Field(default=None, min_length=2, max_length=3)
-    read: list[str] | None = Field(default=None, min_length=2, max_length=3)
-
-
-class Capability(_Strict):
-    description: str
-    boundary_denied: bool = False
-    # "genai-stack": the Allow depends on a value only the team's GenAI stack knows (its
-    # guardrail's published version), so that stack grants it to the roles of the personas with
-    # an allow cell (``guarded_invoke_personas``); persona policies carry only the Deny cells.
-    allow_from: Literal["matrix", "genai-stack"] = "matrix"
-    # S3 objects of the team bucket are encrypted with the team's key: a cell that grants the
-    # capability also grants the key, through S3 only, on keys tagged with the team (ABAC).
-    kms_via_s3: bool = False
-    read: Grant | None = None
-    write: Grant | None = None
-    create: Grant | None = None
-    probe: Probe
-
-    def grants(self, cell: "Cell") -> list[tuple[str, Grant]]:
-        """The (part, grant) pairs a cell value gives or, for deny, refuses."""
-        parts = {"read": self.read, "write": self.write, "create": self.create}
-        chosen = ("read",) if cell is Cell.READ_ONLY else ("read", "write", "create")
-        return [(part, parts[part]) for part in chosen if parts[part] is not None]
-
-
-class Persona(_Strict):
-    scope: Literal["team", "platform"]
-    description: str
-    cells: dict[str, Cell]
-
-
-class Matrix(_Strict):
-    capabilities: dict[str, Capability]
-    personas: dict[str, Persona]
-
-    def cell(self, persona: str, capability: str) -> Cell:
-        return self.personas[persona].cells.get(capability, Cell.NONE)
-
-    def team_personas(self) -> list[str]:
-        return [name for name, p in self.personas.items() if p.scope == "team"]
-
-    def platform_personas(self) -> list[str]:
-        return [name for name, p in self.personas.items() if p.scope == "platform"]
-
-
-@cache
-def load_matrix(path: Path = MATRIX_PATH) -> Matrix:
-    matrix = Matrix.model_validate(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
-    for persona, spec in matrix.personas.items():
-        unknown = set(spec.cells) - set(matrix.capabilities)
-        if unknown:
-            raise ValueError(f"persona {persona}: unknown capabilities {sorted(unknown)}")
-        for capability, cell in spec.cells.items():
-            if matrix.capabilities[capability].boundary_denied and cell in (Cell.ALLOW, Cell.READ_ONLY):
-                raise ValueError(f"persona {persona}: {capability} is refused by the boundary; it cannot be {cell}")
-    return matrix
+ACCESS_MATRIX_DOC = REPO_ROOT / "docs" / "access-matrix.md"
 
 
 @dataclass(frozen=True)
@@ -330,16 +249,10 @@ def render_access_matrix(matrix: Matrix | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    """`fmops access-matrix [--check]`: write docs/access-matrix.md, or check it is current."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="fmops access-matrix",
-                                     description="write docs/access-matrix.md from infra/personas/matrix.yaml")
-    parser.add_argument("--check", action="store_true", help="fail if the file is not current")
-    args = parser.parse_args(argv)
+def write_access_matrix(check: bool = False) -> int:
+    """`fmops access-matrix [--check]`: write docs/access-matrix.md, or check it is current (exit 1 if stale)."""
     text = render_access_matrix()
-    if args.check:
+    if check:
         current = ACCESS_MATRIX_DOC.exists() and ACCESS_MATRIX_DOC.read_text() == text
         print(f"{ACCESS_MATRIX_DOC} is {'current' if current else 'stale: run `fmops access-matrix`'}")
         return 0 if current else 1

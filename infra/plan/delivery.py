@@ -24,18 +24,16 @@ team deploys them once with ``cdk deploy`` (docs/delivery.md, ``fmops bootstrap-
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infra import naming
 from infra.assembly import read_stacks
-from infra.config import RESERVED_TEAM_NAME, Account, ConfigError, Mode, OrgConfig, Stage, Team, load_config
+from infra.config import RESERVED_TEAM_NAME, Account, Mode, OrgConfig, Stage, Team
 
 CDK_QUALIFIER = "hnb659fds"
 """The CDK bootstrap qualifier (CDK's default), part of the bootstrap role names."""
@@ -285,35 +283,18 @@ def _source_step(config: OrgConfig) -> str:
     return f"push branch {source.branch_name} to {source.repository} (connection {source.connection_arn})."
 
 
-def main(argv: Sequence[str]) -> int:
-    """``fmops bootstrap-commands [CONFIG] [--cdk-out DIR] [--write-policies DIR]``: print the
-    bootstrap and first-deploy commands of CONFIG; the execution policies are generated from the
-    app synthesized from CONFIG in --cdk-out (``make synth CONFIG=...`` first)."""
-    parser = argparse.ArgumentParser(prog="fmops bootstrap-commands", description=main.__doc__)
-    parser.add_argument("config", nargs="?", default="config/default.yaml")
-    parser.add_argument("--cdk-out", default="cdk.out", help="the app synthesized from CONFIG (default cdk.out)")
-    parser.add_argument("--write-policies", metavar="DIR", help=f"write the execution policies there ({POLICIES_DIR})")
-    args = parser.parse_args(list(argv))
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"fmops: invalid config\n{error}", file=sys.stderr)
-        return 2
-    assembly = Path(args.cdk_out)
-    if not (assembly / "manifest.json").is_file():
-        print(f"fmops: {assembly} is not a cloud assembly; run `make synth CONFIG={args.config}` first", file=sys.stderr)
-        return 2
+def print_bootstrap_commands(config: OrgConfig, config_path: str, assembly: Path,
+                             write_policies: Path | None = None) -> int:
+    """`fmops bootstrap-commands`: print the bootstrap and first-deploy commands of ``config``; the
+    execution policies are generated from ``assembly``, the app synthesized from it (and written to
+    ``write_policies`` when given). Exit 2 when the policies cannot be generated."""
     try:
         policies = execution_policies(config, assembly)
     except ValueError as error:
         print(f"fmops: {error}", file=sys.stderr)
         return 2
-    if args.write_policies:
-        for path in write_execution_policies(config, policies, Path(args.write_policies)):
+    if write_policies:
+        for path in write_execution_policies(config, policies, write_policies):
             print(f"# wrote {path}")
-    print(bootstrap_commands(config, config_path=args.config, policies=policies), end="")
+    print(bootstrap_commands(config, config_path=config_path, policies=policies), end="")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

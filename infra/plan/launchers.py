@@ -11,8 +11,8 @@ with the portfolio, and the Studio stack names its roles, without any cross-stac
 
 from __future__ import annotations
 
-from infra import personas
 from infra.config import Feature, Team
+from infra.config.matrix import Cell, load_matrix
 
 CREATE_PROJECT = "create-project"
 USE_STUDIO = "use-studio"
@@ -20,14 +20,14 @@ USE_STUDIO = "use-studio"
 
 def launcher_personas(team: Team) -> list[str]:
     """The team's personas that may launch projects: create-project is ``allow`` in the matrix."""
-    matrix = personas.load_matrix()
-    return [p for p in team.persona_names() if matrix.cell(p, CREATE_PROJECT) is personas.Cell.ALLOW]
+    matrix = load_matrix()
+    return [p for p in team.persona_names() if matrix.cell(p, CREATE_PROJECT) is Cell.ALLOW]
 
 
 def studio_personas() -> list[str]:
     """Team personas the persona matrix lets open Studio, in matrix order."""
-    matrix = personas.load_matrix()
-    return [persona for persona in matrix.team_personas() if matrix.cell(persona, USE_STUDIO) is personas.Cell.ALLOW]
+    matrix = load_matrix()
+    return [persona for persona in matrix.team_personas() if matrix.cell(persona, USE_STUDIO) is Cell.ALLOW]
 
 
 def studio_launchers(team: Team) -> list[str]:

@@ -17,7 +17,6 @@ nothing and exits 1 when a file is stale. ``tests/test_docs.py`` runs the same c
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -352,30 +351,28 @@ def diagram_outputs(assembly: Path) -> dict[Path, str]:
 
 
 def docs_outputs(assembly: Path) -> dict[Path, str]:
+    from infra.compliance.internet_free.reference import RULES_DOC, render_rules_doc
+
     return {CONFIG_REFERENCE: render_config_reference(),
             TEMPLATES_REFERENCE: render_templates_reference(assembly),
+            RULES_DOC: render_rules_doc(),
             **diagram_outputs(assembly)}
 
 
-def _main(prog: str, description: str, outputs: Callable[[Path], dict[Path, str]], argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is stale")
-    parser.add_argument("--assembly", metavar="CDK_OUT",
-                        help="a synthesized default app (e.g. cdk.out after `make synth`); default: synthesize one")
-    args = parser.parse_args(argv)
+def _generate(prog: str, outputs: Callable[[Path], dict[Path, str]], check: bool, assembly: str | None) -> int:
     try:
-        with _assembly(args.assembly) as assembly:
-            return _write_or_check(prog, outputs(assembly), args.check)
+        with _assembly(assembly) as path:
+            return _write_or_check(prog, outputs(path), check)
     except (AssemblyError, RuntimeError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
 
 
-def main_docs(argv: list[str]) -> int:
-    return _main("fmops docs", "Write the generated docs: config reference, project templates reference, "
-                 "architecture diagram (docs/).", docs_outputs, argv)
+def write_docs(check: bool = False, assembly: str | None = None) -> int:
+    """`fmops docs`: write (or ``check``) every generated doc, from ``assembly`` or a fresh synth."""
+    return _generate("fmops docs", docs_outputs, check, assembly)
 
 
-def main_diagram(argv: list[str]) -> int:
-    return _main("fmops diagram", "Write docs/architecture.dot and docs/architecture.svg from a synthesized app.",
-                 diagram_outputs, argv)
+def write_diagram(check: bool = False, assembly: str | None = None) -> int:
+    """`fmops diagram`: write (or ``check``) docs/architecture.dot and .svg only."""
+    return _generate("fmops diagram", diagram_outputs, check, assembly)

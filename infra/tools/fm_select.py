@@ -7,25 +7,25 @@ rating is better. A model without data for a priority ranks after the models tha
 models tied on every priority keep their input order. Each ranked model gets one line saying
 why it is where it is.
 
-``main(argv)`` implements the ``fmops select-fm`` subcommand.
+``run_select_fm`` is what the ``fmops select-fm`` command (``infra/cli/tools_cmds.py``) calls.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from infra.config import Strict
 from infra.config.fm_catalog import (
     Availability,
     MAX_RELATIVE_COST,
@@ -90,10 +90,8 @@ def _symbol_counter(symbol: str, maximum: int) -> Callable[[Any], Any]:
     return count
 
 
-class EvaluationScore(BaseModel):
+class EvaluationScore(Strict):
     """One model's entry in an evaluation-scores file (Step 2 results feeding Step 3)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     score: Annotated[float, Field(ge=0, description="Evaluation score, e.g. 4 (of out_of).")]
     out_of: Annotated[float, Field(gt=0)] = 5
@@ -116,10 +114,8 @@ class EvaluationScore(BaseModel):
 CandidateId = Annotated[str, Field(pattern=CANDIDATE_ID_PATTERN)]
 
 
-class ScoresFile(BaseModel):
+class ScoresFile(Strict):
     """An evaluation-scores file: per-model scores and, optionally, default priorities."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str | None = None
     priorities: tuple[Priority, ...] = Field(default=(), description="Default priorities, P0 first.")
@@ -493,70 +489,37 @@ def select_fm(
     return rank_candidates(candidates, parsed, excluded)
 
 
-class _Parser(argparse.ArgumentParser):
-    """Argument parser that raises instead of printing usage and exiting."""
+@dataclass(frozen=True)
+class SelectRequest:
+    """What ``fmops select-fm`` was asked: the priorities, the inputs and the filters."""
 
-    def error(self, message: str) -> NoReturn:
-        """Raise the parse error as a ``SelectionError``."""
-        raise SelectionError("arguments", message)
-
-
-def _non_negative_int(text: str) -> int:
-    """Parse a non-negative integer for --min-context."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+    priorities: str | None = None  # comma-separated, P0 first
+    priority: Sequence[str] = ()  # one priority per item, P0 first
+    scores: Path | None = None
+    models: str | None = None  # comma-separated ids
+    catalog: Path | None = None
+    model_filter: CatalogFilter = field(default_factory=CatalogFilter)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of ``fmops select-fm``."""
-    parser = _Parser(
-        prog=PROG,
-        description="Rank foundation models by priorities (P0 first), as in the seed deck's Step 3.",
-    )
-    order = parser.add_mutually_exclusive_group()
-    order.add_argument("--priorities", help=f"comma-separated, P0 first; allowed: {ALLOWED_PRIORITIES}")
-    order.add_argument("--priority", action="append", help="one priority; repeat in order (P0 first)")
-    parser.add_argument("--scores", type=Path, help="evaluation-scores file (YAML or JSON)")
-    parser.add_argument("--models", help="comma-separated model ids (catalog ids or ids in --scores)")
-    parser.add_argument("--catalog", type=Path, help="catalog file (default: config/fm-catalog.yaml)")
-    parser.add_argument("--commercial-only", action="store_true", help="only models usable commercially")
-    parser.add_argument("--fine-tunable", action="store_true", help="only fine-tunable models")
-    parser.add_argument("--available-on", choices=[a.value for a in Availability], help="only models available there")
-    parser.add_argument("--min-context", type=_non_negative_int, metavar="N", help="minimum context window (tokens)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    return parser
-
-
-def _priority_inputs(args: argparse.Namespace, scores: ScoresFile | None) -> list[str]:
+def _priority_inputs(request: SelectRequest, scores: ScoresFile | None) -> list[str]:
     """Return the priority names from the command line, else from the scores file."""
-    if args.priorities is not None:
-        return [args.priorities]
-    if args.priority:
-        return list(args.priority)
+    if request.priorities is not None:
+        return [request.priorities]
+    if request.priority:
+        return list(request.priority)
     return [p.value for p in scores.priorities] if scores else []
 
 
-def _run(args: argparse.Namespace) -> Selection:
-    """Load the inputs named by ``args`` and return the selection."""
-    scores = load_scores(args.scores) if args.scores else None
-    priorities = parse_priorities(_priority_inputs(args, scores))
+def _run(request: SelectRequest) -> Selection:
+    """Load the inputs named by ``request`` and return the selection."""
+    scores = load_scores(request.scores) if request.scores else None
+    priorities = parse_priorities(_priority_inputs(request, scores))
     try:
-        catalog = load_catalog(args.catalog)
+        catalog = load_catalog(request.catalog)
     except CatalogError as exc:
         raise SelectionError("catalog", str(exc)) from exc
-    model_ids = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
-    model_filter = CatalogFilter(
-        commercial_only=args.commercial_only,
-        fine_tunable=args.fine_tunable,
-        available_on=Availability(args.available_on) if args.available_on else None,
-        min_context=args.min_context,
-    )
-    return select_fm(catalog, priorities, model_ids, scores, model_filter)
+    model_ids = [m.strip() for m in request.models.split(",") if m.strip()] if request.models else None
+    return select_fm(catalog, priorities, model_ids, scores, request.model_filter)
 
 
 def _metrics(candidate: Candidate) -> str:
@@ -618,13 +581,10 @@ def _error_message(exc: SelectionError) -> str:
     return f"{PROG}: error: {option}: {exc.detail}" if option else f"{PROG}: error: {exc.detail}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run_select_fm(request: SelectRequest, as_json: bool = False) -> int:
     """Run ``fmops select-fm``: 0 ranked, 1 nothing left after filters, 2 bad input."""
     try:
-        args = build_parser().parse_args(argv)
-        selection = _run(args)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
+        selection = _run(request)
     except SelectionError as exc:
         print(_error_message(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -633,5 +593,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         for exclusion in selection.excluded:
             print(f"  {exclusion.model_id}: {exclusion.reason}", file=sys.stderr)
         return EXIT_NOTHING_LEFT
-    _print_selection(selection, args.json)
+    _print_selection(selection, as_json)
     return EXIT_OK

@@ -19,7 +19,6 @@ exit code is 2. ``--dry-run`` prints the same plan and writes nothing.
 
 from __future__ import annotations
 
-import argparse
 import io
 import ipaddress
 import os
@@ -37,7 +36,8 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from infra.plan import endpoints
-from infra.config import DEFAULT_CONFIG, ConfigError, OrgConfig, Stage, load_config
+from infra.config import ConfigError, OrgConfig, Stage, load_config
+from infra.config.loader import to_plain
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 NEW_ACCOUNT_PREFIX = 20
@@ -76,26 +76,15 @@ def _stage_map(text: str, option: str) -> dict[Stage, str]:
     return dict(sorted(found.items(), key=lambda item: list(Stage).index(item[0])))
 
 
-def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Request]:
-    parser = argparse.ArgumentParser(prog="fmops onboard-team", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("team", help="team name (lower case, digits, hyphens)")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file to edit")
-    parser.add_argument("--cost-centre", required=True, help="cost centre for the team's tags")
-    parser.add_argument("--features", required=True, help="comma-separated features, e.g. studio,pipelines")
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--accounts", help="existing workload accounts: dev=NAME[,preprod=NAME,prod=NAME]")
-    where.add_argument("--new-accounts", help="new workload accounts: dev=ID[,preprod=ID,prod=ID]")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    args = parser.parse_args(argv)
-    features = [f.strip() for f in args.features.split(",") if f.strip()]
-    if args.accounts:
-        request = Request(args.team, args.cost_centre, features, _stage_map(args.accounts, "--accounts"), {})
-    else:
-        ids = _stage_map(args.new_accounts, "--new-accounts")
-        request = Request(args.team, args.cost_centre, features,
-                          {stage: new_account_name(args.team, stage) for stage in ids}, ids)
-    return args, request
+def request_of(team: str, cost_centre: str, features: str, accounts: str | None = None,
+               new_accounts: str | None = None) -> Request:
+    """The request of the command-line values: ``features`` comma-separated, exactly one of
+    ``accounts`` (``dev=NAME,...``) and ``new_accounts`` (``dev=ID,...``)."""
+    names = [f.strip() for f in features.split(",") if f.strip()]
+    if accounts:
+        return Request(team, cost_centre, names, _stage_map(accounts, "--accounts"), {})
+    ids = _stage_map(new_accounts or "", "--new-accounts")
+    return Request(team, cost_centre, names, {stage: new_account_name(team, stage) for stage in ids}, ids)
 
 
 def new_account_name(team: str, stage: Stage) -> str:
@@ -245,18 +234,10 @@ def edited_text(text: str, request: Request, config: OrgConfig) -> str:
 
 
 def _check_only_appended(before: CommentedMap, after: CommentedMap, added: dict[str, list]) -> None:
-    expected = {**_plain(before), **{k: (_plain(before.get(k)) or []) + _plain(v) for k, v in added.items()}}
-    if _plain(after) != expected:
+    expected = {**to_plain(before), **{k: (to_plain(before.get(k)) or []) + to_plain(v) for k, v in added.items()}}
+    if to_plain(after) != expected:
         raise OnboardError("internal error: the edited file differs from the original by more than the new "
                            "entries; nothing was written")
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
 
 
 # -- the plan -------------------------------------------------------------------------------
@@ -327,9 +308,8 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def onboard(args: argparse.Namespace, request: Request) -> list[str]:
+def onboard(path: Path, request: Request, dry_run: bool = False) -> list[str]:
     """Check, edit, validate, plan and (unless dry run) write; the lines to print."""
-    path: Path = args.config
     try:
         before = load_config(path)
         text = path.read_text(encoding="utf-8")
@@ -345,22 +325,19 @@ def onboard(args: argparse.Namespace, request: Request) -> list[str]:
         lines = plan(before, after, request)
     except Exception as error:  # the app itself cannot be built from the new config
         raise OnboardError(f"the app cannot be built with team {request.team}: {type(error).__name__}: {error}") from None
-    if args.dry_run:
+    if dry_run:
         return [*lines, f"dry run: {path} unchanged"]
     write_atomically(path, new_text)
     return [*lines, f"wrote {path}; next: npx cdk diff -c config={path}, then npx cdk deploy --all -c config={path}"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def onboard_team(path: Path, team: str, cost_centre: str, features: str, accounts: str | None = None,
+                 new_accounts: str | None = None, dry_run: bool = False) -> int:
+    """`fmops onboard-team`: print the plan (and write the file); 2 with one message on any error."""
     try:
-        args, request = parse_args(sys.argv[1:] if argv is None else argv)
-        lines = onboard(args, request)
+        lines = onboard(path, request_of(team, cost_centre, features, accounts, new_accounts), dry_run)
     except OnboardError as error:
         print(f"fmops onboard-team: {error}", file=sys.stderr)
         return 2
     print("\n".join(lines))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """`fmops provision` and `fmops projects`: launch and list a team's projects with boto3.
 
-    fmops provision --list [--team TEAM]
+    fmops provision --list
     fmops provision TEMPLATE --name PROJECT [--param KEY=VALUE]... [--version V] [--project-tag P]
     fmops projects [--team TEAM] [--json]
 
@@ -19,12 +19,10 @@ Exit status: 0 success, 1 provisioning failed, 2 bad input or missing permission
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import secrets
 import string
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -300,10 +298,10 @@ def _parameters(items: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def _clients(args: argparse.Namespace) -> Provisioner:
+def _clients(profile: str | None, region: str | None) -> Provisioner:
     import boto3
 
-    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    session = boto3.session.Session(profile_name=profile, region_name=region)
     return Provisioner(session.client("servicecatalog"), session.client("cloudformation"), session.client("sts"))
 
 
@@ -331,29 +329,21 @@ def _report(console: Console, launch: Launch, outcome: Outcome) -> int:
     return EXIT_FAILED
 
 
-def main_provision(argv: Sequence[str], provisioner: Provisioner | None = None,
-                   console: Console | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fmops provision", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("template", nargs="?", help="registry id (e.g. genai-app) or product name")
-    parser.add_argument("--list", action="store_true", help="list the products your role may launch")
-    parser.add_argument("--name", help="project name (SageMakerProjectName)")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--version", help="product version (default: the newest)")
-    parser.add_argument("--project-tag", help="value of the fmops:project TagOption")
-    parser.add_argument("--profile")
-    parser.add_argument("--region")
-    args = parser.parse_args(argv)
+def provision_project(template: str | None, name: str | None, params: Sequence[str] = (), *,
+                      list_products: bool = False, version: str | None = None, project_tag: str | None = None,
+                      profile: str | None = None, region: str | None = None, provisioner: Provisioner | None = None,
+                      console: Console | None = None) -> int:
+    """`fmops provision`: launch ``template`` as project ``name`` (``params`` as KEY=VALUE), wait and show
+    its outputs; or list the products the role may launch. Exit status as in the module docstring."""
     console = console or Console()
     try:
-        provisioner = provisioner or _clients(args)
-        if args.list:
+        provisioner = provisioner or _clients(profile, region)
+        if list_products:
             _print_products(console, provisioner.products())
             return EXIT_OK
-        if not args.template or not args.name:
+        if not template or not name:
             raise ProvisionError("give TEMPLATE and --name (or --list)")
-        launch = provisioner.prepare(args.template, args.name, _parameters(args.param), version=args.version,
-                                     project_tag=args.project_tag)
+        launch = provisioner.prepare(template, name, _parameters(params), version=version, project_tag=project_tag)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task(f"provisioning {launch.name} ({launch.product.name} {launch.artifact_name})")
@@ -368,18 +358,14 @@ def main_provision(argv: Sequence[str], provisioner: Provisioner | None = None,
         return EXIT_INPUT
 
 
-def main_projects(argv: Sequence[str], provisioner: Provisioner | None = None,
+def list_projects(team: str | None = None, *, as_json: bool = False, profile: str | None = None,
+                  region: str | None = None, provisioner: Provisioner | None = None,
                   console: Console | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fmops projects", description="List the team's provisioned projects")
-    parser.add_argument("--team", help="only projects tagged fmops:team=TEAM")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--profile")
-    parser.add_argument("--region")
-    args = parser.parse_args(argv)
+    """`fmops projects`: the provisioned projects (of ``team``, by its tag) as a table or JSON."""
     console = console or Console()
     try:
-        provisioner = provisioner or _clients(args)
-        found = provisioner.projects(args.team)
+        provisioner = provisioner or _clients(profile, region)
+        found = provisioner.projects(team)
     except ProvisionError as error:
         console.print(f"[red]fmops projects:[/red] {error}")
         return error.exit_code
@@ -387,11 +373,11 @@ def main_projects(argv: Sequence[str], provisioner: Provisioner | None = None,
         console.print(f"[red]fmops projects:[/red] {error}")
         return EXIT_INPUT
     rows = list(_rows(found))
-    if args.json:
+    if as_json:
         console.print_json(json.dumps(rows))
         return EXIT_OK
     table = Table("project", "product", "status", "team", "project tag", "created", "id",
-                  title=f"Projects{' of team ' + args.team if args.team else ''}")
+                  title=f"Projects{' of team ' + team if team else ''}")
     for row in rows:
         table.add_row(*(str(row[k]) for k in ("name", "product", "status", "team", "project", "created", "id")))
     console.print(table)
@@ -405,6 +391,3 @@ def _rows(items: list[dict[str, Any]]) -> Iterator[dict[str, str]]:
                "status": item.get("Status", ""), "team": tags.get(TEAM_TAG, "-"), "project": tags.get(PROJECT_TAG, "-"),
                "created": str(item.get("CreatedTime", "")), "id": item.get("Id", "")}
 
-
-if __name__ == "__main__":
-    sys.exit(main_provision(sys.argv[1:]))

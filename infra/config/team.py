@@ -1,0 +1,112 @@
+"""A team: its accounts, features, GenAI runtime, budget, project catalog and personas."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import SLUG, Feature, LocatedError, SourceKind, Stage, Strict
+from infra.config.genai import GenAi
+from infra.config.matrix import load_matrix
+
+
+class TeamAccounts(Strict):
+    dev: str = Field(description="Name of the team's dev account")
+    preprod: str | None = Field(default=None, description="Name of the team's preprod account")
+    prod: str | None = Field(default=None, description="Name of the team's prod account")
+
+    def by_stage(self) -> dict[Stage, str]:
+        return {Stage(k): v for k, v in self.model_dump().items() if v is not None}
+
+
+class TeamBudget(Strict):
+    """A monthly AWS Budget per team and account, on the team's cost-allocation tag."""
+
+    monthly_usd: float = Field(gt=0, description="Monthly budget of the team in each of its accounts, USD")
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(
+        min_length=1, max_length=10, description="Who is told at 80% of actual and 100% of forecast spend")
+
+
+CONNECTION_ARN = r"^arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+
+
+class ProjectSource(Strict):
+    """The code repository of projects: the seed bundle in S3 (no repository), a new CodeCommit
+    repository per project, or an existing CodeConnections connection to a Git host."""
+
+    kind: SourceKind = Field(
+        default=SourceKind.S3,
+        description="s3: pipelines run the template's seed bundle or a bundle the team uploads; codecommit: a "
+        "repository per project, seeded with the template's code; codeconnections: a repository on the Git host "
+        "of connection_arn, named when the project is launched")
+    connection_arn: Annotated[str | None, Field(pattern=CONNECTION_ARN)] = Field(
+        default=None, description="kind codeconnections: the connection (created and accepted by the platform team)")
+    accepted_because: Annotated[str | None, Field(min_length=20, max_length=500)] = Field(
+        default=None, description="kind codeconnections: why the organisation accepts this Git host (e.g. a "
+        "self-managed server reached through a VPC host); written into every pipeline that uses it")
+
+    @model_validator(mode="after")
+    def _connection_only_for_codeconnections(self) -> ProjectSource:
+        if self.kind is SourceKind.CODECONNECTIONS:
+            if self.connection_arn is None:
+                raise LocatedError(("connection_arn",), "kind codeconnections needs connection_arn")
+            if self.accepted_because is None:
+                raise LocatedError(("accepted_because",), "kind codeconnections needs accepted_because: code from a Git "
+                                   "host outside AWS is an exception to the internet-free rules; say why it is accepted")
+        elif self.connection_arn is not None or self.accepted_because is not None:
+            field = "connection_arn" if self.connection_arn is not None else "accepted_because"
+            raise LocatedError((field,), f"{field} is only used with kind codeconnections")
+        return self
+
+
+class TeamCatalog(Strict):
+    """The team's Service Catalog portfolio of project templates (needs feature service-catalog)."""
+
+    projects: list[Annotated[str, Field(pattern=SLUG)]] = Field(
+        default_factory=list, max_length=50,
+        description="Allowed values of the fmops:project TagOption (cost allocation per project); default: the team name")
+    source: ProjectSource = ProjectSource()
+    share_from_governance: bool = Field(
+        default=False, description="Publish the team's products once, in the governance account, and share the "
+        "portfolio with the team's workload accounts (mode organisation)")
+    governance_portfolio_id: Annotated[str | None, Field(pattern=r"^port-[a-z0-9]{13}$")] = Field(
+        default=None, description="With share_from_governance: the shared portfolio's id (an output of the governance "
+        "catalog stack after its first deployment); the workload accounts then accept the share and give the team's "
+        "launcher roles access to it")
+
+    @model_validator(mode="after")
+    def _portfolio_id_with_share(self) -> TeamCatalog:
+        if self.governance_portfolio_id is not None and not self.share_from_governance:
+            raise LocatedError(("governance_portfolio_id",), "governance_portfolio_id needs share_from_governance: true")
+        if len(set(self.projects)) != len(self.projects):
+            raise LocatedError(("projects",), "projects has duplicates")
+        return self
+
+
+class Team(Strict):
+    name: Annotated[str, Field(pattern=SLUG, description="Team name, used in stack names and tags")]
+    cost_centre: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@ -]+$")]
+    accounts: TeamAccounts
+    features: list[Feature] = Field(min_length=1, description="Capabilities the team uses")
+    genai: GenAi | None = Field(default=None, description="Bedrock models, guardrail and FM endpoints of the team")
+    budget: TeamBudget | None = Field(default=None, description="Monthly AWS Budget with alerts per account")
+    catalog: TeamCatalog = Field(default=TeamCatalog(), description="Project templates offered to the team "
+                                 "(Service Catalog portfolio); needs feature service-catalog")
+    personas: list[str] | None = Field(
+        default=None, description="Team personas that get a role (infra/personas/matrix.yaml); default: all of them")
+    assume_principal: Annotated[str | None, Field(pattern=r"^arn:aws:iam::\d{12}:(root|role/[\w+=,.@/-]+)$")] = Field(
+        default=None, description="Who may assume the team's persona roles: an SSO/federation role ARN; "
+        "default: the account's own IAM principals with MFA")
+
+    @field_validator("personas")
+    @classmethod
+    def _known_personas(cls, value: list[str] | None) -> list[str] | None:
+        allowed = load_matrix().team_personas()
+        for persona in value or []:
+            if persona not in allowed:
+                raise ValueError(f"unknown team persona {persona!r}; allowed: {', '.join(allowed)}")
+        return value
+
+    def persona_names(self) -> list[str]:
+        return self.personas if self.personas is not None else load_matrix().team_personas()

@@ -1,0 +1,220 @@
+"""The cross-field checks of a whole config: what one model alone cannot see.
+
+``OrgConfig`` (``organisation.py``) runs :func:`check_config` after its fields are valid. Each
+check raises :class:`LocatedError` with the path of the field the user must change, so the
+loader reports it on that field's line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
+from infra.config.base import Feature, LocatedError, Mode
+from infra.config.fm_catalog import Availability, Catalog, CatalogError, FoundationModel, UnknownModelError
+from infra.config.team import TeamCatalog
+
+if TYPE_CHECKING:
+    from infra.config.genai import GenAi
+    from infra.config.organisation import OrgConfig, Organisation
+    from infra.config.team import Team
+
+
+# Team name the platform uses for its own stacks, persona roles, boundary and pipeline.
+RESERVED_TEAM_NAME = "platform"
+
+GEOGRAPHY_REGION_PREFIX = {"us": "us-", "eu": "eu-", "apac": "ap-"}
+
+# SageMaker names are at most 63 characters; "<org>-<team>-<endpoint>" gets "-model" for its
+# inference component.
+MAX_ENDPOINT_NAME = 57
+
+
+def check_config(config: OrgConfig) -> None:
+    """Every cross-field rule, in the order the user should fix them."""
+    _unique("accounts", "name", [a.name for a in config.accounts])
+    _unique("accounts", "id", [a.id for a in config.accounts])
+    _unique("teams", "name", [t.name for t in config.teams])
+    _mode(config)
+    _networks(config)
+    _team_accounts(config)
+    _genai(config)
+    _catalogs(config)
+    _delivery(config)
+
+
+def _catalogs(config: OrgConfig) -> None:
+    for index, team in enumerate(config.teams):
+        here = ("teams", index, "catalog")
+        if team.catalog != TeamCatalog() and Feature.SERVICE_CATALOG not in team.features:
+            raise LocatedError(here, f"team {team.name}: catalog settings need feature service-catalog in the "
+                               "team's features")
+        if team.catalog.share_from_governance and config.organisation.mode is not Mode.ORGANISATION:
+            raise LocatedError(here + ("share_from_governance",), f"team {team.name}: share_from_governance needs "
+                               "mode organisation (a governance account to share from)")
+        connection = team.catalog.source.connection_arn
+        if connection is not None and connection.split(":")[3] != config.organisation.region:
+            raise LocatedError(here + ("source", "connection_arn"), f"team {team.name}: the connection is in "
+                               f"{connection.split(':')[3]}; CodePipeline uses connections of its own Region "
+                               f"({config.organisation.region})")
+
+
+def _delivery(config: OrgConfig) -> None:
+    org = config.organisation
+    here = ("organisation", "delivery")
+    for index, team in enumerate(config.teams):
+        if team.name == RESERVED_TEAM_NAME:
+            raise LocatedError(("teams", index, "name"), f"team name {RESERVED_TEAM_NAME!r} is reserved: the "
+                               "platform's stacks, persona roles, boundary and delivery pipeline use it; choose "
+                               "another name")
+    if org.mode is Mode.SINGLE_ACCOUNT:
+        if "delivery" in org.model_fields_set:
+            raise LocatedError(here, "delivery is for mode organisation (pipelines in the governance account); "
+                               "single-account mode deploys with `cdk deploy --all`: remove delivery")
+        return
+    source = org.delivery.source
+    if source.connection_arn is not None:
+        _, _, _, region, account = source.connection_arn.split(":")[:5]
+        governance = next(a for a in config.accounts if a.role == "governance")
+        where = here + ("source", "connection_arn")
+        if region != org.region:
+            raise LocatedError(where, f"the connection is in {region}; the pipelines run in {org.region} and "
+                               "CodePipeline uses connections of its own Region")
+        if account != governance.id:
+            raise LocatedError(where, f"the connection belongs to account {account}; the pipelines run in the "
+                               f"governance account {governance.name} ({governance.id}): create the connection there")
+
+
+def _genai(config: OrgConfig) -> None:
+    try:
+        catalog = config.catalog
+    except CatalogError as error:
+        raise LocatedError(("models",), str(error)) from None
+    for index, team in enumerate(config.teams):
+        if team.genai is not None:
+            _check_team_genai(catalog, config.organisation, ("teams", index), team, team.genai)
+
+
+def _mode(config: OrgConfig) -> None:
+    governance = [a for a in config.accounts if a.role == "governance"]
+    if config.organisation.mode is Mode.SINGLE_ACCOUNT:
+        if len(config.accounts) != 1:
+            raise LocatedError(("organisation", "mode"), f"mode single-account takes exactly one account, found {len(config.accounts)}")
+        if config.organisation.aws_organization_id is not None:
+            raise LocatedError(("organisation", "aws_organization_id"), "aws_organization_id is for mode organisation; "
+                               "a single account shares its mirror with no other account")
+    elif len(governance) != 1:
+        raise LocatedError(("accounts",), f"mode organisation needs exactly one governance account, found {len(governance)}")
+
+
+def _networks(config: OrgConfig) -> None:
+    zones = config.organisation.availability_zones
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for index, account in enumerate(config.accounts):
+        net = account.network
+        here = ("accounts", index, "network")
+        if net.az_count is not None and net.az_count > len(zones):
+            raise LocatedError(here + ("az_count",), f"account {account.name}: az_count {net.az_count} exceeds the "
+                             f"{len(zones)} availability_zones of the organisation")
+        if net.existing is not None:
+            for sub_index, subnet in enumerate(net.existing.subnets):
+                if subnet.availability_zone not in zones:
+                    raise LocatedError(here + ("existing", "subnets", sub_index, "availability_zone"), f"account {account.name}: subnet {subnet.id} is in "
+                                     f"{subnet.availability_zone}, not one of {zones}")
+            if len({s.availability_zone for s in net.existing.subnets}) < 2:
+                raise LocatedError(here + ("existing", "subnets"), f"account {account.name}: existing subnets must span at least two AZs")
+        for other, other_net in seen:
+            if net.network.overlaps(other_net):
+                field = ("existing", "cidr") if net.existing else ("cidr",)
+                raise LocatedError(here + field, f"account {account.name}: CIDR {net.network} overlaps account "
+                                 f"{other} ({other_net}); give each VPC its own range")
+        seen.append((account.name, net.network))
+
+
+def _team_accounts(config: OrgConfig) -> None:
+    by_name = {a.name: a for a in config.accounts}
+    single = config.organisation.mode is Mode.SINGLE_ACCOUNT
+    for index, team in enumerate(config.teams):
+        for stage, name in team.accounts.by_stage().items():
+            account = by_name.get(name)
+            here = ("teams", index, "accounts", str(stage))
+            if account is None:
+                raise LocatedError(here, f"team {team.name}: accounts.{stage} is {name!r}, which is not in "
+                                 f"accounts; known: {', '.join(by_name)}")
+            if single:
+                continue
+            if account.role != "workload" or account.stage is not stage:
+                raise LocatedError(here, f"team {team.name}: accounts.{stage} is {name!r}, a "
+                                 f"{account.stage or account.role} account; use a workload account with stage {stage}")
+
+
+def _check_team_genai(catalog: Catalog, org: Organisation, here: tuple[Any, ...], team: Team, genai: GenAi) -> None:
+    """Models in the catalog, usable commercially when the team is, hosted where the team can."""
+    here = here + ("genai",)
+    region = org.region
+    features = set(team.features)
+    if genai.bedrock_models and not features & {Feature.BEDROCK, Feature.BEDROCK_AGENTS}:
+        raise LocatedError(here + ("bedrock_models",), f"team {team.name}: bedrock_models needs feature bedrock "
+                           "(or bedrock-agents) in the team's features")
+    if genai.endpoints and Feature.HOSTING not in features:
+        raise LocatedError(here + ("endpoints",), f"team {team.name}: endpoints need feature hosting in the team's features")
+    geography = genai.cross_region_inference
+    if geography and not region.startswith(GEOGRAPHY_REGION_PREFIX[geography]):
+        raise LocatedError(here + ("cross_region_inference",), f"{geography} inference profiles cannot be called "
+                           f"from {region}; use the geography of the organisation's region")
+    for position, model_id in enumerate(genai.bedrock_models):
+        where = here + ("bedrock_models", position)
+        model = _catalog_model(catalog, where, model_id, genai.commercial)
+        if model.bedrock_model_id is None:
+            raise LocatedError(where, f"model {model_id!r} has no bedrock_model_id in the catalog; add the current "
+                               "Bedrock model under models: with its bedrock_model_id")
+    _unique_within(here + ("endpoints",), [e.name for e in genai.endpoints])
+    for position, endpoint in enumerate(genai.endpoints):
+        where = here + ("endpoints", position)
+        full_name = f"{org.name}-{team.name}-{endpoint.name}"
+        if len(full_name) > MAX_ENDPOINT_NAME:
+            raise LocatedError(where + ("name",), f"endpoint name {full_name!r} has {len(full_name)} characters; "
+                               f"<organisation>-<team>-<name> may have at most {MAX_ENDPOINT_NAME}")
+        model = _catalog_model(catalog, where + ("model",), endpoint.model, genai.commercial)
+        if Availability.SAGEMAKER not in model.availability:
+            raise LocatedError(where + ("model",), f"model {endpoint.model!r} is not available on SageMaker "
+                               f"(availability: {', '.join(model.availability)}); host a SageMaker model")
+        instance = endpoint.instance_type or model.gpu_instance
+        if instance is None:
+            raise LocatedError(where + ("instance_type",), f"model {endpoint.model!r} has no gpu_instance in the "
+                               f"catalog; set instance_type (one of {', '.join(GPU_INSTANCE_TYPES)})")
+        if instance not in GPU_INSTANCE_TYPES:
+            raise LocatedError(where + ("instance_type",), f"the catalog's gpu_instance {instance} of {endpoint.model!r} "
+                               f"is not an allowed endpoint type; set instance_type to one of {', '.join(GPU_INSTANCE_TYPES)}")
+        if endpoint.image_region != region:
+            raise LocatedError(where + ("image",), f"image is in {endpoint.image_region}; the VPC reaches ECR only in "
+                               f"{region} (replicate the repository there)")
+
+
+def _catalog_model(catalog: Catalog, where: tuple[Any, ...], model_id: str, commercial: bool) -> FoundationModel:
+    try:
+        model = catalog.get(model_id)
+    except UnknownModelError as error:
+        raise LocatedError(where, f"{error} (models come from config/fm-catalog.yaml and models:)") from None
+    if commercial and not model.commercial_use:
+        raise LocatedError(where, f"model {model_id!r} ({model.provider} {model.name}) cannot be used commercially "
+                           "and the team has commercial: true; choose a model with commercial use")
+    return model
+
+
+def _unique_within(here: tuple[Any, ...], names: list[str]) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise LocatedError(here + (index, "name"), f"duplicate name {name!r}; each endpoint of a team needs its own")
+        seen.add(name)
+
+
+def _unique(section: str, key: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise LocatedError((section, index, key),
+                               f"duplicate {key} {value!r} in {section}; each {key} must be unique")
+        seen.add(value)
