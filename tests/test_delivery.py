@@ -17,7 +17,8 @@ from infra.app.builder import new_app
 from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free import check_paths, load_templates as load_all_templates
 from infra.config import ConfigError, load_config
-from infra.plan.delivery import bootstrap_commands, execution_policies, pipeline_groups
+from infra.plan.delivery import pipeline_groups
+from infra.tools.bootstrap import bootstrap_commands, execution_policies
 from infra.cli import main as fmops
 from infra.plan.endpoints import DELIVERY_ENDPOINTS, account_interface_endpoints
 from tests.conftest import REPO, resources, stack_artifacts, synth
@@ -456,7 +457,7 @@ def test_bootstrap_commands_need_the_synthesized_app(tmp_path, capsys):
 
 def test_execution_policies_cover_every_resource_type_within_iam_limits(default_assembly):
     from fmops_constructs.launch_role import handler_permissions, is_iam_action
-    from infra.plan.delivery import resource_types_by_account
+    from infra.tools.bootstrap import resource_types_by_account
 
     policies = execution_policies(DEFAULT, default_assembly)
     types = resource_types_by_account(default_assembly)

@@ -9,7 +9,7 @@ from typing import Any
 
 from infra.cli.parser import add_command, is_assembly
 from infra.config import Availability, load_config_or_exit
-from infra.plan import delivery
+from infra.tools import bootstrap as bootstrap_tool
 from infra.tools import docgen, fm_select, provision
 
 
@@ -60,7 +60,7 @@ def _bootstrap_commands(args: argparse.Namespace) -> int:
     if not is_assembly(Path(args.cdk_out), f"make synth CONFIG={args.config}"):
         return 2
     policies = Path(args.write_policies) if args.write_policies else None
-    return delivery.print_bootstrap_commands(config, args.config, Path(args.cdk_out), policies)
+    return bootstrap_tool.print_bootstrap_commands(config, args.config, Path(args.cdk_out), policies)
 
 
 def _docs(args: argparse.Namespace) -> int:
@@ -121,7 +121,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "generated from the app synthesized from CONFIG in --cdk-out (`make synth CONFIG=...` first).")
     bootstrap.add_argument("config", nargs="?", default="config/default.yaml")
     bootstrap.add_argument("--cdk-out", default="cdk.out", help="the app synthesized from CONFIG (default cdk.out)")
-    bootstrap.add_argument("--write-policies", metavar="DIR", help=f"write the execution policies there ({delivery.POLICIES_DIR})")
+    bootstrap.add_argument("--write-policies", metavar="DIR", help=f"write the execution policies there ({bootstrap_tool.POLICIES_DIR})")
 
     docs = add_command(commands, "docs", _docs,
                        "write the generated docs: config and templates reference, architecture diagram",

@@ -114,6 +114,15 @@ def endpoint_role_name(endpoint: str) -> str:
     return f"{endpoint}-exec"
 
 
+CDK_QUALIFIER = "hnb659fds"
+"""The CDK bootstrap qualifier (CDK's default), part of the bootstrap role names."""
+
+
+def bootstrap_role_arn(account_id: str, region: str, kind: str) -> str:
+    """A CDK bootstrap role (``deploy``, ``file-publishing``, ``lookup``...) of an account."""
+    return f"arn:aws:iam::{account_id}:role/cdk-{CDK_QUALIFIER}-{kind}-role-{account_id}-{region}"
+
+
 def delivery_role_path(organisation: str) -> str:
     """IAM path of the delivery pipelines' roles: the delivery bucket admits every role below it."""
     return f"/{organisation}/delivery/"

@@ -49,7 +49,7 @@ from fmops_constructs.vpc_egress import endpoints_only_security_group
 from infra import naming
 from infra.config import SourceKind, Stage as EnvironmentStage
 from infra.plan import OrgFacts
-from infra.plan.delivery import PipelineGroup, bootstrap_role_arn
+from infra.plan.delivery import PipelineGroup
 
 CDK_CLI_VERSION = "2.1148.1"  # package.json: the self-mutation installs the same CLI
 CDK_ASSETS_VERSION = "4.7.3"
@@ -135,7 +135,7 @@ class PipelineStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self._org = org
         self.group = group
-        deploy_roles = [bootstrap_role_arn(account_id, org.region, "deploy")
+        deploy_roles = [naming.bootstrap_role_arn(account_id, org.region, "deploy")
                         for account_id in sorted(a.id for a in group.all_accounts)]
 
         self.role = iam.Role(self, "PipelineRole", path=naming.delivery_role_path(org.name),
