@@ -195,14 +195,14 @@ class ModelPromotion(Construct):
         bucket_arn = f"arn:{stack.partition}:s3:::{name}"
         incoming = f"{bucket_arn}/{INCOMING}/{source}/*"
         sender = {"ArnEquals": {"aws:PrincipalArn": sender_arn}}
-        bucket.bucket.add_to_resource_policy(iam.PolicyStatement(
+        bucket.add_to_resource_policy(iam.PolicyStatement(
             sid="PreviousStageWritesItsPromotions", principals=[iam.AccountPrincipal(source)],
             actions=["s3:PutObject", "s3:AbortMultipartUpload"], resources=[incoming], conditions=sender))
-        bucket.bucket.add_to_resource_policy(iam.PolicyStatement(
+        bucket.add_to_resource_policy(iam.PolicyStatement(
             sid="PreviousStageOnlyThroughVpcEndpoints", effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()],
-            actions=["s3:*"], resources=[bucket.bucket.bucket_arn, bucket.bucket.arn_for_objects("*")],
+            actions=["s3:*"], resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
             conditions={**sender, "Null": {"aws:SourceVpce": "true"}}))
-        cfn_bucket = bucket.bucket.node.default_child
+        cfn_bucket = bucket.node.default_child
         cfn_bucket.add_property_override(  # type: ignore[union-attr]
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
         exempt_from_internet_free(

@@ -182,10 +182,9 @@ class StudioDomain(Construct):
             *distribution_image_arns(stack.region),
             f"arn:aws:sagemaker:{stack.region}:{stack.account}:image/{custom_image_prefix}-*",
         ]
-        encryption = EncryptionKey(self, "Key", alias=f"alias/{domain_name}/studio",
-                                   description=f"{domain_name}: SageMaker Studio home, spaces and logs")
-        encryption.grant_logs(STUDIO_LOG_GROUP)
-        self.key = encryption.key
+        self.key = EncryptionKey(self, "Key", alias=f"alias/{domain_name}/studio",
+                                 description=f"{domain_name}: SageMaker Studio home, spaces and logs")
+        self.key.grant_logs(STUDIO_LOG_GROUP)
         self.log_group = retained_log_group(self, "Logs", name=STUDIO_LOG_GROUP, key=self.key,
                                             retention_days=log_retention_days)
         self.security_group = self._security_group(vpc, vpc_cidr)

@@ -90,7 +90,7 @@ def add_pipelines(config: OrgConfig, app: App, *, stages: dict[str, Stage], plat
     for group in pipeline_groups(config):
         stack = PipelineStack(
             app, pipeline_stack_name(config, group), config=config, group=group, stages=stages,
-            network=platform.network, log_key=platform.log_key.key, mirror=mirror.mirror, source_key=source_key,
+            network=platform.network, log_key=platform.log_key, mirror=mirror.mirror, source_key=source_key,
             config_path=_repository_path(app.node.try_get_context("config")), env=env,
             description=f"FMOps Foundation {org.name}: delivery pipeline of "
                         f"{', '.join(t.name for t in group.teams) or 'the workload accounts without a team'}")
@@ -153,7 +153,7 @@ def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True)
         platforms[account.name] = platform
         catalog_stacks = {stack.stack_name: stack for stack in catalogs.add(
                      account, network=platform.network, team_stacks=team_stacks, guardrails=guardrails,
-                     data_keys={name: stack.data_key.key.key_arn for name, stack in team_stacks.items()},
+                     data_keys={name: stack.data_key.key_arn for name, stack in team_stacks.items()},
                      scope=None if scope is app else scope)}
         if teams := studio_teams(config, account):
             studio = StudioStack(

@@ -270,7 +270,7 @@ class ProjectPlatform(Construct):
             PlatformValue.SECURITY_GROUP_ID: self.security_group.security_group_id,
             PlatformValue.S3_ENDPOINT_ID: network.s3_endpoint_id,
             PlatformValue.DATA_KEY_ARN: data_key_arn,
-            PlatformValue.PROJECT_KEY_ARN: self.key.key.key_arn,
+            PlatformValue.PROJECT_KEY_ARN: self.key.key_arn,
         }
         if "execute-api" in network.endpoints:
             values[PlatformValue.API_ENDPOINT_ID] = network.endpoints["execute-api"].vpc_endpoint_id
@@ -309,13 +309,7 @@ class ProjectPlatform(Construct):
     def _admit_endpoint_logs(self, team: Team) -> None:
         """SageMaker names endpoint log groups itself (/aws/sagemaker/Endpoints/<endpoint>);
         project endpoints are named <team>-<project>."""
-        stack = Stack.of(self)
-        self.key.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchLogsForTeamEndpoints", principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            resources=["*"],
-            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:"
-                                    f"{stack.account}:log-group:/aws/sagemaker/Endpoints/{team.name}-*"}}))
+        self.key.grant_logs(f"/aws/sagemaker/Endpoints/{team.name}-", sid="CloudWatchLogsForTeamEndpoints")
 
     def _admit_notifications(self) -> None:
         """Project topics use this key: CloudWatch alarms and EventBridge rules of this account
@@ -325,7 +319,7 @@ class ProjectPlatform(Construct):
                                  f"{stack.account}:alarm:*"),
                                 ("events.amazonaws.com", f"arn:{stack.partition}:events:{stack.region}:"
                                  f"{stack.account}:rule/*")):
-            self.key.key.add_to_resource_policy(iam.PolicyStatement(
+            self.key.add_to_resource_policy(iam.PolicyStatement(
                 sid=f"{service.split('.')[0].capitalize()}PublishesToProjectTopics",
                 principals=[iam.ServicePrincipal(service)], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"], conditions={"StringEquals": {"aws:SourceAccount": stack.account},
@@ -414,7 +408,7 @@ class CatalogStack(Stack):
         mirror = package_mirror_account(config)
         images = ImageRegistry(account=mirror.id, region=org.region, namespace=org.name)
         promotion = ModelPromotion(
-            self, "Promotions", organisation=org.name, team=team.name, key=self.platform.key.key, boundary=boundary,
+            self, "Promotions", organisation=org.name, team=team.name, key=self.platform.key, boundary=boundary,
             team_bucket=personas.team_bucket_name(org.name, team.name, account.id, org.region),
             data_key_arn=data_key_arn, s3_endpoint_id=network.s3_endpoint_id, subnet_ids=self.platform.subnet_ids,
             security_group_id=self.platform.security_group.security_group_id,
@@ -424,7 +418,7 @@ class CatalogStack(Stack):
         CfnOutput(self, "PromotionTopicArn", value=promotion.topic.topic_arn,
                   description="Subscribe to hear of models arriving from the previous stage and of failed promotions")
         if promotion.bucket is not None and previous is not None:
-            CfnOutput(self, "PromotedModelsBucketName", value=promotion.bucket.bucket.bucket_name,
+            CfnOutput(self, "PromotedModelsBucketName", value=promotion.bucket.bucket_name,
                       description=f"Models approved in {previous.name}, registered here pending approval")
         return promotion
 

@@ -81,7 +81,7 @@ class GenAiStack(Stack):
         self.guardrail: Guardrail | None = None
         self.model_access: GovernedModelAccess | None = None
         if uses_bedrock(team):
-            self.guardrail = Guardrail(self, "Guardrail", name=f"{org.name}-{team.name}", encryption_key=self.key.key,
+            self.guardrail = Guardrail(self, "Guardrail", name=f"{org.name}-{team.name}", encryption_key=self.key,
                                        policy=team_guardrail_policy(team),
                                        description=f"Guardrail of team {team.name}: required on every model call")
             self._publish_guardrail(org.name, team, self.guardrail)
@@ -133,12 +133,12 @@ class GenAiStack(Stack):
         """Created before any endpoint (in an earlier stack), so weights can be staged first."""
         self.key.grant_logs("/aws/sagemaker/")
         access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, account))
-        bucket_props = {"encryption_key": self.key.key, "access_logs": access_logs,
+        bucket_props = {"encryption_key": self.key, "access_logs": access_logs,
                         "vpc_endpoint_ids": [network.s3_endpoint_id]}
         self.model_bucket = SecureBucket(self, "ModelArtifacts", log_prefix=f"{team.name}/model-artifacts",
                                          **bucket_props)
         self.capture_bucket = SecureBucket(self, "DataCapture", log_prefix=f"{team.name}/data-capture", **bucket_props)
-        CfnOutput(self, "ModelArtifactsBucketName", value=self.model_bucket.bucket.bucket_name,
+        CfnOutput(self, "ModelArtifactsBucketName", value=self.model_bucket.bucket_name,
                   description="Stage FM weights here, under the weights prefix of each endpoint in config")
         self.alarm_topic = self._alarm_topic()
         for endpoint in team.genai.endpoints:  # type: ignore[union-attr]
@@ -151,7 +151,7 @@ class GenAiStack(Stack):
         self._admit_endpoint_roles()
 
     def _log_group(self, construct_id: str, name: str, retention_days: int) -> logs.LogGroup:
-        return retained_log_group(self, construct_id, name=name, key=self.key.key, retention_days=retention_days)
+        return retained_log_group(self, construct_id, name=name, key=self.key, retention_days=retention_days)
 
     def _admit_endpoint_roles(self) -> None:
         """Bucket policies for the execution roles of the team's endpoints, by role name: the roles
@@ -162,12 +162,12 @@ class GenAiStack(Stack):
             ref.endpoint_name: f"arn:{self.partition}:iam::{self.account}:role/{endpoint_role_name(ref.endpoint_name)}"
             for ref in self.endpoint_refs.values()
         }
-        weights = self.model_bucket.bucket
+        weights = self.model_bucket
         weights.add_to_resource_policy(iam.PolicyStatement(
             sid="EndpointsReadWeights", principals=anyone, actions=["s3:GetObject", "s3:ListBucket"],
             resources=[weights.bucket_arn, weights.arn_for_objects("*")],
             conditions={"ArnEquals": {"aws:PrincipalArn": sorted(role_arns.values())}}))
-        capture = self.capture_bucket.bucket
+        capture = self.capture_bucket
         for name, role_arn in role_arns.items():
             capture.add_to_resource_policy(iam.PolicyStatement(
                 sid=f"CaptureOf{_pascal(name)}", principals=anyone, actions=["s3:PutObject"],
@@ -176,7 +176,7 @@ class GenAiStack(Stack):
     def _alarm_topic(self) -> sns.Topic:
         """The team's alarm topic: KMS-encrypted, TLS only, published to by CloudWatch alarms of
         this account only. Subscribe the team's on-call (e-mail, chat integration) to it."""
-        topic = sns.Topic(self, "Alarms", master_key=self.key.key, enforce_ssl=True)
+        topic = sns.Topic(self, "Alarms", master_key=self.key, enforce_ssl=True)
         from_alarms_here = {
             "StringEquals": {"aws:SourceAccount": self.account},
             "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"},
@@ -185,7 +185,7 @@ class GenAiStack(Stack):
         topic.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchAlarmsOfThisAccount", principals=[cloudwatch_service], actions=["sns:Publish"],
             resources=[topic.topic_arn], conditions=from_alarms_here))
-        self.key.key.add_to_resource_policy(iam.PolicyStatement(
+        self.key.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchAlarmsPublishEncrypted", principals=[cloudwatch_service],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=from_alarms_here))
         return topic
@@ -215,10 +215,10 @@ class FmEndpointsStack(Stack):
             permissions_boundary=boundary,
             vpc=network.vpc,
             image=endpoint.image,
-            model_data_url=genai.model_bucket.bucket.s3_url_for_object(endpoint.weights),
+            model_data_url=genai.model_bucket.s3_url_for_object(endpoint.weights),
             instance_type=endpoint_instance_type(config, endpoint),
-            encryption_key=genai.key.key,
-            data_capture_uri=genai.capture_bucket.bucket.s3_url_for_object(name),
+            encryption_key=genai.key,
+            data_capture_uri=genai.capture_bucket.s3_url_for_object(name),
             log_groups=genai.endpoint_log_groups[endpoint.name],
             alarm_action=cw_actions.SnsAction(genai.alarm_topic),
             min_instances=endpoint.min_instances,

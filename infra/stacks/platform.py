@@ -44,7 +44,7 @@ class PlatformStack(Stack):
             self, "Network",
             interface_endpoints={n: endpoints.service_name(n, org.region) for n in names},
             organisation_account_ids=config.account_ids,
-            log_key=self.log_key.key,
+            log_key=self.log_key,
             log_group_name=f"/{org.name}/vpc-flow-logs/{account.name}",
             log_retention_days=org.log_retention_days,
             dns_allowed_domains=org.dns_allowed_domains,
@@ -54,9 +54,8 @@ class PlatformStack(Stack):
         restrict_bedrock_endpoints(self.network.endpoints, account_ids=config.account_ids,
                                    models=account_bedrock_models(config, account))
         self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id],
-                                           source_account=account.id)
-        self.access_logs.bucket.node.default_child.add_property_override(  # type: ignore[union-attr]
-            "BucketName", access_log_bucket_name(config, account))
+                                           source_account=account.id,
+                                           bucket_name=access_log_bucket_name(config, account))
         if account.network.existing is None:  # only a VPC we create has CDK's default-SG custom resource
             self._framework_lambdas_in_vpc()
         self._platform_personas(config, account)

@@ -33,7 +33,7 @@ class TeamStack(Stack):
         access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", access_log_bucket_name(config, account))
         self.data = SecureBucket(
             self, "DataBucket",
-            encryption_key=self.data_key.key,
+            encryption_key=self.data_key,
             access_logs=access_logs,
             vpc_endpoint_ids=[network.s3_endpoint_id],
             log_prefix=f"{team.name}/data",
