@@ -53,8 +53,9 @@ from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge_wildcards
 from fmops_constructs.aspects import exempt_from_internet_free
+from fmops_constructs.cfn_text import nag_document, policy_document
 from fmops_constructs.model_registry import MODEL_PACKAGE_STATE_CHANGE
-from fmops_constructs.project import PYTHON_RUNTIME, nag_document, network_interface_grants, policy_document
+from fmops_constructs.product import PYTHON_RUNTIME, network_interface_grants
 from fmops_constructs.secure_bucket import SecureBucket
 
 RUNTIME = Path(__file__).with_name("model_promotion_runtime")

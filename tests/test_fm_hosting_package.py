@@ -276,7 +276,7 @@ def test_a_rule_asks_for_exactly_one_model_source(hosting, weights, package, hol
 ])
 def test_the_parameter_admits_only_versioned_packages_of_the_teams_groups(hosting, name, admitted):
     parameter = hosting["Parameters"]["ModelPackageName"]
-    assert parameter["AllowedPattern"] == model_package_name_pattern(TEAM)
+    assert parameter["AllowedPattern"] == model_package_name_pattern(f"{TEAM}-")
     assert bool(re.fullmatch(parameter["AllowedPattern"], name)) is admitted
     assert parameter["Default"] == "" and hosting["Parameters"]["WeightsFolder"]["Default"] == ""
 

@@ -21,6 +21,7 @@ and lets a team be added or removed without touching another team's portfolio.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 from aws_cdk import CfnOutput, CfnResource, Duration, Environment, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_cognito as cognito
@@ -34,17 +35,16 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge_wildcards
+from fmops_constructs.cfn_text import nag_document, policy_document
 from fmops_constructs.guardrail import Guardrail
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from fmops_constructs.kms import EncryptionKey
-from fmops_constructs.launch_role import ProductLaunchRole
+from fmops_constructs.launch_role import LaunchScope, ProductLaunchRole
 from fmops_constructs.model_promotion import ModelPromotion
 from fmops_constructs.private_network import PrivateNetwork
-from fmops_constructs.project import (STUDIO_VISIBILITY_TAG, ImageRegistry, PlatformValue, ProjectProductStack,
-                                      ProjectTemplateProps, SourceSpec, catalog_parameter_prefix, nag_document,
-                                      policy_document, role_path, seed_key_parameter)
+from fmops_constructs.product import ImageRegistry, PlatformValue, ProjectProductStack, ProjectTemplateProps, SourceSpec
 from fmops_constructs.vpc_egress import endpoints_only_security_group
-from infra import personas
+from infra import naming, personas
 from infra.config import Account, Availability, Feature, Mode, OrgConfig, Stage, Team
 from infra.plan.launchers import CREATE_PROJECT, launcher_personas, launcher_role_name, studio_launchers, studio_role_name
 from infra.plan.models import team_bedrock_models
@@ -74,9 +74,14 @@ def team_stage(config: OrgConfig, team: Team, account: Account) -> Stage | None:
 
 
 def offered_templates(config: OrgConfig, team: Team, account: Account | None) -> list[TemplateEntry]:
-    """Registry entries in the team's portfolio in ``account`` (None: every stage, for the hub)."""
+    """Registry entries in the team's portfolio in ``account`` (None: every stage, for the hub):
+    the team has every feature the entry requires (and Bedrock models, if the template calls one)
+    and the account's stage is one of the entry's (single-account mode: any stage)."""
     stage = team_stage(config, team, account) if account is not None else None
-    return [entry for entry in REGISTRY if entry.offered_to(team, stage)]
+    has_models = team.genai is not None and bool(team.genai.bedrock_models)
+    return [entry for entry in REGISTRY
+            if entry.required_features <= set(team.features) and (has_models or not entry.needs_bedrock_models)
+            and (stage is None or entry.stages is None or stage in entry.stages)]
 
 
 def next_stage_account(config: OrgConfig, team: Team, account: Account) -> Account | None:
@@ -109,8 +114,17 @@ def template_props(config: OrgConfig, team: Team, entry: TemplateEntry) -> Proje
     source = team.catalog.source
     mirror = package_mirror_account(config)
     models = team_bedrock_models(config, team)
+    prefix = naming.catalog_parameter_prefix(org.name, team.name)
     return ProjectTemplateProps(
-        organisation=org.name, team=team.name, template_id=entry.id, version=entry.version,
+        team=team.name, template_id=entry.id, version=entry.version,
+        boundary_name=naming.boundary_name(org.name, team.name),
+        role_path=naming.project_role_path(org.name, team.name),
+        parameter_prefix=prefix, seed_parameter=f"{prefix}/{naming.seed_key_parameter(entry.id)}",
+        team_bucket=partial(naming.team_bucket_name, org.name, team.name),
+        promoted_models_bucket=partial(naming.promoted_models_bucket_name, org.name, team.name),
+        access_log_bucket=partial(naming.access_log_bucket_name, org.name),
+        log_group_prefix=naming.log_prefix(org.name, team.name), team_tag=naming.TAG_TEAM,
+        tags={naming.TAG_TEMPLATE: entry.id, f"{naming.TAG_TEMPLATE}-version": entry.version},
         source=SourceSpec(kind=source.kind.value, connection_arn=source.connection_arn,
                           accepted_because=source.accepted_because),
         images=ImageRegistry(account=mirror.id, region=org.region, namespace=org.name),
@@ -225,7 +239,7 @@ class TeamPortfolio(Construct):
             # TemplateProviders), as the README describes.
             CfnOutput(Stack.of(self), f"{_pascal(entry.id)}TemplateUrl", value=template.bind(self).http_url,
                       description=f"{entry.id} {entry.version} template (S3), for S3-based SageMaker projects")
-            Tags.of(product).add(*STUDIO_VISIBILITY_TAG)
+            Tags.of(product).add(*naming.STUDIO_VISIBILITY_TAG)
             Tags.of(product).add("fmops:template", entry.id)
             self.portfolio.add_product(product)
             self.portfolio.set_local_launch_role(product, launch_role)
@@ -284,7 +298,7 @@ class ProjectPlatform(Construct):
         # replaced by ModelPromotion): kept so that their provisioned projects can still be updated.
         following = next_stage_account(config, team, account)
         values[PlatformValue.PROMOTION_ACCOUNT] = following.id if following else "none"
-        prefix = catalog_parameter_prefix(org.name, team.name)
+        prefix = naming.catalog_parameter_prefix(org.name, team.name)
         for value, text in values.items():
             name = f"{prefix}/{value.key}"
             if value.is_list:
@@ -298,7 +312,7 @@ class ProjectPlatform(Construct):
         for entry in entries:
             asset = s3_assets.Asset(self, f"Seed-{entry.id}", path=str(entry.seed), exclude=["__pycache__", "*.pyc"])
             bucket = asset.s3_bucket_name
-            ssm.StringParameter(self, f"Param-seed-{entry.id}", parameter_name=f"{prefix}/{seed_key_parameter(entry.id)}",
+            ssm.StringParameter(self, f"Param-seed-{entry.id}", parameter_name=f"{prefix}/{naming.seed_key_parameter(entry.id)}",
                                 string_value=asset.s3_object_key,
                                 description=f"Seed code bundle of template {entry.id} {entry.version}")
         if bucket is not None:
@@ -349,8 +363,13 @@ class CatalogStack(Stack):
             self, "TeamBoundary", f"arn:{self.partition}:iam::{account.id}:policy/"
                                   f"{personas.boundary_name(org.name, team.name)}")
         self.launch_role = ProductLaunchRole(self, "LaunchRole", role_name=launch_role_name(config, team),
-                                             organisation=org.name, team=team.name, boundary=boundary,
-                                             connection_arn=team.catalog.source.connection_arn)
+                                             launch_scope=LaunchScope(
+                                                 team=team.name, boundary_name=naming.boundary_name(org.name, team.name),
+                                                 role_path=naming.project_role_path(org.name, team.name),
+                                                 parameter_prefix=naming.catalog_parameter_prefix(org.name, team.name),
+                                                 log_group_prefix=naming.log_prefix(org.name, team.name),
+                                                 team_tag=naming.TAG_TEAM,
+                                                 connection_arn=team.catalog.source.connection_arn))
         self.portfolio: TeamPortfolio | None = None
         if shared_resource_types is None:
             self.portfolio = TeamPortfolio(self, "Catalog", config=config, team=team, entries=entries,
@@ -453,7 +472,7 @@ class CatalogStack(Stack):
              "Action": ["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
                         "sagemaker:AddTags"]},
             {"Sid": "PassProjectRolesToSageMaker", "Effect": "Allow", "Action": ["iam:PassRole"],
-             "Resource": [f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{role_path(org.name, team.name)}*"],
+             "Resource": [f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{naming.project_role_path(org.name, team.name)}*"],
              "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
             {"Sid": "UploadProjectCodeBundles", "Effect": "Allow", "Action": ["s3:PutObject"],
              "Resource": [f"arn:${{AWS::Partition}}:s3:::{org.name}-{team.name}-data-${{AWS::AccountId}}-"

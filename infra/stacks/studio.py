@@ -24,9 +24,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge_wildcards
+from fmops_constructs.cfn_text import nag_document, policy_document
 from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.private_network import PrivateNetwork
-from fmops_constructs.project import nag_document, policy_document
 from fmops_constructs.studio import StudioDomain, StudioUserProfile
 from infra.stacks.catalog import studio_launch_statements
 from infra.config import Account, Feature, OrgConfig, Team
