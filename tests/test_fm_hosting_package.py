@@ -25,8 +25,9 @@ import pytest
 from botocore.validate import ParamValidator
 
 from fmops_constructs.fm_endpoint import OFFLINE_ENVIRONMENT
-from fmops_constructs.model_promotion import RUNTIME, promoted_models_bucket_name
+from fmops_constructs.model_promotion import RUNTIME
 from infra.compliance.internet_free import check_template
+from infra.naming import promoted_models_bucket_name
 from templates.fm_hosting.product import model_package_name_pattern
 from templates.registry import BY_ID
 from tests.conftest import resources

@@ -427,7 +427,11 @@ class CatalogStack(Stack):
         mirror = package_mirror_account(config)
         images = ImageRegistry(account=mirror.id, region=org.region, namespace=org.name)
         promotion = ModelPromotion(
-            self, "Promotions", organisation=org.name, team=team.name, key=self.platform.key, boundary=boundary,
+            self, "Promotions", team=team.name, key=self.platform.key, boundary=boundary,
+            sender_role_name=naming.promotion_role_name(org.name, team.name),
+            receiver_role_name=naming.import_role_name(org.name, team.name),
+            promoted_models_bucket=partial(naming.promoted_models_bucket_name, org.name, team.name),
+            log_group_prefix=naming.log_prefix(org.name, team.name),
             team_bucket=personas.team_bucket_name(org.name, team.name, account.id, org.region),
             data_key_arn=data_key_arn, s3_endpoint_id=network.s3_endpoint_id, subnet_ids=self.platform.subnet_ids,
             security_group_id=self.platform.security_group.security_group_id,
