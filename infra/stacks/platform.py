@@ -14,7 +14,7 @@ from fmops_constructs.secure_bucket import AccessLogBucket
 from fmops_constructs.vpc_egress import endpoints_only_security_group
 from fmops_constructs.bedrock import model_arns, restrict_bedrock_endpoints
 from fmops_constructs.persona import PermissionBoundary, PersonaRole
-from infra import personas
+from infra import naming, personas
 from infra.plan import endpoints
 from infra.config import Account, OrgConfig
 from infra.plan.genai import account_bedrock_models
@@ -76,13 +76,15 @@ class PlatformStack(Stack):
         name = personas.boundary_name(org.name, "platform")
         self.boundary = PermissionBoundary(
             self, "PlatformBoundary", name=name,
-            document=personas.boundary_document(PermissionBoundary.arn_for(self, name), list(scope.model_arns)),
+            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns)),
         )
         matrix = personas.load_matrix()
         for persona in matrix.platform_personas():
             PersonaRole(
-                self, f"Persona-{persona}", role_name=f"{org.name}-platform-{persona}", team="platform",
+                self, f"Persona-{persona}", role_name=f"{org.name}-platform-{persona}",
                 persona=persona, description=matrix.personas[persona].description,
+                policy_description=f"{persona} of platform, generated from infra/personas/matrix.yaml",
+                tags={naming.TAG_TEAM: "platform", "fmops:persona": persona},
                 statements=personas.persona_statements(persona, scope, matrix),
                 boundary=self.boundary.policy, principal_arn=org.platform_assume_principal,
             )

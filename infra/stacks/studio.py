@@ -31,7 +31,7 @@ from fmops_constructs.studio import StudioDomain, StudioUserProfile
 from infra.stacks.catalog import studio_launch_statements
 from infra.config import Account, Feature, OrgConfig, Team
 from infra.plan.launchers import USE_STUDIO, studio_launchers, studio_personas, studio_role_name
-from infra import personas
+from infra import naming, personas
 from infra.personas import boundary_name
 
 __all__ = ["USE_STUDIO", "StudioStack", "studio_personas", "studio_teams", "team_boundary_arn", "user_profile_name"]
@@ -78,8 +78,9 @@ class StudioStack(Stack):
             launchers = studio_launchers(team) if Feature.SERVICE_CATALOG in team.features else []
             for persona in studio_personas():
                 profile = self.domain.add_user_profile(
-                    f"{team.name}-{persona}", profile_name=user_profile_name(team, persona), team=team.name,
-                    persona=persona, permissions_boundary=boundary,
+                    f"{team.name}-{persona}", profile_name=user_profile_name(team, persona),
+                    permissions_boundary=boundary, key_tag=naming.TAG_TEAM,
+                    tags={naming.TAG_TEAM: team.name, "fmops:persona": persona},
                     role_name=studio_role_name(org.name, team.name, persona))
                 # In Studio the person works as this role: it carries the persona's own policy
                 # (the access matrix row), by name, next to the Studio permissions.

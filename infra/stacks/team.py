@@ -16,7 +16,7 @@ from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.persona import PermissionBoundary, PersonaRole
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
-from infra import personas
+from infra import naming, personas
 from infra.config import Account, OrgConfig, Team
 from infra.plan.models import team_bedrock_models
 from infra.personas import boundary_name
@@ -41,8 +41,8 @@ class TeamStack(Stack):
         )
         self._personas(config, account, team)
         if team.budget is not None:
-            TeamBudgetAlarm(self, "Budget", team=team.name, monthly_usd=team.budget.monthly_usd,
-                            alert_emails=team.budget.alert_emails)
+            TeamBudgetAlarm(self, "Budget", team=team.name, tag_key=naming.TAG_TEAM,
+                            monthly_usd=team.budget.monthly_usd, alert_emails=team.budget.alert_emails)
 
     def _personas(self, config: OrgConfig, account: Account, team: Team) -> None:
         """The boundary, then one role per team persona, each policy generated from the matrix."""
@@ -52,13 +52,15 @@ class TeamStack(Stack):
         name = boundary_name(org.name, team.name)
         self.boundary = PermissionBoundary(
             self, "Boundary", name=name,
-            document=personas.boundary_document(PermissionBoundary.arn_for(self, name), list(scope.model_arns)),
+            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns)),
         )
         matrix = personas.load_matrix()
         self.persona_roles = {
             persona: PersonaRole(
-                self, f"Persona-{persona}", role_name=personas.role_name(org.name, team.name, persona), team=team.name,
+                self, f"Persona-{persona}", role_name=personas.role_name(org.name, team.name, persona),
                 persona=persona, description=matrix.personas[persona].description,
+                policy_description=f"{persona} of {team.name}, generated from infra/personas/matrix.yaml",
+                tags={naming.TAG_TEAM: team.name, "fmops:persona": persona},
                 statements=personas.persona_statements(persona, scope, matrix),
                 boundary=self.boundary.policy, principal_arn=team.assume_principal,
             )
