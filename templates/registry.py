@@ -6,8 +6,8 @@ template or its seed code changes: it names the product's provisioning artifact.
 
 An entry says what its template needs, in the app's words as plain strings: the team features
 (``required_features``), the stages whose accounts offer it (``stages``) and whether it calls a
-Bedrock model. The app decides which team gets which product from that
-(``infra/stacks/catalog.py``, ``offered_templates``); this package imports nothing of the app.
+Bedrock model. The app decides which team gets which product from that (its catalog stack's
+``offered_templates``); this package imports nothing of the app.
 """
 
 from __future__ import annotations

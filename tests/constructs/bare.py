@@ -81,12 +81,9 @@ def app_names(template: dict[str, Any]) -> list[str]:
     return [s for s in strings(values) if APP_NAME in s]
 
 
-def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return document["Statement"]
-
-
 def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
-    [found] = [s for s in statements(document) if s.get("Sid") == sid]
+    """The statement ``sid`` of a policy document."""
+    [found] = [s for s in document["Statement"] if s.get("Sid") == sid]
     return found
 
 
@@ -116,10 +113,6 @@ def product_props(**overrides: Any) -> Any:
         tags={f"{ORG}:template": "demo"}, images=ImageRegistry(account=ACCOUNT, region=REGION, namespace=ORG),
         log_retention_days=120)
     return ProjectTemplateProps(**{**props, **overrides})
-
-
-def product_parent() -> Stack:
-    return bare_stack()
 
 
 def acknowledged(construct: Any) -> dict[str, str]:
