@@ -7,11 +7,17 @@ from constructs import Construct
 
 
 class TeamBudgetAlarm(Construct):
-    """Budget on the ``fmops:team`` cost-allocation tag: e-mail at 80% of actual spend and at
-    100% of forecast spend. The tag must be activated as a cost allocation tag in the payer
-    account's billing console (a one-time step the README lists)."""
+    """Budget on the team's cost-allocation tag (``tag_key`` = ``team``): e-mail at 80% of actual
+    spend and at 100% of forecast spend. The tag must be activated as a cost allocation tag in the
+    payer account's billing console (a one-time step the README lists).
 
-    def __init__(self, scope: Construct, construct_id: str, *, team: str, monthly_usd: float,
+    :param team: the team, the value of the tag.
+    :param tag_key: the key of the cost-allocation tag the team's resources carry.
+    :param monthly_usd: the monthly budget.
+    :param alert_emails: who is told.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, team: str, tag_key: str, monthly_usd: float,
                  alert_emails: list[str]) -> None:
         super().__init__(scope, construct_id)
         subscribers = [budgets.CfnBudget.SubscriberProperty(address=email, subscription_type="EMAIL")
@@ -22,7 +28,7 @@ class TeamBudgetAlarm(Construct):
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=monthly_usd, unit="USD"),
-                cost_filters={"TagKeyValue": [f"user:fmops:team${team}"]},
+                cost_filters={"TagKeyValue": [f"user:{tag_key}${team}"]},
             ),
             notifications_with_subscribers=[
                 budgets.CfnBudget.NotificationWithSubscribersProperty(

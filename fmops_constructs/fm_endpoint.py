@@ -241,7 +241,9 @@ class FmEndpoint(Construct):
             actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
             resources=[stack.format_arn(service="ecr", account=account, region=region, resource="repository",
                                         resource_name=repository, arn_format=ArnFormat.SLASH_RESOURCE_NAME)]))
-        role.add_to_policy(iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]))
+        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        # Identity-policy statements: LogGroup.grant would also write a resource policy on an
+        # imported group.
         for group in log_groups:
             role.add_to_policy(iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],

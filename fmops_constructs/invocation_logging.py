@@ -53,18 +53,18 @@ class ModelInvocationLogging(Construct):
         self.key = EncryptionKey(self, "Key", alias=key_alias,
                                  description="Bedrock model invocation logs (CloudWatch Logs and S3)")
         self.key.grant_logs(log_group_name)
-        self.key.key.add_to_resource_policy(iam.PolicyStatement(
+        self.key.add_to_resource_policy(iam.PolicyStatement(
             sid="BedrockWritesEncryptedInvocationLogs", principals=[iam.ServicePrincipal(BEDROCK)],
             actions=["kms:GenerateDataKey"], resources=["*"], conditions=from_bedrock_here))
 
-        self.log_group = retained_log_group(self, "LogGroup", name=log_group_name, key=self.key.key,
+        self.log_group = retained_log_group(self, "LogGroup", name=log_group_name, key=self.key,
                                             retention_days=retention_days)
-        self.bucket = SecureBucket(self, "Bucket", encryption_key=self.key.key, access_logs=access_logs,
+        self.bucket = SecureBucket(self, "Bucket", encryption_key=self.key, access_logs=access_logs,
                                    vpc_endpoint_ids=vpc_endpoint_ids, log_prefix="bedrock-invocation-logs")
-        self.bucket.bucket.add_to_resource_policy(iam.PolicyStatement(
+        self.bucket.add_to_resource_policy(iam.PolicyStatement(
             sid="BedrockWritesInvocationLogs", principals=[iam.ServicePrincipal(BEDROCK)], actions=["s3:PutObject"],
-            resources=[self.bucket.bucket.arn_for_objects(f"{S3_PREFIX}/*"),
-                       self.bucket.bucket.arn_for_objects(f"{LARGE_PAYLOAD_PREFIX}/*")],
+            resources=[self.bucket.arn_for_objects(f"{S3_PREFIX}/*"),
+                       self.bucket.arn_for_objects(f"{LARGE_PAYLOAD_PREFIX}/*")],
             conditions=from_bedrock_here))
 
         self.delivery_role = iam.Role(
@@ -81,7 +81,7 @@ class ModelInvocationLogging(Construct):
 
     def logging_config(self) -> dict[str, Any]:
         """The ``loggingConfig`` sent to PutModelInvocationLoggingConfiguration."""
-        bucket_name = self.bucket.bucket.bucket_name
+        bucket_name = self.bucket.bucket_name
         return {
             "cloudWatchConfig": {
                 "logGroupName": self.log_group.log_group_name,
@@ -103,7 +103,7 @@ class ModelInvocationLogging(Construct):
             physical_resource_id=cr.PhysicalResourceId.of("bedrock-model-invocation-logging"),
         )
         handler_logs = retained_log_group(self, "HandlerLogGroup", name=f"{log_group_name}-handler",
-                                          key=self.key.key, retention_days=retention_days)
+                                          key=self.key, retention_days=retention_days)
         configuration = cr.AwsCustomResource(
             self, "Configuration",
             resource_type="Custom::BedrockModelInvocationLogging",

@@ -4,9 +4,9 @@ Its policy is generated, not written by hand: for every resource type in the por
 templates, the actions CloudFormation's resource handler calls (``handlers.*.permissions`` of the
 resource provider schemas that cfn-lint ships, so offline and versioned with the lock file),
 minus the actions no product needs (:data:`NEVER`), each service narrowed to the team's
-resources (:data:`SCOPES`): the ``<team>-`` name prefix, the project IAM path, the
-``fmops:team`` tag, or the ``SC-<account>-pp-`` names CloudFormation gives the resources of a
-provisioned product. A service without a scope is an error at synth, so a new resource type in a
+resources (:data:`SCOPES`): the ``<team>-`` name prefix, the project IAM path, the team tag,
+the team's log group and SSM prefixes, or the ``SC-<account>-pp-`` names CloudFormation gives the
+resources of a provisioned product. The names are the app's, given in a :class:`LaunchScope`. A service without a scope is an error at synth, so a new resource type in a
 template is reviewed before its launch role can create it.
 
 Roles can only be created with the team's permission boundary (``iam:PermissionsBoundary``),
@@ -27,7 +27,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge_wildcards
-from fmops_constructs.project import nag_document, policy_document, role_path
+from fmops_constructs.cfn_text import nag_document, policy_document
 
 SCHEMA_REGION = "us-east-1"
 STACKS = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/SC-${AWS::AccountId}-pp-*"
@@ -58,12 +58,43 @@ NEVER: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class LaunchScope:
+    """The team a launch role is held to, and the names of what belongs to it (the app's).
+
+    :param team: the team; its products name their resources ``<team>-...``.
+    :param boundary_name: the team's permission boundary (a customer-managed policy in each
+        account): the launch role's own, and the only one it may create roles with.
+    :param role_path: IAM path of the roles and policies the products create.
+    :param parameter_prefix: SSM prefix of the platform values the products read.
+    :param log_group_prefix: prefix of the team's log groups.
+    :param team_tag: key of the tag, valued ``team``, on what the products create (ABAC).
+    :param connection_arn: the CodeConnections connection the team's pipelines may use.
+        Default: none.
+    """
+
+    team: str
+    boundary_name: str
+    role_path: str
+    parameter_prefix: str
+    log_group_prefix: str
+    team_tag: str
+    connection_arn: str | None = None
+
+    @property
+    def fill(self) -> dict[str, str]:
+        """The values of the placeholders of :data:`SCOPES`."""
+        return {"team": self.team, "log_group_prefix": self.log_group_prefix,
+                "parameter_prefix": self.parameter_prefix, "connection": self.connection_arn or ""}
+
+
+@dataclass(frozen=True)
 class Scope:
     """Where one service's actions may act.
 
-    ``resources``: ``Fn::Sub`` templates with ``{org}``, ``{team}`` and ``{path}`` filled in.
-    ``create_tag``/``resource_tag``: require the ``fmops:team`` tag on the request (Create*,
-    Tag*) or on the resource (everything else except Describe/List/Get).
+    ``resources``: ``Fn::Sub`` templates with ``{team}``, ``{log_group_prefix}``,
+    ``{parameter_prefix}`` and ``{connection}`` filled in (:attr:`LaunchScope.fill`).
+    ``create_tag``/``resource_tag``: require the team tag on the request (Create*, Tag*) or on
+    the resource (everything else except Describe/List/Get).
     """
 
     resources: tuple[str, ...]
@@ -83,7 +114,8 @@ SCOPES: dict[str, Scope] = {
     "bedrock": Scope((_arn("bedrock", "prompt/*"),), create_tag=True, resource_tag=True),
     "apigateway": Scope((_arn("apigateway", "/restapis", account=False), _arn("apigateway", "/restapis/*", account=False),
                          _arn("apigateway", "/tags/*", account=False))),
-    "logs": Scope((_arn("logs", "log-group:/{org}/{team}/*"), _arn("logs", "log-group:/aws/sagemaker/Endpoints/{team}-*"))),
+    "logs": Scope((_arn("logs", "log-group:{log_group_prefix}*"),
+                   _arn("logs", "log-group:/aws/sagemaker/Endpoints/{team}-*"))),
     "kms": Scope((_arn("kms", "key/*"),), resource_tag=True,
                  action_conditions={"kms:CreateGrant": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}),
     "sns": Scope((_arn("sns", "{team}-*"),)),
@@ -96,7 +128,7 @@ SCOPES: dict[str, Scope] = {
     "cognito-idp": Scope((_arn("cognito-idp", "userpool/*"),)),
     "s3": Scope((f"arn:${{AWS::Partition}}:s3:::{GENERATED_BUCKETS}", f"arn:${{AWS::Partition}}:s3:::{GENERATED_BUCKETS}/*",
                  "arn:${AWS::Partition}:s3:::cdk-*-assets-${AWS::AccountId}-${AWS::Region}/*")),
-    "ssm": Scope((_arn("ssm", "parameter/{org}/catalog/{team}/*"),)),
+    "ssm": Scope((_arn("ssm", "parameter{parameter_prefix}/*"),)),
     "codestar-connections": Scope(("{connection}",)),
     "codeconnections": Scope(("{connection}",)),
 }
@@ -163,18 +195,15 @@ def needed_actions(resource_types: Iterable[str]) -> dict[str, set[str]]:
     return by_service
 
 
-def launch_statements(*, organisation: str, team: str, resource_types: Iterable[str],
-                      connection_arn: str | None = None) -> list[dict[str, Any]]:
+def launch_statements(scope: LaunchScope, resource_types: Iterable[str]) -> list[dict[str, Any]]:
     """The launch role's policy statements as ``Fn::Sub`` templates (see the module docstring)."""
-    path = role_path(organisation, team)
-    boundary = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{organisation}-{team}-boundary"
-    fill = {"org": organisation, "team": team, "connection": connection_arn or ""}
+    boundary = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{scope.boundary_name}"
     statements: list[dict[str, Any]] = [
         {"Sid": "ProvisionedProductStacks", "Action": list(CLOUDFORMATION), "Resource": [STACKS + "/*"]},
         {"Sid": "ReadProductTemplates", "Action": ["s3:GetObject"], "Resource": ["*"],
          "Condition": {"StringEquals": {"s3:ExistingObjectTag/servicecatalog:provisioning": "true"}}},
         {"Sid": "ReadPlatformParameters", "Action": ["ssm:GetParameters", "ssm:GetParameter"],
-         "Resource": [_arn("ssm", f"parameter/{organisation}/catalog/{team}/*")]},
+         "Resource": [_arn("ssm", f"parameter{scope.parameter_prefix}/*")]},
     ]
     resource_types = list(resource_types)
     for resource_type, service in SERVICE_LINKED_ROLES.items():
@@ -188,15 +217,15 @@ def launch_statements(*, organisation: str, team: str, resource_types: Iterable[
     reads = [a for actions in needed.values() for a in actions
              if any(fnmatch.fnmatchcase(a, pattern) for pattern in UNSCOPED_READS)]
     iam_actions = needed.pop("iam", set())
-    statements += _iam_statements(iam_actions, path, boundary)
+    statements += _iam_statements(iam_actions, scope.role_path, boundary)
     for service in sorted(needed):
         if service not in SCOPES:
             raise ValueError(f"launch role: no scope for service {service!r} (actions {sorted(needed[service])}); "
                              "add it to fmops_constructs.launch_role.SCOPES after review")
         actions = sorted(a for a in needed[service] if a not in reads)
-        if service in ("codestar-connections", "codeconnections") and not connection_arn:
+        if service in ("codestar-connections", "codeconnections") and not scope.connection_arn:
             continue
-        statements += _scoped_statements(service, actions, SCOPES[service], fill, team)
+        statements += _scoped_statements(service, actions, SCOPES[service], scope)
     if reads:
         statements.append({"Sid": "ReadConfiguration", "Action": sorted(set(reads)), "Resource": ["*"]})
     return [{"Effect": "Allow", **s} for s in statements if s["Action"]]
@@ -218,9 +247,10 @@ def _iam_statements(actions: set[str], path: str, boundary: str) -> list[dict[st
     ]
 
 
-def _scoped_statements(service: str, actions: list[str], scope: Scope, fill: Mapping[str, str],
-                       team: str) -> list[dict[str, Any]]:
-    resources = [_fill(r, fill) for r in scope.resources]
+def _scoped_statements(service: str, actions: list[str], scope: Scope,
+                       launch: LaunchScope) -> list[dict[str, Any]]:
+    resources = [_fill(r, launch.fill) for r in scope.resources]
+    resource_tagged = {"StringEquals": {f"aws:ResourceTag/{launch.team_tag}": launch.team}}
     sid = "".join(part.capitalize() for part in service.replace("-", " ").split())
     if not (scope.create_tag or scope.resource_tag):
         return [{"Sid": sid, "Action": actions, "Resource": resources}]
@@ -233,15 +263,15 @@ def _scoped_statements(service: str, actions: list[str], scope: Scope, fill: Map
     for index, action in enumerate(sorted(a for a in actions if a in special)):
         condition = dict(special[action])
         if scope.resource_tag:
-            condition["StringEquals"] = {"aws:ResourceTag/fmops:team": team}
+            condition.update(resource_tagged)
         statements.append({"Sid": f"{sid}Condition{index}", "Action": [action], "Resource": resources,
                            "Condition": condition})
     if create:
-        condition = {"StringEquals": {"aws:RequestTag/fmops:team": team}} if scope.create_tag else None
+        condition = {"StringEquals": {f"aws:RequestTag/{launch.team_tag}": launch.team}} if scope.create_tag else None
         statements.append({"Sid": f"{sid}Create", "Action": create, "Resource": resources,
                            **({"Condition": condition} if condition else {})})
     if rest:
-        condition = {"StringEquals": {"aws:ResourceTag/fmops:team": team}} if scope.resource_tag else None
+        condition = resource_tagged if scope.resource_tag else None
         statements.append({"Sid": f"{sid}Change", "Action": rest, "Resource": resources,
                            **({"Condition": condition} if condition else {})})
     return statements
@@ -279,20 +309,22 @@ class ProductLaunchRole(Construct):
 
     The role exists first, with its fixed name, so launch constraints can name it
     (``LocalRoleName``, the same in every account the portfolio is shared with); its policy is
-    generated by :meth:`allow_resource_types` once the products are known.
+    generated by :meth:`allow_resource_types` once the products are known. The role carries the
+    team's permission boundary (``launch_scope.boundary_name``) itself.
 
-    :param boundary: the team's permission boundary, carried by the role itself.
-    :param connection_arn: the CodeConnections connection the team's pipelines may use.
+    :param role_name: the role's name, the same in every account of the team.
+    :param launch_scope: the team the role is held to, and the names of its resources.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, role_name: str, organisation: str, team: str,
-                 boundary: iam.IManagedPolicy, connection_arn: str | None = None) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, role_name: str, launch_scope: LaunchScope) -> None:
         super().__init__(scope, construct_id)
-        self._organisation, self._team, self._connection = organisation, team, connection_arn
+        self.launch_scope = launch_scope
         self.role = iam.Role(
             self, "Role", role_name=role_name, assumed_by=iam.ServicePrincipal("servicecatalog.amazonaws.com"),
-            permissions_boundary=boundary,
-            description=f"Service Catalog launch role of team {team}'s project templates (generated policy)",
+            permissions_boundary=iam.ManagedPolicy.from_managed_policy_name(self, "Boundary",
+                                                                            launch_scope.boundary_name),
+            description=f"Service Catalog launch role of team {launch_scope.team}'s project templates "
+                        "(generated policy)",
         )
         self.statements: list[dict[str, Any]] = []
 
@@ -300,11 +332,11 @@ class ProductLaunchRole(Construct):
         """Give the role what CloudFormation needs to manage ``resource_types`` for the team."""
         if self.statements:
             raise ValueError("the launch role's policy is already generated")
-        self.statements = launch_statements(organisation=self._organisation, team=self._team,
-                                            resource_types=sorted(resource_types), connection_arn=self._connection)
+        team = self.launch_scope.team
+        self.statements = launch_statements(self.launch_scope, sorted(resource_types))
         self.policies = [
             iam.ManagedPolicy(self, f"Policy{index}" if index else "Policy", roles=[self.role],
-                              description=f"Launch role of team {self._team}'s project templates ({index + 1})",
+                              description=f"Launch role of team {team}'s project templates ({index + 1})",
                               document=policy_document(part))
             for index, part in enumerate(split_statements(self.statements))]
         for policy, part in zip(self.policies, split_statements(self.statements)):
@@ -314,7 +346,7 @@ class ProductLaunchRole(Construct):
         acknowledge_wildcards(
             policy, nag_document(statements),
             "generated from the resource handler permissions of the portfolio's templates; every resource pattern "
-            f"is held to team {self._team}: its name prefix, the project IAM path, its fmops:team tag, its SSM "
-            "parameters, or the SC-<account>-pp- names of provisioned-product stacks; the Resource '*' statements "
-            "are read-only calls without resource types and the Service Catalog template read, which a "
-            "servicecatalog:provisioning object-tag condition limits")
+            f"is held to team {self.launch_scope.team}: its name prefix, the project IAM path, its "
+            f"{self.launch_scope.team_tag} tag, its SSM parameters, or the SC-<account>-pp- names of "
+            "provisioned-product stacks; the Resource '*' statements are read-only calls without resource types "
+            "and the Service Catalog template read, which a servicecatalog:provisioning object-tag condition limits")

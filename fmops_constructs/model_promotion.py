@@ -7,13 +7,13 @@ team's catalog stack holds :class:`ModelPromotion`:
 * the ``<team>-promotions`` topic (project key, TLS only): models arriving from the previous stage
   and promotions that failed (the dead letters of both functions);
 * with a next stage, the **sender**: EventBridge runs ``promotion.promote`` (Lambda in the VPC,
-  role ``<org>-<team>-model-promotion``) on every approval of a package of the team's groups
+  role ``sender_role_name``) on every approval of a package of the team's groups
   (``<team>-*``); it copies the package's model artifact and evaluation report into the next
   account's promoted-models bucket, below ``incoming/<this account>/<group>/<version>/``, and
   writes ``manifest.json`` last;
-* with a previous stage, the **receiver**: the promoted-models bucket
-  ``<org>-<team>-models-<account>-<region>`` and, on each manifest that arrives (S3 events to
-  EventBridge), ``promotion.register`` (role ``<org>-<team>-model-import``), which registers the
+* with a previous stage, the **receiver**: the promoted-models bucket (``promoted_models_bucket``
+  of this account) and, on each manifest that arrives (S3 events to EventBridge),
+  ``promotion.register`` (role ``receiver_role_name``), which registers the
   model in this account's group of the same name as ``PendingManualApproval``: the next stage's
   gate. Approving it there runs that account's sender, up to prod.
 
@@ -53,31 +53,14 @@ from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge_wildcards
 from fmops_constructs.aspects import exempt_from_internet_free
+from fmops_constructs.cfn_text import nag_document, policy_document
+from fmops_constructs.model_promotion_runtime.promotion import INCOMING, REGISTERED, TEAM_TAG
 from fmops_constructs.model_registry import MODEL_PACKAGE_STATE_CHANGE
-from fmops_constructs.project import PYTHON_RUNTIME, nag_document, network_interface_grants, policy_document
+from fmops_constructs.product import PROJECTS, PYTHON_RUNTIME, network_interface_grants
+from fmops_constructs.product.props import BucketName
 from fmops_constructs.secure_bucket import SecureBucket
 
 RUNTIME = Path(__file__).with_name("model_promotion_runtime")
-INCOMING = "incoming"
-REGISTERED = "registered"
-MAX_BUCKET_NAME = 63
-
-
-def promotion_role_name(organisation: str, team: str) -> str:
-    """The sender's role in every account of the team that has a next stage."""
-    return f"{organisation}-{team}-model-promotion"
-
-
-def import_role_name(organisation: str, team: str) -> str:
-    return f"{organisation}-{team}-model-import"
-
-
-def promoted_models_bucket_name(organisation: str, team: str, account: str, region: str) -> str:
-    name = f"{organisation}-{team}-models-{account}-{region}"
-    if len(name) > MAX_BUCKET_NAME:
-        raise ValueError(f"bucket name {name} is longer than S3's {MAX_BUCKET_NAME} characters: shorten the "
-                         "organisation or team name")
-    return name
 
 
 def _partition_arn(service: str, resource: str, *, account: str = "${AWS::AccountId}", region: bool = True) -> str:
@@ -147,7 +130,20 @@ class _PromotionFunction(Construct):
 class ModelPromotion(Construct):
     """A team's model promotion in one of its accounts (see the module docstring).
 
+    The names are the app's: each account of the team names the same roles and buckets, so an
+    account knows its neighbours' without a reference. The registered packages carry the
+    runtime's team tag (:data:`~fmops_constructs.model_promotion_runtime.promotion.TEAM_TAG`).
+
+    :param team: the team; its model package groups are ``<team>-*``, its topic ``<team>-promotions``.
     :param key: the team's project key in this account (topic, functions, promoted models).
+    :param boundary: the permission boundary of both functions' roles.
+    :param sender_role_name: the sender's role and function, the same in every account of the
+        team (the next stage's bucket admits it by name).
+    :param receiver_role_name: the receiver's role and function.
+    :param promoted_models_bucket: the name of the team's promoted-models bucket in an account
+        and Region (this account's receives, the next account's is written to).
+    :param log_group_prefix: prefix of the functions' log groups,
+        ``<prefix>model-promotion/<function>``.
     :param team_bucket: the team's data bucket, where its pipelines write model artifacts.
     :param data_key_arn: the key of the team's data bucket.
     :param previous_account: the team's previous stage account, if any (receiver).
@@ -156,15 +152,18 @@ class ModelPromotion(Construct):
         the only images a promoted package may name.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, organisation: str, team: str, key: kms.Key,
-                 boundary: iam.IManagedPolicy, team_bucket: str, data_key_arn: str, s3_endpoint_id: str,
-                 subnet_ids: list[str], security_group_id: str, access_logs: s3.IBucket,
+    def __init__(self, scope: Construct, construct_id: str, *, team: str, key: kms.IKey,
+                 boundary: iam.IManagedPolicy, sender_role_name: str, receiver_role_name: str,
+                 promoted_models_bucket: BucketName, log_group_prefix: str, team_bucket: str, data_key_arn: str,
+                 s3_endpoint_id: str, subnet_ids: list[str], security_group_id: str, access_logs: s3.IBucket,
                  previous_account: str | None, next_account: str | None, image_repositories: str,
                  log_retention_days: int) -> None:
         super().__init__(scope, construct_id)
         if previous_account is None and next_account is None:
             raise ValueError("model promotion needs a previous or a next stage account")
-        self._organisation, self._team, self._key, self._boundary = organisation, team, key, boundary
+        self._team, self._key, self._boundary = team, key, boundary
+        self._sender_name, self._receiver_name = sender_role_name, receiver_role_name
+        self._bucket_name, self._log_group_prefix = promoted_models_bucket, log_group_prefix
         self._network = {"subnet_ids": subnet_ids, "security_group_id": security_group_id}
         self._log_retention_days = log_retention_days
         self.topic_name = f"{team}-promotions"
@@ -177,7 +176,7 @@ class ModelPromotion(Construct):
         if previous_account is not None:
             self.bucket = self._receive(previous_account, s3_endpoint_id, access_logs, image_repositories)
         if next_account is not None:
-            own = promoted_models_bucket_name(organisation, team, Stack.of(self).account, Stack.of(self).region)
+            own = promoted_models_bucket(Stack.of(self).account, Stack.of(self).region)
             sources = [team_bucket] + ([own] if self.bucket else [])
             self.sender = self._send(next_account, sources, team_bucket, data_key_arn, s3_endpoint_id)
 
@@ -185,9 +184,9 @@ class ModelPromotion(Construct):
     def _receive(self, source: str, s3_endpoint_id: str, access_logs: s3.IBucket,
                  image_repositories: str) -> SecureBucket:
         stack = Stack.of(self)
-        org, team, key = self._organisation, self._team, self._key
-        sender_arn = f"arn:{stack.partition}:iam::{source}:role/{promotion_role_name(org, team)}"
-        name = promoted_models_bucket_name(org, team, stack.account, stack.region)
+        team, key = self._team, self._key
+        sender_arn = f"arn:{stack.partition}:iam::{source}:role/{self._sender_name}"
+        name = self._bucket_name(stack.account, stack.region)
         bucket = SecureBucket(self, "Bucket", bucket_name=name, encryption_key=key, access_logs=access_logs,
                               vpc_endpoint_ids=[s3_endpoint_id], log_prefix=f"{team}/promoted-models",
                               admit_outside_vpc=[sender_arn])
@@ -195,14 +194,14 @@ class ModelPromotion(Construct):
         bucket_arn = f"arn:{stack.partition}:s3:::{name}"
         incoming = f"{bucket_arn}/{INCOMING}/{source}/*"
         sender = {"ArnEquals": {"aws:PrincipalArn": sender_arn}}
-        bucket.bucket.add_to_resource_policy(iam.PolicyStatement(
+        bucket.add_to_resource_policy(iam.PolicyStatement(
             sid="PreviousStageWritesItsPromotions", principals=[iam.AccountPrincipal(source)],
             actions=["s3:PutObject", "s3:AbortMultipartUpload"], resources=[incoming], conditions=sender))
-        bucket.bucket.add_to_resource_policy(iam.PolicyStatement(
+        bucket.add_to_resource_policy(iam.PolicyStatement(
             sid="PreviousStageOnlyThroughVpcEndpoints", effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()],
-            actions=["s3:*"], resources=[bucket.bucket.bucket_arn, bucket.bucket.arn_for_objects("*")],
+            actions=["s3:*"], resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
             conditions={**sender, "Null": {"aws:SourceVpce": "true"}}))
-        cfn_bucket = bucket.bucket.node.default_child
+        cfn_bucket = bucket.node.default_child
         cfn_bucket.add_property_override(  # type: ignore[union-attr]
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
         exempt_from_internet_free(
@@ -221,9 +220,9 @@ class ModelPromotion(Construct):
         objects = f"arn:${{AWS::Partition}}:s3:::{name}"
         team_groups = _partition_arn("sagemaker", f"model-package-group/{team}-*")
         team_packages = _partition_arn("sagemaker", f"model-package/{team}-*/*")
-        tagged = {"StringEquals": {"aws:RequestTag/fmops:team": team}}
+        tagged = {"StringEquals": {f"aws:RequestTag/{TEAM_TAG}": team}}
         self.receiver = self._function(
-            "Import", name=import_role_name(org, team), handler="promotion.register", timeout_seconds=120,
+            "Import", name=self._receiver_name, handler="promotion.register", timeout_seconds=120,
             memory_mb=256, description=f"Registers models of team {team} promoted from account {source}, "
                                        "pending manual approval",
             environment={"TEAM": team, "BUCKET": name, "SOURCE_ACCOUNT": source,
@@ -271,14 +270,14 @@ class ModelPromotion(Construct):
     def _send(self, target: str, sources: list[str], team_bucket: str, data_key_arn: str,
               s3_endpoint_id: str) -> _PromotionFunction:
         stack = Stack.of(self)
-        org, team = self._organisation, self._team
-        destination = promoted_models_bucket_name(org, team, target, stack.region)
-        reads = [f"arn:${{AWS::Partition}}:s3:::{team_bucket}/projects/*/runs/*"]
+        team = self._team
+        destination = self._bucket_name(target, stack.region)
+        reads = [f"arn:${{AWS::Partition}}:s3:::{team_bucket}/{PROJECTS}/*/runs/*"]
         if self.bucket is not None:
-            own = promoted_models_bucket_name(org, team, stack.account, stack.region)
+            own = self._bucket_name(stack.account, stack.region)
             reads.append(f"arn:${{AWS::Partition}}:s3:::{own}/{INCOMING}/*")
         function = self._function(
-            "Promote", name=promotion_role_name(org, team), handler="promotion.promote", timeout_seconds=900,
+            "Promote", name=self._sender_name, handler="promotion.promote", timeout_seconds=900,
             memory_mb=1024, description=f"Copies approved models of team {team} to its next stage account {target}",
             environment={"TEAM": team, "ACCOUNT": stack.account, "TARGET_ACCOUNT": target,
                          "TARGET_BUCKET": destination, "SOURCE_BUCKETS": ",".join(sources)},
@@ -313,5 +312,5 @@ class ModelPromotion(Construct):
     def _function(self, construct_id: str, *, name: str, **kwargs: Any) -> _PromotionFunction:
         return _PromotionFunction(
             self, construct_id, name=name, code=self._code, boundary=self._boundary, key=self._key, topic=self.topic,
-            log_group_name=f"/{self._organisation}/{self._team}/model-promotion/{name}",
+            log_group_name=f"{self._log_group_prefix}model-promotion/{name}",
             log_retention_days=self._log_retention_days, **self._network, **kwargs)

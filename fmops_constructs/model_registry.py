@@ -18,7 +18,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from fmops_constructs.project import Grant, ProjectProductStack
+from fmops_constructs.product import Grant, ProjectProductStack
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 # What a project pipeline registers with: a constant, not a pipeline parameter, so that whoever runs
@@ -47,7 +47,7 @@ class ProjectModelRegistry(Construct):
     def pipeline_grant(stack: ProjectProductStack) -> Grant:
         """What a pipeline needs to register model packages in the group (and tag them)."""
         arn = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
-        group = f"{stack.props.team}-${{SageMakerProjectName}}"
+        group = stack.name_template()
         return Grant(("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
                       "sagemaker:DescribeModelPackageGroup", "sagemaker:AddTags"),
                      (f"{arn}:model-package-group/{group}", f"{arn}:model-package/{group}/*"))

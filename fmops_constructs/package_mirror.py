@@ -256,7 +256,7 @@ class PackageMirror(Construct):
         self._organization_id = organization_id
         self._accounts = sorted(set(consumer_account_ids))
         self.key = EncryptionKey(self, "Key", alias=f"alias/{mirror.domain_name}/package-mirror",
-                                 description=f"{mirror.domain_name}: CodeArtifact packages and ECR images").key
+                                 description=f"{mirror.domain_name}: CodeArtifact packages and ECR images")
         self._pypi()
         if npm:
             self._npm()

@@ -33,7 +33,7 @@ from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.aspects import exempt_from_internet_free
-from fmops_constructs.project import PlatformValue, ProjectProductStack
+from fmops_constructs.product import PROJECTS, PlatformValue, ProjectProductStack
 
 CODE_OBJECT = "code/source.zip"
 BRANCH = "main"
@@ -103,13 +103,12 @@ class ProjectCode(Construct):
     def _artifact_bucket(self, stack: ProjectProductStack) -> s3.Bucket:
         """KMS (project key), TLS only, versioned, private, access-logged to the account's log
         bucket, retained when the project is terminated."""
-        access_logs = s3.Bucket.from_bucket_name(
-            self, "AccessLogs", Fn.sub(f"{stack.props.organisation}-access-logs-${{AWS::AccountId}}-${{AWS::Region}}"))
+        access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", Fn.sub(stack.access_log_bucket_template))
         bucket = s3.Bucket(
             self, "Artifacts", encryption=s3.BucketEncryption.KMS, encryption_key=stack.project_key,
             bucket_key_enabled=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
             minimum_tls_version=1.2, versioned=True, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=access_logs, server_access_logs_prefix="projects/",
+            server_access_logs_bucket=access_logs, server_access_logs_prefix=f"{PROJECTS}/",
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90),
                                               abort_incomplete_multipart_upload_after=Duration.days(7))])

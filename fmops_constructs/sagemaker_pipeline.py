@@ -20,8 +20,8 @@ from typing import Any
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from fmops_constructs.project import (Grant, PlatformValue, ProjectProductStack, ProjectRole, json_text,
-                                      network_interface_grants)
+from fmops_constructs.cfn_text import json_text
+from fmops_constructs.product import Grant, PlatformValue, ProjectProductStack, ProjectRole, network_interface_grants
 
 VERSION = "2020-12-01"
 PROCESSING_CODE = "/opt/ml/processing/input/code"

@@ -46,19 +46,30 @@ def deny_outside_vpc_endpoint(bucket: s3.IBucket, vpc_endpoint_ids: list[str],
     )
 
 
-class AccessLogBucket(Construct):
+class AccessLogBucket(s3.Bucket):
     """Target of S3 server access logs for the account's buckets.
 
     S3 server access logging writes only to buckets encrypted with SSE-S3, so this bucket
-    cannot use KMS; it holds no business data, only request logs.
+    cannot use KMS; it holds no business data, only request logs. TLS 1.2+ only, reachable only
+    through ``vpc_endpoint_ids`` (see :func:`deny_outside_vpc_endpoint`), versioned, public access
+    blocked, retained; ``logging.s3.amazonaws.com`` may write the logs of ``source_account``'s
+    buckets, including those of other stacks, which cannot grant this themselves.
+
+    The bucket lives at ``<construct_id>/Bucket`` in the construct tree (see
+    :class:`SecureBucket`).
+
+    :param vpc_endpoint_ids: the S3 endpoints requests must come through.
+    :param source_account: the account whose buckets log here.
+    :param bucket_name: the bucket's name. Default: a name CloudFormation generates.
+    :param expiration: how long logs are kept. Default: 365 days.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, vpc_endpoint_ids: list[str], source_account: str,
-                 expiration: Duration = Duration.days(365)) -> None:
-        super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
-            self,
+                 bucket_name: str | None = None, expiration: Duration = Duration.days(365)) -> None:
+        super().__init__(
+            Construct(scope, construct_id),
             "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -68,31 +79,47 @@ class AccessLogBucket(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(expiration=expiration, noncurrent_version_expiration=Duration.days(30))],
         )
-        # Buckets in other stacks of the account log here; they cannot grant this themselves.
-        self.bucket.add_to_resource_policy(iam.PolicyStatement(
+        # A bucket policy statement: CDK's grant_put to a service principal has no aws:SourceAccount
+        # condition and more actions.
+        self.add_to_resource_policy(iam.PolicyStatement(
             sid="S3ServerAccessLogsFromThisAccount",
             principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
             actions=["s3:PutObject"],
-            resources=[self.bucket.arn_for_objects("*")],
+            resources=[self.arn_for_objects("*")],
             conditions={"StringEquals": {"aws:SourceAccount": source_account}},
         ))
-        deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids)
-        acknowledge(self.bucket, "access-log-bucket-sse-s3", "access-log-bucket-no-own-logs", "bucket-replication")
+        deny_outside_vpc_endpoint(self, vpc_endpoint_ids)
+        acknowledge(self, "access-log-bucket-sse-s3", "access-log-bucket-no-own-logs", "bucket-replication")
 
 
-class SecureBucket(Construct):
+class SecureBucket(s3.Bucket):
     """An S3 bucket for team data or artifacts: SSE-KMS with a bucket key, TLS 1.2+ only,
     reachable only through the given VPC endpoints (and by the ``admit_outside_vpc`` principals
     from anywhere, see :func:`deny_outside_vpc_endpoint`), versioned, public access blocked,
     server access logs to the account's log bucket, retained when the stack or team is removed.
+
+    It is an ``s3.Bucket``: grant access with its ``grant_*`` methods (``grant_read``,
+    ``grant_put``...), which add to the grantee's identity policy and, for principals of other
+    accounts, to this bucket's policy.
+
+    The bucket lives at ``<construct_id>/Bucket`` in the construct tree (a scope named
+    ``construct_id`` holds it), the path of the first version of this construct, so the logical
+    ids of deployed buckets stay the same.
+
+    :param encryption_key: the bucket's KMS key.
+    :param access_logs: the account's server access log bucket.
+    :param vpc_endpoint_ids: the S3 endpoints requests must come through.
+    :param log_prefix: the key prefix of this bucket's access logs (``<log_prefix>/``).
+    :param bucket_name: the bucket's name. Default: a name CloudFormation generates.
+    :param admit_outside_vpc: role ARNs (or ``ArnLike`` patterns) also admitted from outside the
+        endpoints. Default: none.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey,
                  access_logs: s3.IBucket, vpc_endpoint_ids: list[str], log_prefix: str,
                  bucket_name: str | None = None, admit_outside_vpc: Sequence[str] = ()) -> None:
-        super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
-            self,
+        super().__init__(
+            Construct(scope, construct_id),
             "Bucket",
             bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
@@ -109,13 +136,7 @@ class SecureBucket(Construct):
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90),
                                               abort_incomplete_multipart_upload_after=Duration.days(7))],
         )
-        deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids, admit_outside_vpc)
-        acknowledge(self.bucket, "bucket-replication")
+        deny_outside_vpc_endpoint(self, vpc_endpoint_ids, admit_outside_vpc)
+        acknowledge(self, "bucket-replication")
         if not isinstance(access_logs, s3.Bucket):
-            acknowledge(self.bucket, "access-logs-granted-by-log-bucket")
-
-    def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
-        return self.bucket.grant_read_write(grantee)
-
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        return self.bucket.grant_read(grantee)
+            acknowledge(self, "access-logs-granted-by-log-bucket")

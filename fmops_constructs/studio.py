@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import jsii
 from aws_cdk import Aspects, Duration, IAspect, RemovalPolicy, Stack, Tags
@@ -182,10 +182,9 @@ class StudioDomain(Construct):
             *distribution_image_arns(stack.region),
             f"arn:aws:sagemaker:{stack.region}:{stack.account}:image/{custom_image_prefix}-*",
         ]
-        encryption = EncryptionKey(self, "Key", alias=f"alias/{domain_name}/studio",
-                                   description=f"{domain_name}: SageMaker Studio home, spaces and logs")
-        encryption.grant_logs(STUDIO_LOG_GROUP)
-        self.key = encryption.key
+        self.key = EncryptionKey(self, "Key", alias=f"alias/{domain_name}/studio",
+                                 description=f"{domain_name}: SageMaker Studio home, spaces and logs")
+        self.key.grant_logs(STUDIO_LOG_GROUP)
         self.log_group = retained_log_group(self, "Logs", name=STUDIO_LOG_GROUP, key=self.key,
                                             retention_days=log_retention_days)
         self.security_group = self._security_group(vpc, vpc_cidr)
@@ -242,13 +241,13 @@ class StudioDomain(Construct):
         return Stack.of(self).format_arn(service="sagemaker", resource="user-profile",
                                          resource_name=f"{self.domain_id}/{profile_name}")
 
-    def add_user_profile(self, construct_id: str, *, profile_name: str, team: str, persona: str,
-                         permissions_boundary: iam.IManagedPolicy,
-                         role_name: str | None = None) -> StudioUserProfile:
-        """A user profile ``profile_name`` for ``persona`` of ``team``, with its own execution role
-        (named ``role_name`` when given, so other stacks can name it without a reference)."""
-        return StudioUserProfile(self, construct_id, domain=self, profile_name=profile_name, team=team,
-                                 persona=persona, permissions_boundary=permissions_boundary, role_name=role_name)
+    def add_user_profile(self, construct_id: str, *, profile_name: str, permissions_boundary: iam.IManagedPolicy,
+                         key_tag: str, tags: Mapping[str, str], role_name: str | None = None) -> StudioUserProfile:
+        """A user profile ``profile_name`` with its own execution role (named ``role_name`` when
+        given, so other stacks can name it without a reference); see :class:`StudioUserProfile`."""
+        return StudioUserProfile(self, construct_id, domain=self, profile_name=profile_name,
+                                 permissions_boundary=permissions_boundary, key_tag=key_tag, tags=tags,
+                                 role_name=role_name)
 
     def _security_group(self, vpc: ec2.IVpc, vpc_cidr: str) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
@@ -283,25 +282,33 @@ def _studio_arn(resource: str) -> str:
 class StudioUserProfile(Construct):
     """A Studio user profile for one persona of one team, with its own least-privilege execution role.
 
-    The role (tagged ``fmops:team``/``fmops:persona``, bounded by ``permissions_boundary``)
-    may, inside the domain:
+    The role (tagged with ``tags``, bounded by ``permissions_boundary``) may, inside the domain:
 
     - create, update and delete only private spaces owned by this profile;
     - start JupyterLab only in those spaces and only on the domain's allowed images
       (``sagemaker:ImageArns``), and any attempt with another image is explicitly denied;
     - read the domain's Studio resources and write the Studio log group;
     - use (not administer) the domain key, which encrypts its home directory and space volume,
-      and, by ABAC, the keys tagged with its own ``fmops:team`` (the team's data key);
+      and, by ABAC, the keys whose ``key_tag`` tag has the value of its own (the team's data key,
+      when ``key_tag`` is the team tag);
     - install packages from the organisation's mirror.
 
     What the persona does beyond Studio (data, training, endpoints) is granted by the persona
     work, not here; a caller adds what a profile needs besides (:meth:`add_policy`).
+
+    :param profile_name: the user profile's name.
+    :param permissions_boundary: the boundary of the execution role.
+    :param key_tag: the tag that gives the role its keys (one of ``tags``).
+    :param tags: tags of the profile and its role (the team and persona that ABAC reads).
+    :param role_name: the execution role's name. Default: a name CloudFormation generates.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, domain: StudioDomain, profile_name: str,
-                 team: str, persona: str, permissions_boundary: iam.IManagedPolicy,
+                 permissions_boundary: iam.IManagedPolicy, key_tag: str, tags: Mapping[str, str],
                  role_name: str | None = None) -> None:
         super().__init__(scope, construct_id)
+        if key_tag not in tags:
+            raise ValueError(f"user profile {profile_name}: the key tag {key_tag} must be one of its tags")
         self.role = iam.Role(
             self, "ExecutionRole",
             role_name=role_name,
@@ -313,7 +320,7 @@ class StudioUserProfile(Construct):
             self, "Permissions",
             roles=[self.role],
             description=f"Studio permissions of user profile {profile_name}",
-            statements=[*self._studio_statements(domain, domain.user_profile_arn(profile_name)),
+            statements=[*self._studio_statements(domain, domain.user_profile_arn(profile_name), key_tag),
                         *domain.package_mirror.read_packages_statements()],
         )
         self.profile = sagemaker.CfnUserProfile(
@@ -322,8 +329,8 @@ class StudioUserProfile(Construct):
             user_profile_name=profile_name,
             user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(execution_role=self.role.role_arn),
         )
-        Tags.of(self).add("fmops:team", team)
-        Tags.of(self).add("fmops:persona", persona)
+        for key, value in tags.items():
+            Tags.of(self).add(key, value)
         acknowledge(self.policy, "actions-without-resource-scope", "studio-own-spaces-and-apps", "team-keys-by-tag")
 
     def add_policy(self, construct_id: str, *, document: iam.PolicyDocument, description: str) -> iam.ManagedPolicy:
@@ -331,7 +338,7 @@ class StudioUserProfile(Construct):
         return iam.ManagedPolicy(self, construct_id, roles=[self.role], description=description, document=document)
 
     @staticmethod
-    def _studio_statements(domain: StudioDomain, own_profile: str) -> Sequence[iam.PolicyStatement]:
+    def _studio_statements(domain: StudioDomain, own_profile: str, key_tag: str) -> Sequence[iam.PolicyStatement]:
         owned_private = {
             "ArnEquals": {"sagemaker:OwnerUserProfileArn": own_profile},
             "StringEquals": {"sagemaker:SpaceSharingType": "Private"},
@@ -400,6 +407,6 @@ class StudioUserProfile(Construct):
                 sid="TeamKeysByTag",
                 actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 resources=[own_arn("kms", "key/*")],
-                conditions={"StringEquals": {"aws:ResourceTag/fmops:team": "${aws:PrincipalTag/fmops:team}"}},
+                conditions={"StringEquals": {f"aws:ResourceTag/{key_tag}": f"${{aws:PrincipalTag/{key_tag}}}"}},
             ),
         ]

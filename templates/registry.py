@@ -1,9 +1,13 @@
 """The explicit list of self-service project templates.
 
 Each entry names one folder of ``templates/`` (product stack module, ``seed/`` code, README)
-and is published as one versioned Service Catalog product in the portfolio of every team that
-has the entry's features, in the accounts of the entry's stages. Bump ``version`` whenever the
+and is published as one versioned Service Catalog product. Bump ``version`` whenever the
 template or its seed code changes: it names the product's provisioning artifact.
+
+An entry says what its template needs, in the app's words as plain strings: the team features
+(``required_features``), the stages whose accounts offer it (``stages``) and whether it calls a
+Bedrock model. The app decides which team gets which product from that (its catalog stack's
+``offered_templates``); this package imports nothing of the app.
 """
 
 from __future__ import annotations
@@ -11,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fmops_constructs.project import ProjectProductStack
-from infra.config import Feature, Stage, Team
+from fmops_constructs.product import ProjectProductStack
 from templates.classical_ml.product import ClassicalMlProduct
 from templates.data_labeling.product import DataLabelingProduct
 from templates.fm_evaluation.product import FmEvaluationProduct
@@ -21,20 +24,26 @@ from templates.fm_hosting.product import FmHostingProduct
 from templates.genai_app.product import GenAiAppProduct
 
 TEMPLATES_DIR = Path(__file__).resolve().parent
-ALL_STAGES = frozenset(Stage)
 
 
 @dataclass(frozen=True)
 class TemplateEntry:
-    """One project template."""
+    """One project template.
+
+    :param required_features: the team features the template needs, every one (e.g.
+        ``pipelines``).
+    :param stages: the stages whose accounts offer the template (e.g. ``dev``). Default: every
+        stage.
+    :param needs_bedrock_models: the template calls a Bedrock model of the team. Default: no.
+    """
 
     id: str
     name: str
     description: str
     product_stack: type[ProjectProductStack]
     version: str
-    required_features: frozenset[Feature]
-    stages: frozenset[Stage] = ALL_STAGES
+    required_features: frozenset[str]
+    stages: frozenset[str] | None = None
     needs_bedrock_models: bool = False
 
     @property
@@ -45,13 +54,6 @@ class TemplateEntry:
     def seed(self) -> Path:
         return self.folder / "seed"
 
-    def offered_to(self, team: Team, stage: Stage | None) -> bool:
-        """The team has every required feature (and Bedrock models, if the template calls one)
-        and the account's stage is one of the entry's (single-account mode: any stage)."""
-        has_models = team.genai is not None and bool(team.genai.bedrock_models)
-        return (self.required_features <= set(team.features) and (has_models or not self.needs_bedrock_models)
-                and (stage is None or stage in self.stages))
-
 
 REGISTRY: tuple[TemplateEntry, ...] = (
     TemplateEntry(
@@ -61,7 +63,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "prompt catalog (Bedrock Prompt Management) and a feedback store where end users rate answers",
         product_stack=GenAiAppProduct,
         version="1.0.0",
-        required_features=frozenset({Feature.BEDROCK_AGENTS, Feature.PRIVATE_API}),
+        required_features=frozenset({"bedrock-agents", "private-api"}),
         needs_bedrock_models=True,
     ),
     TemplateEntry(
@@ -72,8 +74,8 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "approval there again (preprod, then prod)",
         product_stack=FmFineTuningProduct,
         version="1.1.0",
-        required_features=frozenset({Feature.PIPELINES}),
-        stages=frozenset({Stage.DEV}),
+        required_features=frozenset({"pipelines"}),
+        stages=frozenset({"dev"}),
     ),
     TemplateEntry(
         id="fm-hosting",
@@ -83,7 +85,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "approved model package of the team's registry (fine-tuned, or promoted from the previous stage)",
         product_stack=FmHostingProduct,
         version="1.1.0",
-        required_features=frozenset({Feature.HOSTING}),
+        required_features=frozenset({"hosting"}),
     ),
     TemplateEntry(
         id="fm-evaluation",
@@ -92,8 +94,8 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "LLM-judge scores (Bedrock, through the guardrail) into an `fmops select-fm --scores` file",
         product_stack=FmEvaluationProduct,
         version="1.0.0",
-        required_features=frozenset({Feature.PIPELINES, Feature.BEDROCK}),
-        stages=frozenset({Stage.DEV, Stage.PREPROD}),
+        required_features=frozenset({"pipelines", "bedrock"}),
+        stages=frozenset({"dev", "preprod"}),
         needs_bedrock_models=True,
     ),
     TemplateEntry(
@@ -104,7 +106,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "previous stage), deployed by updating the project",
         product_stack=ClassicalMlProduct,
         version="1.1.0",
-        required_features=frozenset({Feature.PIPELINES}),
+        required_features=frozenset({"pipelines"}),
     ),
     TemplateEntry(
         id="data-labeling",
@@ -113,8 +115,8 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "portal in the VPC), the labeling role, and the S3 layout and seed scripts of labeling jobs",
         product_stack=DataLabelingProduct,
         version="1.0.0",
-        required_features=frozenset({Feature.STUDIO}),
-        stages=frozenset({Stage.DEV}),
+        required_features=frozenset({"studio"}),
+        stages=frozenset({"dev"}),
     ),
 )
 

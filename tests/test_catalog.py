@@ -24,8 +24,9 @@ from aws_cdk import Environment, Stack, Tags
 from aws_cdk import aws_servicecatalog as servicecatalog
 
 from fmops_constructs.launch_role import NEVER, SCOPES, UNSCOPED_READS, needed_actions, split_statements
-from fmops_constructs.project import PROJECT_ID_PATTERN, PROJECT_NAME_PATTERN, STUDIO_VISIBILITY_TAG, role_path
+from fmops_constructs.product import PROJECT_ID_PATTERN, PROJECT_NAME_PATTERN
 from infra import personas
+from infra.naming import STUDIO_VISIBILITY_TAG, catalog_parameter_prefix, log_prefix, project_role_path
 from infra.app.builder import new_app
 from infra.naming import studio_role_name
 from infra.plan import build_plan
@@ -161,7 +162,7 @@ def test_published_product_is_internet_free_and_launchable_from_studio(template_
     assert set(required) - {"SageMakerProjectName", "SageMakerProjectId"} <= {"Model", "WeightsFolder", "RepositoryId"}
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::IAM::Role":
-            assert resource["Properties"]["Path"] == role_path(ORG, TEAM)
+            assert resource["Properties"]["Path"] == project_role_path(ORG, TEAM)
             assert "PermissionsBoundary" in resource["Properties"]
 
 
@@ -499,8 +500,8 @@ def launch_role(catalog_templates, default_templates) -> Node:
 
 
 BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{ORG}-{TEAM}-boundary"
-PROJECT_ROLE = f"arn:aws:iam::{ACCOUNT}:role{role_path(ORG, TEAM)}SC-{ACCOUNT}-pp-abc-Role-XYZ"
-PROJECT_POLICY = f"arn:aws:iam::{ACCOUNT}:policy{role_path(ORG, TEAM)}SC-{ACCOUNT}-pp-abc-Policy-XYZ"
+PROJECT_ROLE = f"arn:aws:iam::{ACCOUNT}:role{project_role_path(ORG, TEAM)}SC-{ACCOUNT}-pp-abc-Role-XYZ"
+PROJECT_POLICY = f"arn:aws:iam::{ACCOUNT}:policy{project_role_path(ORG, TEAM)}SC-{ACCOUNT}-pp-abc-Policy-XYZ"
 CONTEXT = {
     "aws:RequestTag/fmops:team": TEAM, "aws:ResourceTag/fmops:team": TEAM, "iam:PermissionsBoundary": BOUNDARY_ARN,
     "kms:GrantIsForAWSResource": "true", "iam:PolicyARN": PROJECT_POLICY,
@@ -528,7 +529,8 @@ def _sample_resource(action: str) -> str:
             return f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/x"
         return PROJECT_POLICY if "Polic" in action and "Role" not in action else PROJECT_ROLE
     pattern = SCOPES[service].resources[0]
-    filled = pattern.replace("{team}", TEAM).replace("{org}", ORG).replace("{connection}", "")
+    filled = (pattern.replace("{team}", TEAM).replace("{log_group_prefix}", log_prefix(ORG, TEAM))
+              .replace("{parameter_prefix}", catalog_parameter_prefix(ORG, TEAM)).replace("{connection}", ""))
     return _sub(filled).replace("*", f"{TEAM}-demo")
 
 

@@ -25,8 +25,9 @@ import pytest
 from botocore.validate import ParamValidator
 
 from fmops_constructs.fm_endpoint import OFFLINE_ENVIRONMENT
-from fmops_constructs.model_promotion import RUNTIME, promoted_models_bucket_name
+from fmops_constructs.model_promotion import RUNTIME
 from infra.compliance.internet_free import check_template
+from infra.naming import promoted_models_bucket_name
 from templates.fm_hosting.product import model_package_name_pattern
 from templates.registry import BY_ID
 from tests.conftest import resources
@@ -276,7 +277,7 @@ def test_a_rule_asks_for_exactly_one_model_source(hosting, weights, package, hol
 ])
 def test_the_parameter_admits_only_versioned_packages_of_the_teams_groups(hosting, name, admitted):
     parameter = hosting["Parameters"]["ModelPackageName"]
-    assert parameter["AllowedPattern"] == model_package_name_pattern(TEAM)
+    assert parameter["AllowedPattern"] == model_package_name_pattern(f"{TEAM}-")
     assert bool(re.fullmatch(parameter["AllowedPattern"], name)) is admitted
     assert parameter["Default"] == "" and hosting["Parameters"]["WeightsFolder"]["Default"] == ""
 

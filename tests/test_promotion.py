@@ -22,7 +22,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from fmops_constructs.model_promotion import RUNTIME, promoted_models_bucket_name, promotion_role_name
+from fmops_constructs.model_promotion import RUNTIME
+from infra.naming import promoted_models_bucket_name, promotion_role_name
 from infra.compliance.internet_free import check_template
 from infra.config import Feature, load_config
 from tests.conftest import REPO, resources

@@ -15,7 +15,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from rich.console import Console
 
-from fmops_constructs.project import PROJECT_ID_PATTERN
+from fmops_constructs.product import PROJECT_ID_PATTERN
 from infra import cli
 from infra.tools.provision import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, Product, ProvisionError, Provisioner, check_parameters,
                              choose_tags, new_project_id)

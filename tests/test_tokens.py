@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Aws, CfnParameter, Fn, Stack, Token
 
-from fmops_constructs.project import unresolved
+from fmops_constructs.cfn_text import unresolved
 
 
 def test_unresolved_agrees_with_token_is_unresolved():

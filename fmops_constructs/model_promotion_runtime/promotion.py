@@ -27,6 +27,9 @@ MANIFEST = "manifest.json"
 INCOMING = "incoming"
 REGISTERED = "registered"
 PENDING = "PendingManualApproval"
+# The tags of the packages the receiver registers: the team (what the roles that approve and
+# deploy them check) and where the package came from.
+TEAM_TAG = "fmops:team"
 SOURCE_PACKAGE = "fmops:source-model-package"
 SOURCE_ACCOUNT = "fmops:source-account"
 MANIFEST_KEY = re.compile(rf"^{INCOMING}/(?P<account>\d{{12}})/(?P<group>[A-Za-z0-9](?:-*[A-Za-z0-9]){{0,62}})/"
@@ -196,7 +199,7 @@ class Registrar:
             "CustomerMetadataProperties": {SOURCE_PACKAGE: source_package,
                                            SOURCE_ACCOUNT: self.source_account},
             "ClientToken": hashlib.sha256(key.encode()).hexdigest()[:36],
-            "Tags": [{"Key": "fmops:team", "Value": self.team}],
+            "Tags": [{"Key": TEAM_TAG, "Value": self.team}],
         }
         if quality:
             request["ModelMetrics"] = {"ModelQuality": {"Statistics": quality}}
@@ -225,7 +228,7 @@ class Registrar:
             if error.response["Error"]["Code"] not in ("ValidationException", "ResourceNotFound"):
                 raise
             self.sagemaker.create_model_package_group(
-                ModelPackageGroupName=group, Tags=[{"Key": "fmops:team", "Value": self.team}],
+                ModelPackageGroupName=group, Tags=[{"Key": TEAM_TAG, "Value": self.team}],
                 ModelPackageGroupDescription=f"Models of team {self.team} promoted from account {self.source_account}")
 
 

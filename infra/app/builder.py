@@ -126,7 +126,7 @@ class OrganisationBuilder:
         made.catalogs = self.catalogs.add(
             plan, network=platform.network, team_stacks=dict(made.teams),
             guardrails={name: stack.guardrail for name, stack in made.genai.items()},
-            data_keys={name: stack.data_key.key.key_arn for name, stack in made.teams.items()},
+            data_keys={name: stack.data_key.key_arn for name, stack in made.teams.items()},
             scope=None if scope is self.app else scope)
         if plan.studio_teams:
             self.studio(plan, scope, made)
@@ -189,7 +189,7 @@ class OrganisationBuilder:
         for group in self.plan.pipeline_groups:
             stack = PipelineStack(
                 self.app, facts.stack_name(group.name, "pipeline"), org=facts, group=group, stages=self.stages,
-                network=platform.network, log_key=platform.log_key.key, mirror=self.mirror.mirror,
+                network=platform.network, log_key=platform.log_key, mirror=self.mirror.mirror,
                 source_key=source_key, config_path=_repository_path(config_path), env=env,
                 description=self._description("delivery pipeline of " + (
                     ", ".join(t.name for t in group.teams) or "the workload accounts without a team")))

@@ -22,6 +22,8 @@ TAG_TEAM = "fmops:team"
 TAG_COST_CENTRE = "fmops:cost-centre"
 TAG_PROJECT = "fmops:project"
 TAG_TEMPLATE = "fmops:template"
+TAG_PERSONA = "fmops:persona"
+TAG_TEMPLATE_VERSION = "fmops:template-version"
 STUDIO_VISIBILITY_TAG = ("sagemaker:studio-visibility", "true")
 
 MAX_ROLE_NAME = 64  # IAM's limit on role names
@@ -145,9 +147,10 @@ def delivery_bucket_name(organisation: str, account: str, region: str) -> str:
 
 
 def promoted_models_bucket_name(organisation: str, team: str, account: str, region: str) -> str:
-    """Where the next stage receives the team's approved models; at most 63 characters."""
+    """Where the next stage receives the team's approved models; at most 63 characters (checked
+    when account and region are literal: a ``${AWS::...}`` placeholder's length says nothing)."""
     name = f"{organisation}-{team}-models-{account}-{region}"
-    if len(name) > MAX_BUCKET_NAME:
+    if "${" not in name and len(name) > MAX_BUCKET_NAME:
         raise ValueError(f"bucket name {name} is longer than S3's {MAX_BUCKET_NAME} characters: shorten the "
                          "organisation or team name")
     return name

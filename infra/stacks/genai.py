@@ -54,7 +54,7 @@ class GenAiStack(Stack):
         self.guardrail: Guardrail | None = None
         self.model_access: GovernedModelAccess | None = None
         if plan.uses_bedrock:
-            self.guardrail = Guardrail(self, "Guardrail", name=f"{org.name}-{team.name}", encryption_key=self.key.key,
+            self.guardrail = Guardrail(self, "Guardrail", name=f"{org.name}-{team.name}", encryption_key=self.key,
                                        policy=team_guardrail_policy(team),
                                        description=f"Guardrail of team {team.name}: required on every model call")
             self._publish_guardrail(org.name, team, self.guardrail)
@@ -108,12 +108,12 @@ class GenAiStack(Stack):
         team = plan.team
         self.key.grant_logs("/aws/sagemaker/")
         access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", plan.org.access_log_bucket(plan.account))
-        bucket_props = {"encryption_key": self.key.key, "access_logs": access_logs,
+        bucket_props = {"encryption_key": self.key, "access_logs": access_logs,
                         "vpc_endpoint_ids": [network.s3_endpoint_id]}
         self.model_bucket = SecureBucket(self, "ModelArtifacts", log_prefix=f"{team.name}/model-artifacts",
                                          **bucket_props)
         self.capture_bucket = SecureBucket(self, "DataCapture", log_prefix=f"{team.name}/data-capture", **bucket_props)
-        CfnOutput(self, "ModelArtifactsBucketName", value=self.model_bucket.bucket.bucket_name,
+        CfnOutput(self, "ModelArtifactsBucketName", value=self.model_bucket.bucket_name,
                   description="Stage FM weights here, under the weights prefix of each endpoint in config")
         self.alarm_topic = self._alarm_topic()
         for endpoint in team.genai.endpoints:  # type: ignore[union-attr]
@@ -126,7 +126,7 @@ class GenAiStack(Stack):
         self._admit_endpoint_roles()
 
     def _log_group(self, construct_id: str, name: str, retention_days: int) -> logs.LogGroup:
-        return retained_log_group(self, construct_id, name=name, key=self.key.key, retention_days=retention_days)
+        return retained_log_group(self, construct_id, name=name, key=self.key, retention_days=retention_days)
 
     def _admit_endpoint_roles(self) -> None:
         """Bucket policies for the execution roles of the team's endpoints, by role name: the roles
@@ -137,12 +137,12 @@ class GenAiStack(Stack):
             ref.endpoint_name: naming.role_arn(self.partition, self.account, naming.endpoint_role_name(ref.endpoint_name))
             for ref in self.endpoint_refs.values()
         }
-        weights = self.model_bucket.bucket
+        weights = self.model_bucket
         weights.add_to_resource_policy(iam.PolicyStatement(
             sid="EndpointsReadWeights", principals=anyone, actions=["s3:GetObject", "s3:ListBucket"],
             resources=[weights.bucket_arn, weights.arn_for_objects("*")],
             conditions={"ArnEquals": {"aws:PrincipalArn": sorted(role_arns.values())}}))
-        capture = self.capture_bucket.bucket
+        capture = self.capture_bucket
         for name, role_arn in role_arns.items():
             capture.add_to_resource_policy(iam.PolicyStatement(
                 sid=f"CaptureOf{pascal(name)}", principals=anyone, actions=["s3:PutObject"],
@@ -151,7 +151,7 @@ class GenAiStack(Stack):
     def _alarm_topic(self) -> sns.Topic:
         """The team's alarm topic: KMS-encrypted, TLS only, published to by CloudWatch alarms of
         this account only. Subscribe the team's on-call (e-mail, chat integration) to it."""
-        topic = sns.Topic(self, "Alarms", master_key=self.key.key, enforce_ssl=True)
+        topic = sns.Topic(self, "Alarms", master_key=self.key, enforce_ssl=True)
         from_alarms_here = {
             "StringEquals": {"aws:SourceAccount": self.account},
             "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"},
@@ -160,7 +160,7 @@ class GenAiStack(Stack):
         topic.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchAlarmsOfThisAccount", principals=[cloudwatch_service], actions=["sns:Publish"],
             resources=[topic.topic_arn], conditions=from_alarms_here))
-        self.key.key.add_to_resource_policy(iam.PolicyStatement(
+        self.key.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchAlarmsPublishEncrypted", principals=[cloudwatch_service],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=from_alarms_here))
         return topic

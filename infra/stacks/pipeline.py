@@ -103,13 +103,13 @@ class DeliverySourceStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         governance = org.governance_account
         self.key = EncryptionKey(self, "Key", alias=f"alias/{org.name}/delivery",
-                                 description=f"{org.name}: source bundles of the delivery pipelines").key
+                                 description=f"{org.name}: source bundles of the delivery pipelines")
         self.source = SecureBucket(
             self, "Source", encryption_key=self.key,
             access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(governance)),
             vpc_endpoint_ids=[network.s3_endpoint_id], log_prefix="delivery/source",
             bucket_name=delivery_bucket_name(org), admit_outside_vpc=[pipeline_role_pattern(org)])
-        bucket = self.source.bucket.node.default_child
+        bucket = self.source.node.default_child
         # Uploads start the pipelines through EventBridge (no polling, no CloudTrail trail needed).
         bucket.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
         exempt_from_internet_free(
@@ -118,7 +118,7 @@ class DeliverySourceStack(Stack):
             "governance VPC's S3 endpoint the bucket admits only the delivery pipelines' roles "
             f"(IAM path {naming.delivery_role_path(org.name)}, assumable only by codepipeline.amazonaws.com); uploads "
             "come through the VPC endpoint.")
-        CfnOutput(self, "SourceBucket", value=self.source.bucket.bucket_name,
+        CfnOutput(self, "SourceBucket", value=self.source.bucket_name,
                   description=f"Upload a zip of the repository as {org.organisation.delivery.source.key} (from inside the VPC)")
         CfnOutput(self, "SourceKeyArn", value=self.key.key_arn,
                   description="Uploaders need kms:GenerateDataKey on this key (and s3:PutObject on the bucket)")
@@ -143,14 +143,14 @@ class PipelineStack(Stack):
                              description=f"CodePipeline of {construct_id}: runs its actions and assumes the CDK "
                                          "deploy roles of its workload accounts")
         self.artifact_key = EncryptionKey(self, "ArtifactKey", alias=f"alias/{org.name}/pipelines/{group.name}",
-                                          description=f"{org.name}: artifacts of pipeline {construct_id}").key
+                                          description=f"{org.name}: artifacts of pipeline {construct_id}")
         self.artifacts = SecureBucket(
             self, "Artifacts", encryption_key=self.artifact_key,
             access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(org.governance_account)),
             vpc_endpoint_ids=[network.s3_endpoint_id], log_prefix=f"pipelines/{group.name}",
             admit_outside_vpc=[self.role.role_arn, *deploy_roles])
         exempt_from_internet_free(
-            self.artifacts.bucket.node.default_child,  # type: ignore[arg-type]
+            self.artifacts.node.default_child,  # type: ignore[arg-type]
             ["IF-S3-VPCE-ONLY"],
             "CodePipeline and the CloudFormation actions of a cross-account pipeline run in the AWS services, not in "
             "the VPC: besides requests through the governance VPC's S3 endpoint (every CodeBuild project) the bucket "
@@ -170,7 +170,7 @@ class PipelineStack(Stack):
             pipeline_type=codepipeline.PipelineType.V2,
             role=self.role,
             use_pipeline_role_for_actions=True,
-            artifact_bucket=self.artifacts.bucket,
+            artifact_bucket=self.artifacts,
             cross_account_keys=True,
             self_mutation=True,
             docker_enabled_for_synth=False,

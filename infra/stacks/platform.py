@@ -38,7 +38,7 @@ class PlatformStack(Stack):
             self, "Network",
             interface_endpoints={n: endpoints.service_name(n, org.region) for n in plan.interface_endpoints},
             organisation_account_ids=list(plan.org.account_ids),
-            log_key=self.log_key.key,
+            log_key=self.log_key,
             log_group_name=f"/{org.name}/vpc-flow-logs/{account.name}",
             log_retention_days=org.log_retention_days,
             dns_allowed_domains=org.dns_allowed_domains,
@@ -48,9 +48,8 @@ class PlatformStack(Stack):
         restrict_bedrock_endpoints(self.network.endpoints, account_ids=list(plan.org.account_ids),
                                    models=list(plan.bedrock_models))
         self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id],
-                                           source_account=account.id)
-        self.access_logs.bucket.node.default_child.add_property_override(  # type: ignore[union-attr]
-            "BucketName", plan.access_log_bucket)
+                                           source_account=account.id,
+                                           bucket_name=plan.access_log_bucket)
         if account.network.existing is None:  # only a VPC we create has CDK's default-SG custom resource
             self._framework_lambdas_in_vpc()
         self._platform_personas(plan)
@@ -71,14 +70,15 @@ class PlatformStack(Stack):
         name = naming.boundary_name(org.name, "platform")
         self.boundary = PermissionBoundary(
             self, "PlatformBoundary", name=name,
-            document=personas.boundary_document(PermissionBoundary.arn_for(self, name), list(scope.model_arns)),
+            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns)),
         )
         matrix = personas.load_matrix()
         for persona in matrix.platform_personas():
             PersonaRole(
                 self, f"Persona-{persona}", role_name=naming.persona_role_name(org.name, "platform", persona),
-                team="platform",
                 persona=persona, description=matrix.personas[persona].description,
+                policy_description=f"{persona} of platform, generated from infra/personas/matrix.yaml",
+                tags={naming.TAG_TEAM: "platform", naming.TAG_PERSONA: persona},
                 statements=personas.persona_statements(persona, scope, matrix),
                 boundary=self.boundary.policy, principal_arn=org.platform_assume_principal,
             )

@@ -24,9 +24,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge_wildcards
+from fmops_constructs.cfn_text import nag_document, policy_document
 from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.private_network import PrivateNetwork
-from fmops_constructs.project import nag_document, policy_document
 from fmops_constructs.studio import StudioDomain, StudioUserProfile
 from infra import naming
 from infra.personas.launchers import studio_launch_statements
@@ -62,7 +62,8 @@ class StudioStack(Stack):
             for persona in studio_personas():
                 profile = self.domain.add_user_profile(
                     f"{team.name}-{persona}", profile_name=naming.studio_user_profile_name(team.name, persona),
-                    team=team.name, persona=persona, permissions_boundary=boundary,
+                    permissions_boundary=boundary, key_tag=naming.TAG_TEAM,
+                    tags={naming.TAG_TEAM: team.name, naming.TAG_PERSONA: persona},
                     role_name=team.studio_role_name(persona))
                 # In Studio the person works as this role: it carries the persona's own policy
                 # (the access matrix row), by name, next to the Studio permissions.

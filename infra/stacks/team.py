@@ -16,7 +16,7 @@ from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.persona import PermissionBoundary, PersonaRole
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
-from infra import personas
+from infra import naming, personas
 from infra.plan import TeamPlan
 
 
@@ -32,7 +32,7 @@ class TeamStack(Stack):
         access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(account))
         self.data = SecureBucket(
             self, "DataBucket",
-            encryption_key=self.data_key.key,
+            encryption_key=self.data_key,
             access_logs=access_logs,
             vpc_endpoint_ids=[network.s3_endpoint_id],
             log_prefix=f"{team.name}/data",
@@ -40,8 +40,8 @@ class TeamStack(Stack):
         )
         self._personas(plan)
         if team.budget is not None:
-            TeamBudgetAlarm(self, "Budget", team=team.name, monthly_usd=team.budget.monthly_usd,
-                            alert_emails=team.budget.alert_emails)
+            TeamBudgetAlarm(self, "Budget", team=team.name, tag_key=naming.TAG_TEAM,
+                            monthly_usd=team.budget.monthly_usd, alert_emails=team.budget.alert_emails)
 
     def _personas(self, plan: TeamPlan) -> None:
         """The boundary, then one role per team persona, each policy generated from the matrix."""
@@ -51,13 +51,15 @@ class TeamStack(Stack):
         name = plan.boundary_name
         self.boundary = PermissionBoundary(
             self, "Boundary", name=name,
-            document=personas.boundary_document(PermissionBoundary.arn_for(self, name), list(scope.model_arns)),
+            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns)),
         )
         matrix = personas.load_matrix()
         self.persona_roles = {
             persona: PersonaRole(
-                self, f"Persona-{persona}", role_name=plan.persona_role_name(persona), team=team.name,
+                self, f"Persona-{persona}", role_name=plan.persona_role_name(persona),
                 persona=persona, description=matrix.personas[persona].description,
+                policy_description=f"{persona} of {team.name}, generated from infra/personas/matrix.yaml",
+                tags={naming.TAG_TEAM: team.name, naming.TAG_PERSONA: persona},
                 statements=personas.persona_statements(persona, scope, matrix),
                 boundary=self.boundary.policy, principal_arn=team.assume_principal,
             )

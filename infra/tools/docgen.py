@@ -232,6 +232,7 @@ def _groups(template: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def render_templates_reference(assembly: Path) -> str:
+    from infra.config import Stage
     from templates.registry import REGISTRY
 
     stacks = read_stacks(assembly)
@@ -256,8 +257,8 @@ def render_templates_reference(assembly: Path) -> str:
     sections = []
     for entry in REGISTRY:
         found = [p for p in products if p.name == entry.name]
-        stages = ", ".join(s.value for s in sorted(entry.stages, key=lambda s: list(type(s)).index(s)))
-        features = ", ".join(sorted(f.value for f in entry.required_features))
+        stages = ", ".join(s for s in Stage if entry.stages is None or s in entry.stages)
+        features = ", ".join(sorted(entry.required_features))
         if entry.needs_bedrock_models:
             features += " (and `genai.bedrock_models`)"
         where = ", ".join(dict.fromkeys(p.stack.name for p in found)) or "nowhere"

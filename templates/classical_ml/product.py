@@ -11,8 +11,9 @@ from aws_cdk import CfnOutput, Fn
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from fmops_constructs.model_promotion import INCOMING
 from fmops_constructs.model_registry import PENDING_APPROVAL, ProjectModelRegistry
-from fmops_constructs.project import (Grant, PlatformValue, ProjectProductStack, ProjectRole, ProjectTemplateProps,
+from fmops_constructs.product import (Grant, PlatformValue, ProjectProductStack, ProjectRole, ProjectTemplateProps,
                                       network_interface_grants)
 from fmops_constructs.project_code import ProjectCode
 from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
@@ -62,7 +63,7 @@ class ClassicalMlProduct(ProjectProductStack):
                 metric="auc", minimum=threshold, check="CheckAuc", failure="AucTooLow", label="AUC",
                 registration={"group": registry.group_name, "image": images.image(XGBOOST_IMAGE),
                               "status": PENDING_APPROVAL, "instance_types": ENDPOINT_INSTANCES,
-                              "tags": {"fmops:team": props.team, "sagemaker:project-name": self.project_name}})
+                              "tags": self.model_package_tags})
             return pipeline
 
         pipeline = ProjectPipeline(self, "Pipeline", stack=self, name_suffix="train",
@@ -85,10 +86,8 @@ class ClassicalMlProduct(ProjectProductStack):
         instance = self.choice("EndpointInstanceType", type="String", default=ENDPOINT_INSTANCES[0],
                                allowed_values=list(ENDPOINT_INSTANCES), description="Endpoint instance type")
         deploy = self.condition("Deploy", Fn.condition_not(Fn.condition_equals(package.value_as_string, "")))
-        team = self.props.team
         logs_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group"
-        promoted = (f"arn:${{AWS::Partition}}:s3:::{self.props.organisation}-{team}-models-${{AWS::AccountId}}-"
-                    f"${{AWS::Region}}/incoming/*")
+        promoted = f"arn:${{AWS::Partition}}:s3:::{self.promoted_models_bucket_template}/{INCOMING}/*"
         serving = ProjectRole(
             self, "Serving", service="sagemaker.amazonaws.com", description="Endpoint of the project's approved model",
             grants=[
@@ -98,11 +97,11 @@ class ClassicalMlProduct(ProjectProductStack):
                 Grant(("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
                       (self.props.images.repositories_arn,)),  # type: ignore[union-attr]
                 Grant(("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
-                      (f"{logs_arn}:/aws/sagemaker/Endpoints/{team}-${{SageMakerProjectName}}:*",)),
+                      (f"{logs_arn}:/aws/sagemaker/Endpoints/{self.name_template()}:*",)),
                 *network_interface_grants(),
                 Grant(("sagemaker:DescribeModelPackage",),
                       (f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:model-package/"
-                       f"{team}-*/*",)),
+                       f"{self.name_prefix}*/*",)),
             ],
             why="the project endpoint's execution role: model artifacts of the project's runs and of the team's "
                 "promoted models (incoming/ of the account's promoted-models bucket), the team's model packages "

@@ -9,7 +9,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from fmops_constructs.project import Grant, PlatformValue, ProjectProductStack, ProjectRole, ProjectTemplateProps
+from fmops_constructs.product import Grant, PlatformValue, ProjectProductStack, ProjectRole, ProjectTemplateProps
 
 
 class DataLabelingProduct(ProjectProductStack):

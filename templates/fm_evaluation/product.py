@@ -8,7 +8,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Fn
 from constructs import Construct
 
-from fmops_constructs.project import Grant, ProjectProductStack, ProjectTemplateProps, TeamGuardrailAccess
+from fmops_constructs.product import Grant, ProjectProductStack, ProjectTemplateProps, TeamGuardrailAccess
 from fmops_constructs.project_code import ProjectCode
 from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline
 

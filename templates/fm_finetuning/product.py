@@ -10,7 +10,7 @@ from aws_cdk import CfnOutput, Fn
 from constructs import Construct
 
 from fmops_constructs.model_registry import PENDING_APPROVAL, ProjectModelRegistry
-from fmops_constructs.project import ProjectProductStack, ProjectTemplateProps
+from fmops_constructs.product import ProjectProductStack, ProjectTemplateProps
 from fmops_constructs.project_code import ProjectCode
 from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
 
@@ -60,7 +60,7 @@ class FmFineTuningProduct(ProjectProductStack):
                 metric="rouge_l", minimum=threshold, check="CheckScore", failure="ScoreTooLow", label="ROUGE-L",
                 registration={"group": registry.group_name, "image": images.image(INFERENCE_IMAGE),
                               "status": PENDING_APPROVAL, "instance_types": SERVING_INSTANCES,
-                              "tags": {"fmops:team": props.team, "sagemaker:project-name": self.project_name}})
+                              "tags": self.model_package_tags})
             return pipeline
 
         pipeline = ProjectPipeline(self, "Pipeline", stack=self, name_suffix="finetune",

@@ -16,8 +16,8 @@ from constructs import Construct
 from fmops_constructs.acknowledge import acknowledge, acknowledge_resolved_wildcards
 from fmops_constructs.fm_endpoint import FmEndpoint, FmEndpointRef
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
-from fmops_constructs.model_promotion import INCOMING, promoted_models_bucket_name
-from fmops_constructs.project import PlatformValue, ProjectProductStack, ProjectTemplateProps
+from fmops_constructs.model_promotion import INCOMING
+from fmops_constructs.product import PROJECTS, PlatformValue, ProjectProductStack, ProjectTemplateProps
 
 SERVING_REPOSITORY = "huggingface-pytorch-tgi-inference"
 SERVING_TAG = "2.4-tgi2.4-gpu-py311"
@@ -26,11 +26,12 @@ WEIGHTS_FOLDER = "[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*"
 MODEL_ARTIFACT = "model.tar.gz"
 
 
-def model_package_name_pattern(team: str) -> str:
+def model_package_name_pattern(group_prefix: str) -> str:
     """A versioned model package of one of the team's groups, named as SageMaker names it
-    (``<group>/<version>``, the group ``<team>-<project>``), or empty. A name, not an ARN: SageMaker
-    resolves it in the account and Region of the stack, so only this account's registry is served."""
-    return r"^$|^" + team + r"-[A-Za-z0-9](-*[A-Za-z0-9])*/[1-9][0-9]{0,8}$"
+    (``<group>/<version>``, the group ``<group_prefix><project>``, the prefix ``<team>-``), or empty.
+    A name, not an ARN: SageMaker resolves it in the account and Region of the stack, so only this
+    account's registry is served."""
+    return r"^$|^" + group_prefix + r"[A-Za-z0-9](-*[A-Za-z0-9])*/[1-9][0-9]{0,8}$"
 
 
 def instances_that_fit(instance_type: str) -> list[str]:
@@ -65,9 +66,10 @@ class FmHostingProduct(ProjectProductStack):
                                           "(empty with ModelPackageName)")
         # At most a 63-character group name, "/" and a 9-digit version (SageMaker's limits).
         package = self.choice("ModelPackageName", type="String", default="", max_length=73,
-                              allowed_pattern=model_package_name_pattern(props.team),
-                              constraint_description=f"<group>/<version> of a model package of a group {props.team}-* "
-                                                     "(e.g. " + props.team + "-my-project/3), or empty",
+                              allowed_pattern=model_package_name_pattern(self.name_prefix),
+                              constraint_description=f"<group>/<version> of a model package of a group "
+                                                     f"{self.name_prefix}* (e.g. {self.name_prefix}my-project/3), "
+                                                     "or empty",
                               description="Approved model package of the team's registry in this account, "
                                           "<group>/<version>, to serve instead of staged weights (empty with "
                                           "WeightsFolder)")
@@ -100,7 +102,7 @@ class FmHostingProduct(ProjectProductStack):
                                           isolated_subnet_ids=[Fn.select(0, subnets)])
         acknowledge(vpc, "project-vpc-from-parameters")
         bucket = Fn.sub(self.team_bucket_template)
-        capture = f"s3://{bucket}/projects/{self.project_name}/data-capture/"
+        capture = f"s3://{bucket}/{PROJECTS}/{self.project_name}/data-capture/"
         topic = self.notification_topic("Alarms")
         name = self.resource_name()
         log_group = logs.CfnLogGroup(self, "EndpointLogs", log_group_name=FmEndpointRef(name).log_group_names[0],
@@ -160,17 +162,17 @@ class FmHostingProduct(ProjectProductStack):
           not this registry's, so the grant names the group, not the version.
 
         Both are encrypted with the project key, which the endpoint construct grants."""
-        team, org = self.props.team, self.props.organisation
         group = Fn.select(0, Fn.split("/", package))
         # The project is the group without the "<team>-" prefix: split after an anchor that no
         # group name contains, so a project name containing "<team>-" stays whole.
-        project = Fn.select(0, Fn.split("/", Fn.select(1, Fn.split(f"|{team}-", Fn.join("", ["|", package])))))
-        promoted = promoted_models_bucket_name(org, team, "${AWS::AccountId}", "${AWS::Region}")
+        project = Fn.select(0, Fn.split("/", Fn.select(1, Fn.split(f"|{self.name_prefix}",
+                                                                     Fn.join("", ["|", package])))))
+        promoted = self.promoted_models_bucket_template
         return [
             iam.PolicyStatement(sid="ReadModelPackage", actions=["sagemaker:DescribeModelPackage"], resources=[Fn.sub(
                 "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/${ModelPackageName}")]),
             iam.PolicyStatement(sid="ReadModelPackageArtifact", actions=["s3:GetObject"], resources=[
-                Fn.join("", [Fn.sub(f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/projects/"), project,
+                Fn.join("", [Fn.sub(f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/{PROJECTS}/"), project,
                              f"/runs/*/{MODEL_ARTIFACT}"]),
                 Fn.join("", [Fn.sub(f"arn:${{AWS::Partition}}:s3:::{promoted}/{INCOMING}/*/"), group,
                              f"/*/{MODEL_ARTIFACT}"])]),

@@ -18,8 +18,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
-from fmops_constructs.project import (Grant, PlatformValue, ProjectFunction, ProjectProductStack, TeamGuardrailAccess,
-                                      ProjectTemplateProps, json_text)
+from fmops_constructs.cfn_text import json_text
+from fmops_constructs.product import (Grant, PlatformValue, ProjectFunction, ProjectProductStack, ProjectTemplateProps,
+                                      TeamGuardrailAccess)
 
 PROMPTS = Path(__file__).with_name("seed") / "prompts"
 PROMPT_VARIABLE = re.compile(r"{{\s*([A-Za-z0-9_]+)\s*}}")
@@ -44,7 +45,7 @@ class PromptCatalog(Construct):
         for name, text in catalog_prompts().items():
             prompt = bedrock.CfnPrompt(
                 self, name.capitalize(),
-                name=Fn.sub(f"{stack.props.team}-${{SageMakerProjectName}}-{name}"),
+                name=Fn.sub(stack.name_template(name)),
                 description=f"{name} prompt of the project (seeded from templates/genai_app/seed/prompts)",
                 customer_encryption_key_arn=stack.project_key.key_arn,
                 default_variant="default",

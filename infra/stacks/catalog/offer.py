@@ -7,7 +7,9 @@ which: a template is offered when the team has its features and the account's st
 
 from __future__ import annotations
 
-from fmops_constructs.project import ImageRegistry, ProjectTemplateProps, SourceSpec
+from functools import partial
+
+from fmops_constructs.product import ImageRegistry, ProjectTemplateProps, SourceSpec
 from infra import naming
 from infra.config import Stage, Team
 from infra.plan import TeamPlan
@@ -17,16 +19,30 @@ LABELING_TEMPLATE = "data-labeling"
 
 
 def offered_templates(team: Team, stage: Stage | None) -> list[TemplateEntry]:
-    """Registry entries in the team's portfolio for ``stage`` (None: every stage)."""
-    return [entry for entry in REGISTRY if entry.offered_to(team, stage)]
+    """Registry entries in the team's portfolio for ``stage`` (None: every stage, for the hub and in
+    single-account mode): the team has every feature the entry requires (and Bedrock models, if the
+    template calls one) and the stage is one of the entry's."""
+    has_models = team.genai is not None and bool(team.genai.bedrock_models)
+    return [entry for entry in REGISTRY
+            if entry.required_features <= set(team.features) and (has_models or not entry.needs_bedrock_models)
+            and (stage is None or entry.stages is None or stage in entry.stages)]
 
 
 def template_props(plan: TeamPlan, entry: TemplateEntry) -> ProjectTemplateProps:
     org, team = plan.org, plan.team
     source = team.catalog.source
     mirror = org.mirror_account
+    prefix = naming.catalog_parameter_prefix(org.name, team.name)
     return ProjectTemplateProps(
-        organisation=org.name, team=team.name, template_id=entry.id, version=entry.version,
+        team=team.name, template_id=entry.id, version=entry.version,
+        boundary_name=plan.boundary_name,
+        role_path=naming.project_role_path(org.name, team.name),
+        parameter_prefix=prefix, seed_parameter=f"{prefix}/{naming.seed_key_parameter(entry.id)}",
+        team_bucket=partial(naming.team_bucket_name, org.name, team.name),
+        promoted_models_bucket=partial(naming.promoted_models_bucket_name, org.name, team.name),
+        access_log_bucket=partial(naming.access_log_bucket_name, org.name),
+        log_group_prefix=naming.log_prefix(org.name, team.name), team_tag=naming.TAG_TEAM,
+        tags={naming.TAG_TEMPLATE: entry.id, naming.TAG_TEMPLATE_VERSION: entry.version},
         source=SourceSpec(kind=source.kind.value, connection_arn=source.connection_arn,
                           accepted_because=source.accepted_because),
         images=ImageRegistry(account=mirror.id, region=org.region, namespace=org.name),

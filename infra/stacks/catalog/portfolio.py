@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
-from fmops_constructs.project import ProjectProductStack
+from fmops_constructs.product import ProjectProductStack
 from infra import naming
 from infra.plan import TeamPlan
 from infra.stacks.catalog.offer import tag_options, template_props

@@ -14,7 +14,7 @@ from constructs import Construct
 from fmops_constructs.guardrail import Guardrail
 from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.private_network import PrivateNetwork
-from fmops_constructs.project import PlatformValue
+from fmops_constructs.product import PlatformValue
 from fmops_constructs.vpc_egress import endpoints_only_security_group
 from infra import naming
 from infra.config import Team
@@ -49,7 +49,7 @@ class ProjectPlatform(Construct):
             PlatformValue.SECURITY_GROUP_ID: self.security_group.security_group_id,
             PlatformValue.S3_ENDPOINT_ID: network.s3_endpoint_id,
             PlatformValue.DATA_KEY_ARN: data_key_arn,
-            PlatformValue.PROJECT_KEY_ARN: self.key.key.key_arn,
+            PlatformValue.PROJECT_KEY_ARN: self.key.key_arn,
         }
         if "execute-api" in network.endpoints:
             values[PlatformValue.API_ENDPOINT_ID] = network.endpoints["execute-api"].vpc_endpoint_id
@@ -88,13 +88,7 @@ class ProjectPlatform(Construct):
     def _admit_endpoint_logs(self, team: Team) -> None:
         """SageMaker names endpoint log groups itself (/aws/sagemaker/Endpoints/<endpoint>);
         project endpoints are named <team>-<project>."""
-        stack = Stack.of(self)
-        self.key.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchLogsForTeamEndpoints", principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            resources=["*"],
-            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:"
-                                    f"{stack.account}:log-group:/aws/sagemaker/Endpoints/{team.name}-*"}}))
+        self.key.grant_logs(f"/aws/sagemaker/Endpoints/{team.name}-", sid="CloudWatchLogsForTeamEndpoints")
 
     def _admit_notifications(self) -> None:
         """Project topics use this key: CloudWatch alarms and EventBridge rules of this account
@@ -104,7 +98,7 @@ class ProjectPlatform(Construct):
                                  f"{stack.account}:alarm:*"),
                                 ("events.amazonaws.com", f"arn:{stack.partition}:events:{stack.region}:"
                                  f"{stack.account}:rule/*")):
-            self.key.key.add_to_resource_policy(iam.PolicyStatement(
+            self.key.add_to_resource_policy(iam.PolicyStatement(
                 sid=f"{service.split('.')[0].capitalize()}PublishesToProjectTopics",
                 principals=[iam.ServicePrincipal(service)], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"], conditions={"StringEquals": {"aws:SourceAccount": stack.account},

@@ -10,6 +10,7 @@ governance account, the portfolio itself (:mod:`infra.stacks.catalog.portfolio`)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
@@ -19,10 +20,11 @@ from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge_wildcards
 from fmops_constructs.guardrail import Guardrail
-from fmops_constructs.launch_role import ProductLaunchRole
+from fmops_constructs.cfn_text import nag_document, policy_document
+from fmops_constructs.launch_role import LaunchScope, ProductLaunchRole
 from fmops_constructs.model_promotion import ModelPromotion
 from fmops_constructs.private_network import PrivateNetwork
-from fmops_constructs.project import ImageRegistry, PlatformValue, ProjectProductStack, nag_document, policy_document
+from fmops_constructs.product import ImageRegistry, PlatformValue, ProjectProductStack
 from infra import naming
 from infra.config import Account, Feature
 from infra.personas.launchers import end_user_roles, end_user_statements
@@ -57,8 +59,13 @@ class CatalogStack(Stack):
             self, "TeamBoundary", naming.boundary_arn(self.partition, account.id, org.name, team.name))
         self.launch_role = ProductLaunchRole(self, "LaunchRole",
                                              role_name=naming.catalog_launch_role_name(org.name, team.name),
-                                             organisation=org.name, team=team.name, boundary=boundary,
-                                             connection_arn=team.catalog.source.connection_arn)
+                                             launch_scope=LaunchScope(
+                                                 team=team.name, boundary_name=plan.boundary_name,
+                                                 role_path=naming.project_role_path(org.name, team.name),
+                                                 parameter_prefix=naming.catalog_parameter_prefix(org.name, team.name),
+                                                 log_group_prefix=naming.log_prefix(org.name, team.name),
+                                                 team_tag=naming.TAG_TEAM,
+                                                 connection_arn=team.catalog.source.connection_arn))
         self.portfolio: TeamPortfolio | None = None
         if shared_resource_types is None:
             self.portfolio = TeamPortfolio(self, "Catalog", plan=plan, entries=entries,
@@ -114,7 +121,11 @@ class CatalogStack(Stack):
         mirror = org.mirror_account
         images = ImageRegistry(account=mirror.id, region=org.region, namespace=org.name)
         promotion = ModelPromotion(
-            self, "Promotions", organisation=org.name, team=team.name, key=self.platform.key.key, boundary=boundary,
+            self, "Promotions", team=team.name, key=self.platform.key, boundary=boundary,
+            sender_role_name=naming.promotion_role_name(org.name, team.name),
+            receiver_role_name=naming.import_role_name(org.name, team.name),
+            promoted_models_bucket=partial(naming.promoted_models_bucket_name, org.name, team.name),
+            log_group_prefix=naming.log_prefix(org.name, team.name),
             team_bucket=plan.bucket_name,
             data_key_arn=data_key_arn, s3_endpoint_id=network.s3_endpoint_id, subnet_ids=self.platform.subnet_ids,
             security_group_id=self.platform.security_group.security_group_id,
@@ -125,7 +136,7 @@ class CatalogStack(Stack):
         CfnOutput(self, "PromotionTopicArn", value=promotion.topic.topic_arn,
                   description="Subscribe to hear of models arriving from the previous stage and of failed promotions")
         if promotion.bucket is not None and previous is not None:
-            CfnOutput(self, "PromotedModelsBucketName", value=promotion.bucket.bucket.bucket_name,
+            CfnOutput(self, "PromotedModelsBucketName", value=promotion.bucket.bucket_name,
                       description=f"Models approved in {previous.name}, registered here pending approval")
         return promotion
 
