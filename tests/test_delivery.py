@@ -21,6 +21,7 @@ from infra.plan.delivery import pipeline_groups
 from infra.tools.bootstrap import bootstrap_commands, execution_policies
 from infra.cli import main as fmops
 from infra.plan.endpoints import DELIVERY_ENDPOINTS, account_interface_endpoints
+from infra.assembly import read_manifest
 from tests.conftest import REPO, resources, stack_artifacts, synth
 
 DEFAULT = load_config()
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.xdist_group("delivery")
 
 
 def top_level(assembly: Path) -> dict[str, dict]:
-    manifest = json.loads((assembly / "manifest.json").read_text())
+    manifest = read_manifest(assembly)
     return {a["properties"].get("stackName", artifact_id): a for artifact_id, a in manifest["artifacts"].items()
             if a["type"] == "aws:cloudformation:stack"}
 
@@ -94,7 +95,7 @@ def test_stage_stacks_reference_nothing_outside_their_stage(default_assembly):
     for name, (folder, artifact) in artifacts.items():
         for imported in imports(json.loads((folder / artifact["properties"]["templateFile"]).read_text())):
             assert exports[imported] == folder, f"{name} imports {imported} from another assembly"
-        siblings = {a_id for a_id, a in json.loads((folder / "manifest.json").read_text())["artifacts"].items()}
+        siblings = {a_id for a_id, a in read_manifest(folder)["artifacts"].items()}
         assert set(artifact.get("dependencies", [])) <= siblings, name
 
 

@@ -21,6 +21,7 @@ from infra.naming import studio_role_name
 from infra.plan.launchers import studio_personas
 from infra.personas.scp import organisation_model_arns
 from infra.personas import Cell, load_matrix
+from infra.assembly import read_manifest
 from tests.conftest import resources
 
 # principalmapper 1.1.5 imports these names from collections (removed in Python 3.10).
@@ -386,7 +387,7 @@ def test_boundary_fits_iam_limit_with_many_cross_region_models():
 
 def _stack_dependencies(assembly) -> dict[str, set[str]]:
     """Stack name -> names of the stacks it depends on, nested assemblies (stages) included."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
+    manifest = read_manifest(assembly)
     names, dependencies = {}, {}
     for artifact_id, artifact in manifest["artifacts"].items():
         if artifact["type"] == "cdk:cloud-assembly":

@@ -30,6 +30,7 @@ from infra.plan import build_plan
 from infra.personas import Cell, load_matrix
 from infra.naming import studio_role_name
 from infra.plan.launchers import studio_personas
+from infra.assembly import read_manifest
 from tests.conftest import REPO, resources, stack_artifacts
 
 DEFAULT = load_config()
@@ -89,7 +90,7 @@ def _stack_dependencies(assembly, stack: str) -> set[str]:
     """Names of the stacks ``stack`` depends on, in its own (possibly nested) assembly."""
     folder, artifact = stack_artifacts(assembly)[stack]
     names = {artifact_id: a["properties"].get("stackName", artifact_id)
-             for artifact_id, a in json.loads((folder / "manifest.json").read_text())["artifacts"].items()
+             for artifact_id, a in read_manifest(folder)["artifacts"].items()
              if a["type"] == "aws:cloudformation:stack"}
     return {names[d] for d in artifact.get("dependencies", []) if d in names}
 

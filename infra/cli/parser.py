@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from infra.assembly import is_assembly as assembly_exists
+
 Run = Callable[..., int]
 
 
@@ -40,7 +42,7 @@ def add_command(commands: argparse._SubParsersAction, name: str, run: Run, help:
 
 def is_assembly(path: str | Path, synth: str = "make synth") -> bool:
     """Whether ``path`` is a cloud assembly; if not, say so on stderr (the command then exits 2)."""
-    if (Path(path) / "manifest.json").is_file():
+    if assembly_exists(Path(path)):
         return True
     print(f"fmops: {path} is not a cloud assembly; run `{synth}` first", file=sys.stderr)
     return False
