@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         per_100 = (row["synth_s"] - empty) / (row["resources"] / 100)
         row["s_per_100_resources_above_empty"] = round(per_100, 3)
         print(f"{row['case']}: {per_100:.3f} s per 100 resources above the empty app "
-              f"({row['resources']} resources, {row['synth_s']} s vs {empty} s; target <= 0.40), "
+              f"({row['resources']} resources, {row['synth_s']} s vs {empty} s; target <= 0.60), "
               f"peak {row['peak_mib']} MiB (target < 1536)")
     (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(f"\nwrote {out / 'results.json'}")
