@@ -139,7 +139,7 @@ def test_single_account_config_takes_the_team_in_its_account(tmp_path: Path) -> 
     (["ml", "--cost-centre", "CC-1", "--features", "studio", "--new-accounts", "dev=222222222221"],
      "account risk-dev (222222222221) already exists"),
     (["ml", "--cost-centre", "CC-1", "--features", "studio,warp-drive", "--accounts", "dev=risk-dev"],
-     "features[1]: 'warp-drive' is not allowed; input should be 'studio'"),
+     "features[1]: 'warp-drive' is not allowed; use one of: studio, pipelines,"),
     (["ml", "--cost-centre", "CC-1", "--features", "studio", "--accounts", "dev=genai-prod"],
      "accounts.dev is 'genai-prod', a prod account"),
     (["ml", "--cost-centre", "CC-1", "--features", "studio", "--accounts", "prod=risk-prod"],

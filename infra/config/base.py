@@ -7,6 +7,8 @@ everywhere and no model can be changed after validation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -15,8 +17,26 @@ from pydantic import BaseModel, ConfigDict
 SLUG = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$"
 
 
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One error of a config file: ``str()`` is its one line ``file:line: field: message``."""
+
+    source: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.field}: {self.message}"
+
+
 class ConfigError(Exception):
-    """A configuration file that cannot be used; ``str()`` is the message for the user."""
+    """A configuration file that cannot be used; ``str()`` is the message for the user, one
+    ``file:line: field: message`` line per error (``issues``)."""
+
+    def __init__(self, issues: Iterable[ConfigIssue]) -> None:
+        self.issues = tuple(issues)
+        super().__init__("\n".join(str(issue) for issue in self.issues))
 
 
 class LocatedError(ValueError):
