@@ -70,7 +70,7 @@ def test_single_account_config_is_valid():
          "availability_zones: [eu-west-1a, eu-west-1b, us-east-1a]", ["availability_zones[2]", "not in region eu-west-1"]),
         ("region: eu-west-1", "region: eu-middle-9", ["organisation.region", "unknown region 'eu-middle-9'", "eu-west-1"]),
         ("features: [studio, pipelines, hosting, service-catalog]", "features: [studio, pipeline]",
-         ["teams[0](name=risk).features[1]", "'pipeline' is not allowed", "'pipelines'"]),
+         ["teams[0](name=risk).features[1]", "'pipeline' is not allowed", "use one of: studio, pipelines,"]),
         ("    cost_centre: CC-1001\n", "", ["teams[0](name=risk).cost_centre", "required field is missing"]),
         ("    role: governance\n", "    role: governance\n    colour: blue\n",
          ["accounts[0](name=tooling).colour", "unknown key 'colour'"]),
@@ -112,7 +112,7 @@ def test_unknown_key_at_top_level_is_reported_on_its_line(tmp_path):
 
 def test_not_yaml_and_missing_file(tmp_path):
     assert "not valid YAML" in error_for(tmp_path, "organisation: [unclosed\n")
-    assert "must be a YAML mapping" in error_for(tmp_path, "- a list\n")
+    assert ":1: (top level): the file holds a list; a config is a mapping" in error_for(tmp_path, "- a list\n")
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "absent.yaml")
 

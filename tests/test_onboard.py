@@ -11,7 +11,7 @@ import pytest
 
 from infra.cli import main as fmops
 from infra.config import load_config
-from infra.tools.onboard import free_cidrs
+from infra.tools.onboard import edit, free_cidrs, request_of
 from tests.conftest import REPO
 
 NEW_IDS = "dev=444444444441,preprod=444444444442,prod=444444444443"
@@ -139,7 +139,7 @@ def test_single_account_config_takes_the_team_in_its_account(tmp_path: Path) -> 
     (["ml", "--cost-centre", "CC-1", "--features", "studio", "--new-accounts", "dev=222222222221"],
      "account risk-dev (222222222221) already exists"),
     (["ml", "--cost-centre", "CC-1", "--features", "studio,warp-drive", "--accounts", "dev=risk-dev"],
-     "features[1]: 'warp-drive' is not allowed; input should be 'studio'"),
+     "features[1]: 'warp-drive' is not allowed; use one of: studio, pipelines,"),
     (["ml", "--cost-centre", "CC-1", "--features", "studio", "--accounts", "dev=genai-prod"],
      "accounts.dev is 'genai-prod', a prod account"),
     (["ml", "--cost-centre", "CC-1", "--features", "studio", "--accounts", "prod=risk-prod"],
@@ -156,12 +156,47 @@ def test_refusals_exit_2_and_write_nothing(config: Path, capsys: pytest.CaptureF
     assert [p.name for p in config.parent.iterdir()] == ["org.yaml"], "no temporary file left behind"
 
 
-def test_config_error_names_the_users_file_and_line(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_error_in_the_added_entry_names_the_argument(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert onboard(config, "ml", "--cost-centre", "CC-1", "--features", "studio,warp-drive", "--accounts", "dev=risk-dev") == 2
     error = capsys.readouterr().err
-    line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if text.startswith("  - name: genai"))
-    assert f"{config}:" in error and ".check" not in error
-    assert int(error.split(f"{config}:")[1].split(":")[0]) > line, "the line of the new entry in the edited file"
+    assert ".check" not in error and f"{config}:" not in error, "no line of a file the user never wrote"
+    assert "--features: teams[2](name=ml).features[1]: 'warp-drive' is not allowed" in error, error
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--cost-centre", "CC 1 {bad}", "--features", "studio", "--accounts", "dev=risk-dev"], "--cost-centre"),
+    (["--cost-centre", "CC-1", "--features", "studio", "--accounts", "dev=genai-prod"], "--accounts"),
+    (["--cost-centre", "CC-1", "--features", "studio", "--new-accounts", "dev=12345"], "--new-accounts"),
+])
+def test_each_argument_is_named_for_its_error(config: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                                             option: str) -> None:
+    assert onboard(config, "ml", *args) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines()[1:]]
+    assert errors and all(line.startswith(f"{option}: ") for line in errors), errors
+
+
+def test_error_in_the_users_text_is_on_the_users_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = Path(shutil.copy(REPO / "config" / "single-account.yaml", tmp_path / "trial.yaml"))
+    assert onboard(config, "ml", "--cost-centre", "CC-9", "--features", "studio", "--new-accounts", "dev=444444444441") == 2
+    [error] = capsys.readouterr().err.splitlines()[1:]
+    line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if "mode: single-account" in text)
+    assert error.startswith(f"{config}:{line}: organisation.mode: mode single-account takes exactly one account"), error
+
+
+def test_lines_after_the_inserted_entries_map_back_to_the_users_file(acme: Path) -> None:
+    text = acme.read_text()
+    before = load_config(acme)
+    request = request_of("ml", "CC-1", "studio", new_accounts="dev=444444444441")
+    new_text, origin = edit(text, request, before)
+    old_lines, new_lines = text.splitlines(), new_text.splitlines()
+    assert len(new_lines) > len(old_lines)
+    for number, line in enumerate(new_lines, 1):
+        if origin[number] is not None:
+            assert old_lines[origin[number] - 1] == line
+    teams = new_lines.index("teams:") + 1
+    assert origin[teams] == old_lines.index("teams:") + 1 and origin[teams] != teams
+    added = [new_lines[n - 1] for n in origin if origin[n] is None]
+    assert "  - name: ml-dev" in added and "  - name: ml" in added
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:

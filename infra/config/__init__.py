@@ -22,7 +22,7 @@ Import from here: ``from infra.config import OrgConfig, load_config``.
 from __future__ import annotations
 
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
-from infra.config.base import SLUG, ConfigError, Feature, LocatedError, Mode, SourceKind, Stage, Strict
+from infra.config.base import SLUG, ConfigError, ConfigIssue, Feature, LocatedError, Mode, SourceKind, Stage, Strict
 from infra.config.fm_catalog import Availability, Catalog, CatalogError, FoundationModel, UnknownModelError, load_catalog
 from infra.config.genai import (ECR_IMAGE, RESERVED_CONTAINER_ENV, ContentFilter, ContentFilters, DeniedTopic,
                                 FilterStrength, FmEndpointSettings, GenAi, GpuInstanceType, GuardrailSettings,
@@ -33,17 +33,17 @@ from infra.config.validators import GEOGRAPHY_REGION_PREFIX, MAX_ENDPOINT_NAME, 
 from infra.config.organisation import (ACCOUNT_ID, DELIVERY_SOURCE_FIELDS, LOG_RETENTION_DAYS, Account, Delivery,
                                        DeliverySource, OrgConfig, Organisation)
 from infra.config.loader import (DEFAULT_CONFIG, EXIT_INVALID_CONFIG, InvalidConfigExit, format_validation_error,
-                                 load_config, load_config_or_exit)
+                                 load_config, load_config_or_exit, load_config_text)
 from infra.config.schema import SCHEMA_PATH, json_schema, schema_text
 
 __all__ = [
     "ACCOUNT_ID", "CONNECTION_ARN", "DEFAULT_CONFIG", "DELIVERY_SOURCE_FIELDS", "ECR_IMAGE", "EXIT_INVALID_CONFIG",
     "GEOGRAPHY_REGION_PREFIX", "GPU_INSTANCE_TYPES", "LOG_RETENTION_DAYS", "MAX_ENDPOINT_NAME",
     "RESERVED_CONTAINER_ENV", "RESERVED_TEAM_NAME", "SCHEMA_PATH", "SLUG",
-    "Account", "Availability", "Catalog", "CatalogError", "ConfigError", "ContentFilter", "ContentFilters",
+    "Account", "Availability", "Catalog", "CatalogError", "ConfigError", "ConfigIssue", "ContentFilter", "ContentFilters",
     "Delivery", "DeliverySource", "DeniedTopic", "ExistingSubnet", "ExistingVpc", "Feature", "FilterStrength",
     "FmEndpointSettings", "FoundationModel", "GenAi", "GpuInstanceType", "GuardrailSettings", "InvalidConfigExit",
     "LocatedError", "Mode", "Network", "OrgConfig", "Organisation", "PiiEntity", "PiiPolicy", "ProjectSource",
     "SourceKind", "Stage", "Strict", "Team", "TeamAccounts", "TeamBudget", "TeamCatalog", "UnknownModelError",
-    "format_validation_error", "json_schema", "load_catalog", "load_config", "load_config_or_exit", "schema_text",
+    "format_validation_error", "json_schema", "load_catalog", "load_config", "load_config_or_exit", "load_config_text", "schema_text",
 ]

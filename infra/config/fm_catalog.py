@@ -10,6 +10,7 @@ Run ``python -m infra.config.fm_catalog`` to regenerate the schema file.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
@@ -337,6 +338,16 @@ def _reject_duplicate_extras(extras: list[FoundationModel], base_ids: tuple[str,
         seen.add(model.id)
 
 
+@functools.lru_cache(maxsize=8)
+def _base_catalog(source: Path, mtime_ns: int, size: int) -> Catalog:
+    """The catalog file, parsed once per version of the file (a Catalog is immutable)."""
+    data = read_data_file(source)
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(format_validation_error(exc, str(source))) from exc
+
+
 def load_catalog(
     path: str | Path | None = None,
     extra_models: Iterable[Mapping[str, Any] | FoundationModel] | None = None,
@@ -348,11 +359,11 @@ def load_catalog(
     model's id is already taken.
     """
     source = Path(path) if path is not None else DEFAULT_CATALOG_PATH
-    data = read_data_file(source)
     try:
-        base = Catalog.model_validate(data)
-    except ValidationError as exc:
-        raise CatalogError(format_validation_error(exc, str(source))) from exc
+        stat = source.stat()
+    except OSError as exc:
+        raise CatalogError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    base = _base_catalog(source, stat.st_mtime_ns, stat.st_size)
     extras = _parse_extra_models(extra_models or ())
     if not extras:
         return base

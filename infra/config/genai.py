@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
-from infra.config.base import SLUG, LocatedError, Strict
+from infra.config.base import S3_KEY_SEGMENT, SLUG, LocatedError, Strict, check_key_segments
 
 
 class FilterStrength(StrEnum):
@@ -108,14 +108,19 @@ class FmEndpointSettings(Strict):
     target_invocations_per_instance: int = Field(
         default=30, ge=1, description="Invocations per instance (per copy at scale to zero) and minute that "
         "target tracking keeps")
-    weights: Annotated[str, Field(pattern=r"^[A-Za-z0-9!_.*'()-]+(?:/[A-Za-z0-9!_.*'()-]+)*(?:/|\.tar\.gz)$")] = Field(
+    weights: Annotated[str, Field(pattern=rf"^{S3_KEY_SEGMENT}(?:/{S3_KEY_SEGMENT})*(?:/|\.tar\.gz)$")] = Field(
         description="Where the weights are staged in the team's model bucket: a key prefix ending in / "
-        "(uncompressed) or a .tar.gz key")
+        "(uncompressed) or a .tar.gz key; no empty, '.' or '..' segments")
     image: str = Field(description="Serving image in ECR, in the organisation's region: "
                        "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or @sha256:<digest>")
     environment: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = Field(
         default_factory=dict, description="Extra container variables (e.g. SM_NUM_GPUS); hub settings are not allowed")
     data_capture_percent: int = Field(default=20, ge=1, le=100, description="Share of requests captured to S3")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: str) -> str:
+        return check_key_segments(value)
 
     @field_validator("image")
     @classmethod

@@ -7,23 +7,32 @@ the views the stacks read (``teams_in``, ``features_of``, ``catalog``) are defin
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Annotated, Any, Literal
 
 import boto3
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import SLUG, Feature, LocatedError, Mode, SourceKind, Stage, Strict
+from infra.config.base import (ROLE_ARN, S3_KEY_SEGMENT, SLUG, Feature, LocatedError, Mode, SourceKind, Stage, Strict,
+                              check_git_branch, check_key_segments)
 from infra.config.fm_catalog import Catalog, FoundationModel, load_catalog
 from infra.config.network import Network
 from infra.config.team import CONNECTION_ARN, Team
 from infra.config.validators import check_config
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
+# A domain of a Route 53 Resolver DNS Firewall domain list: labels of 1-63 letters, digits and
+# hyphens (not at either end), at most 253 characters without the trailing dot (RFC 1035), and a
+# wildcard only as the leading label '*.' (DNS Firewall accepts no other). A wildcard needs at
+# least two labels after it: '*.com' would let every name of a top-level domain through.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN = rf"^(?:\*\.{_LABEL}\.{_LABEL}(?:\.{_LABEL})*|{_LABEL}(?:\.{_LABEL})*)\.?$"
+MAX_DOMAIN = 253
 # CloudWatch Logs accepts only these retention values (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 
+@cache
 def _sagemaker_regions() -> frozenset[str]:
     """Commercial regions where SageMaker exists, from botocore's bundled endpoint data (offline)."""
     return frozenset(boto3.session.Session().get_available_regions("sagemaker"))
@@ -82,7 +91,7 @@ class DeliverySource(Strict):
         description="s3 (default): a zip uploaded to the delivery bucket of the governance account; codecommit: "
         "an existing CodeCommit repository of the governance account; codeconnections: a Git repository reached "
         "through an existing CodeConnections connection")
-    object_key: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9!_.*'()/-]{1,1000}\.zip$")] = Field(
+    object_key: Annotated[str | None, Field(max_length=1024, pattern=rf"^(?:{S3_KEY_SEGMENT}/)*{S3_KEY_SEGMENT}\.zip$")] = Field(
         default=None, description="kind s3: key of the zip in the delivery bucket; default fmops-foundation.zip")
     repository: str | None = Field(
         default=None, description="kind codecommit: the repository name; kind codeconnections: owner/name on the Git host")
@@ -94,6 +103,16 @@ class DeliverySource(Strict):
     accepted_because: Annotated[str | None, Field(min_length=20, max_length=500)] = Field(
         default=None, description="kind codeconnections: why the organisation accepts this Git host (e.g. a "
         "self-managed server reached through a VPC host); written into every delivery pipeline")
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str | None) -> str | None:
+        return None if value is None else check_git_branch(value)
+
+    @field_validator("object_key")
+    @classmethod
+    def _object_key(cls, value: str | None) -> str | None:
+        return None if value is None else check_key_segments(value)
 
     @model_validator(mode="after")
     def _fields_of_the_kind(self) -> DeliverySource:
@@ -115,7 +134,7 @@ class DeliverySource(Strict):
                                "internet-free rules; say why it is accepted")):
                 if getattr(self, name) is None:
                     raise LocatedError(("kind",), f"kind codeconnections needs {name}: {why}")
-            if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", self.repository or ""):
+            if not re.fullmatch(r"(?!\.\.?/)[A-Za-z0-9_.-]+/(?!\.\.?$)[A-Za-z0-9_.-]+", self.repository or ""):
                 raise LocatedError(("repository",), f"{self.repository!r} is not owner/name; with kind "
                                    "codeconnections give the repository as owner/name, e.g. platform/fmops-foundation")
         return self
@@ -148,7 +167,7 @@ class Organisation(Strict):
     cost_centre: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@ -]+$")] = Field(
         default="platform", description="Cost centre of the shared platform stacks (tag fmops:cost-centre); "
         "team stacks carry their team's")
-    platform_assume_principal: Annotated[str | None, Field(pattern=r"^arn:aws:iam::\d{12}:(root|role/[\w+=,.@/-]+)$")] = Field(
+    platform_assume_principal: Annotated[str | None, Field(pattern=ROLE_ARN)] = Field(
         default=None, description="Who may assume the platform persona roles (MLOps admin, security, auditor) "
         "in every account: an SSO/federation role ARN; default: the account's own IAM principals with MFA")
     scp_target_ids: list[Annotated[str, Field(pattern=r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32}|\d{12})$")]] = Field(
@@ -166,10 +185,11 @@ class Organisation(Strict):
     delivery: Delivery = Field(
         default=Delivery(), description="Mode organisation: the CDK pipelines that deploy the workload accounts "
         "(docs/delivery.md); single-account mode deploys with cdk deploy --all and takes no delivery settings")
-    dns_allowed_domains: list[Annotated[str, Field(pattern=r"^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+\.?$")]] = Field(
+    dns_allowed_domains: list[Annotated[str, Field(pattern=DOMAIN)]] = Field(
         default_factory=list,
         description="Domains the VPCs may resolve besides AWS service names (e.g. '*.corp.example.com'); "
-        "every other DNS query is blocked by the DNS firewall",
+        "every other DNS query is blocked by the DNS firewall. A wildcard is allowed only as a leading '*.' "
+        "(Route 53 Resolver DNS Firewall domain lists), and not for a whole top-level domain",
     )
 
     @field_validator("region")
@@ -178,6 +198,15 @@ class Organisation(Strict):
         regions = _sagemaker_regions()
         if value not in regions:
             raise ValueError(f"unknown region {value!r}; SageMaker regions are: {', '.join(sorted(regions))}")
+        return value
+
+    @field_validator("dns_allowed_domains")
+    @classmethod
+    def _domain_lengths(cls, value: list[str]) -> list[str]:
+        for domain in value:
+            if len(domain.removesuffix(".")) > MAX_DOMAIN:
+                raise ValueError(f"domain {domain[:40]!r}... has {len(domain.removesuffix('.'))} characters; DNS "
+                                 f"names have at most {MAX_DOMAIN}")
         return value
 
     @field_validator("log_retention_days")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import SLUG, Feature, LocatedError, SourceKind, Stage, Strict
+from infra.config.base import ROLE_ARN, SLUG, Feature, LocatedError, SourceKind, Stage, Strict
 from infra.config.genai import GenAi
 from infra.config.matrix import load_matrix
 
@@ -95,7 +95,7 @@ class Team(Strict):
                                  "(Service Catalog portfolio); needs feature service-catalog")
     personas: list[str] | None = Field(
         default=None, description="Team personas that get a role (infra/personas/matrix.yaml); default: all of them")
-    assume_principal: Annotated[str | None, Field(pattern=r"^arn:aws:iam::\d{12}:(root|role/[\w+=,.@/-]+)$")] = Field(
+    assume_principal: Annotated[str | None, Field(pattern=ROLE_ARN)] = Field(
         default=None, description="Who may assume the team's persona roles: an SSO/federation role ARN; "
         "default: the account's own IAM principals with MFA")
 

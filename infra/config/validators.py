@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from infra.config.base import Feature, LocatedError, Mode
+from infra.config.limits import check_limits
 from infra.config.fm_catalog import Availability, Catalog, CatalogError, FoundationModel, UnknownModelError
 from infra.config.team import TeamCatalog
 
@@ -42,6 +43,7 @@ def check_config(config: OrgConfig) -> None:
     _genai(config)
     _catalogs(config)
     _delivery(config)
+    check_limits(config)
 
 
 def _catalogs(config: OrgConfig) -> None:

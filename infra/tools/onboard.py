@@ -36,7 +36,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from infra.plan import endpoints
-from infra.config import ConfigError, OrgConfig, Stage, load_config
+from infra.config import ConfigError, ConfigIssue, OrgConfig, Stage, load_config, load_config_text
 from infra.config.loader import to_plain
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -221,16 +221,40 @@ def _items_separated_by_blank_lines(lines: list[str], items: CommentedSeq) -> bo
     return any(not line.strip() for line in lines[first:last])
 
 
+LineOrigin = dict[int, int | None]
+"""Line of the edited text -> the user's line it is (None: a line the command added)."""
+
+
 def edited_text(text: str, request: Request, config: OrgConfig) -> str:
     """The new file: existing text plus the new accounts and the team, checked structurally."""
+    return edit(text, request, config)[0]
+
+
+def edit(text: str, request: Request, config: OrgConfig) -> tuple[str, LineOrigin]:
+    """:func:`edited_text`, and where each of its lines comes from."""
     yaml = matching_yaml(text)
     doc = yaml.load(text)
     accounts = account_entries(request, config)
     team = team_entry(request)
-    new_text = append_to_list(text, doc, "accounts", accounts, yaml)
-    new_text = append_to_list(new_text, yaml.load(new_text), "teams", [team], yaml)
+    with_accounts = append_to_list(text, doc, "accounts", accounts, yaml)
+    new_text = append_to_list(with_accounts, yaml.load(with_accounts), "teams", [team], yaml)
     _check_only_appended(doc, yaml.load(new_text), {"accounts": accounts, "teams": [team]})
-    return new_text
+    first, second = _origin(text, with_accounts), _origin(with_accounts, new_text)
+    return new_text, {line: None if was is None else first[was] for line, was in second.items()}
+
+
+def _origin(before: str, after: str) -> LineOrigin:
+    """Lines of ``after`` (``before`` with one block inserted or one line replaced by a block)
+    -> their line in ``before``."""
+    old, new = before.splitlines(), after.splitlines()
+    prefix = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    suffix = 0
+    while suffix < min(len(old), len(new)) - prefix and old[-1 - suffix] == new[-1 - suffix]:
+        suffix += 1
+    origin: LineOrigin = {n: n for n in range(1, prefix + 1)}
+    origin.update({n: None for n in range(prefix + 1, len(new) - suffix + 1)})
+    origin.update({len(new) - k: len(old) - k for k in range(suffix)})
+    return origin
 
 
 def _check_only_appended(before: CommentedMap, after: CommentedMap, added: dict[str, list]) -> None:
@@ -283,17 +307,31 @@ def _endpoint_changes(before: OrgConfig, after: OrgConfig) -> list[str]:
 
 # -- main -----------------------------------------------------------------------------------
 
-def validated(text: str, path: Path) -> OrgConfig:
-    """Validate ``text`` as if it were ``path`` (a temporary file beside it, removed after)."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".check")
+def validated(text: str, path: Path, origin: LineOrigin, request: Request) -> OrgConfig:
+    """Validate the edited ``text`` of ``path``. An error on a line of the user's file is reported
+    on that line; one in the added entries names the command-line argument that caused it."""
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        return load_config(temp)
+        return load_config_text(text, str(path))
     except ConfigError as error:
-        raise OnboardError(f"the config with team added is not valid:\n{str(error).replace(temp, str(path))}") from None
-    finally:
-        os.unlink(temp)
+        lines = []
+        for issue in error.issues:
+            user_line = origin.get(issue.line)
+            if user_line is not None:
+                lines.append(str(ConfigIssue(issue.source, user_line, issue.field, issue.message)))
+            else:
+                lines.append(f"{_argument_of(issue.field, request)}: {issue.field}: {issue.message}")
+        raise OnboardError("the config with team added is not valid:\n" + "\n".join(lines)) from None
+
+
+def _argument_of(field: str, request: Request) -> str:
+    """The command-line argument behind a field of an added entry."""
+    if field.startswith("accounts"):
+        return "NAME" if field.endswith(").name") else "--new-accounts"
+    for key, option in ((".cost_centre", "--cost-centre"), (".features", "--features"),
+                        (".accounts", "--new-accounts" if request.new_account_ids else "--accounts")):
+        if key in field:
+            return option
+    return "NAME"
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -317,10 +355,10 @@ def onboard(path: Path, request: Request, dry_run: bool = False) -> list[str]:
         raise OnboardError(f"fix the config first:\n{error}") from None
     refuse_duplicates(request, before, str(path))
     try:
-        new_text = edited_text(text, request, before)
+        new_text, origin = edit(text, request, before)
     except YAMLError as error:
-        raise OnboardError(f"{path}: {error}") from None
-    after = validated(new_text, path)
+        raise OnboardError(f"{path}: {' '.join(str(error).split())}") from None
+    after = validated(new_text, path, origin, request)
     try:
         lines = plan(before, after, request)
     except Exception as error:  # the app itself cannot be built from the new config
