@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from aws_cdk import App, Environment, Stack, Stage
 
 from infra import REPO_ROOT
 from infra.app.catalogs import CatalogBuilder
-from infra.app.aspects import tag_organisation, tag_team, team_scoped
+from infra.app.aspects import TeamBoundaryOnEveryRole, apply_once, tag_organisation, tag_team
 from infra.compliance.checks import add_compliance_checks
-from infra.config import OrgConfig, SourceKind
+from infra.config import OrgConfig, SourceKind, Team
 from infra.plan import AccountPlan, OrgPlan, build_plan
 from infra.stacks.bedrock_logging import BedrockLoggingStack
 from infra.stacks.catalog import CatalogStack
@@ -32,6 +33,7 @@ from infra.stacks.studio import StudioStack
 from infra.stacks.team import TeamStack
 
 CDK_JSON = REPO_ROOT / "cdk.json"
+S = TypeVar("S", bound=Stack)
 
 
 # CDK's built-in template validation is off: cfn-lint checks the same CloudFormation schemas with
@@ -79,7 +81,9 @@ class OrganisationBuilder:
         self.stages = {account.name: Stage(app, account.name, env=self._env(account.account.id))
                        for account in plan.accounts if account.in_stage}
         self.platforms: dict[str, PlatformStack] = {}
-        self.catalogs = CatalogBuilder(app, plan)
+        self.team_stacks: list[tuple[str, Stack]] = []
+        """(team, stack) of every team-scoped stack in a workload account, for the boundary rule."""
+        self.catalogs = CatalogBuilder(app, plan, self.team_scoped)
 
     def _env(self, account_id: str) -> Environment:
         return Environment(account=account_id, region=self.facts.region)
@@ -89,6 +93,17 @@ class OrganisationBuilder:
         name would be prefixed with the stage's name, so it is always given."""
         return {"construct_id": name, "stack_name": name}
 
+    def team_scoped(self, team: Team, stack: S) -> S:
+        """A team's stack in one of its workload accounts: the team's tags now, and its boundary on
+        every role once every stack exists (:meth:`bound_team_roles`)."""
+        self.team_stacks.append((team.name, stack))
+        return tag_team(team, stack)
+
+    def bound_team_roles(self) -> None:
+        """The team's permission boundary on every role of its stacks (infra/app/aspects.py)."""
+        for team, stack in self.team_stacks:
+            apply_once(TeamBoundaryOnEveryRole(self.facts.name, team), stack)
+
     def _description(self, text: str) -> str:
         return f"FMOps Foundation {self.facts.name}: {text}"
 
@@ -97,6 +112,7 @@ class OrganisationBuilder:
         self.mirror = self.package_mirror()
         for account in self.plan.accounts:
             self.account(account)
+        self.bound_team_roles()
         tag_organisation(self.facts.organisation, self.app, *self.stages.values())
         if self.stages:
             self.pipelines(config_path)
@@ -139,18 +155,18 @@ class OrganisationBuilder:
         """Per team of the account: its team stack, GenAI stack and FM endpoints stack."""
         env, network = self._env(plan.account.id), made.platform.network
         for team in plan.teams:
-            made.teams[team.name] = team_scoped(self.facts.name, team.team, TeamStack(
+            made.teams[team.name] = self.team_scoped(team.team, TeamStack(
                 scope, **self._named(team.stack_name()), plan=team, network=network, env=env,
                 description=self._description(f"team {team.name} in account {plan.name}")))
             if not team.has_genai_stack:
                 continue
-            genai = team_scoped(self.facts.name, team.team, GenAiStack(
+            genai = self.team_scoped(team.team, GenAiStack(
                 scope, **self._named(team.stack_name("genai")), plan=team, network=network, env=env,
                 description=self._description(f"GenAI runtime of team {team.name} in {plan.name}")))
             made.genai[team.name] = genai
             genai.add_stack_dependency(made.teams[team.name])  # attaches a policy to its persona roles
             if team.hosts_endpoints:
-                team_scoped(self.facts.name, team.team, FmEndpointsStack(
+                self.team_scoped(team.team, FmEndpointsStack(
                     scope, **self._named(team.stack_name("endpoints")), plan=team, genai=genai, network=network,
                     env=env, description=self._description(f"FM endpoints of team {team.name} in {plan.name}"),
                 )).add_stack_dependency(made.teams[team.name])  # the team's permission boundary

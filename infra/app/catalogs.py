@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import Environment, Stack
 from constructs import Construct
 
 from fmops_constructs.guardrail import Guardrail
 from fmops_constructs.private_network import PrivateNetwork
-from infra.app.aspects import tag_team, team_scoped
+from infra.app.aspects import tag_team
+from infra.config import Team
 from infra.plan import AccountPlan, OrgPlan, TeamPlan
 from infra.stacks.catalog import (LABELING_TEMPLATE, CatalogStack, GovernanceCatalogStack, LabelingWorkforceStack,
                                   check_platform_values, offered_templates)
@@ -17,9 +20,11 @@ class CatalogBuilder:
     """Adds the catalog stacks of each account to the app (:meth:`add`, once per account); the
     governance account's shared portfolios are built on first use."""
 
-    def __init__(self, app: Construct, plan: OrgPlan) -> None:
+    def __init__(self, app: Construct, plan: OrgPlan, team_scoped: Callable[[Team, Stack], Stack]) -> None:
+        """:param team_scoped: applies the team-scope rules (tags, boundary) to a team's stack."""
         self._app = app
         self._plan = plan
+        self._team_scoped = team_scoped
         self._hubs: dict[str, GovernanceCatalogStack] = {}
 
     def _env(self, account_id: str) -> Environment:
@@ -66,7 +71,7 @@ class CatalogBuilder:
         created: dict[str, CatalogStack] = {}
         for team in teams:
             shared = self.hub(team).portfolio.resource_types() if team.team.catalog.share_from_governance else None
-            stack = team_scoped(facts.name, team.team, CatalogStack(
+            stack = self._team_scoped(team.team, CatalogStack(
                 parent, **named(team.stack_name("catalog")), plan=team, network=network,
                 data_key_arn=data_keys[team.name], guardrail=guardrails.get(team.name),
                 labeling=labeling if team.name in labelers else None, shared_resource_types=shared,
