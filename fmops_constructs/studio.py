@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 
 import jsii
-from aws_cdk import Aspects, Duration, IAspect, RemovalPolicy, Stack, Tags
+from aws_cdk import Aspects, Duration, Fn, IAspect, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
@@ -275,6 +275,11 @@ class StudioDomain(Construct):
         return config
 
 
+def _via(service: str) -> str:
+    """``<service>.<region>.amazonaws.com``, the value of kms:ViaService for the stack's Region."""
+    return Fn.sub(f"{service}.${{AWS::Region}}.amazonaws.com")
+
+
 def _studio_arn(resource: str) -> str:
     return own_arn("sagemaker", resource)
 
@@ -351,18 +356,27 @@ class StudioUserProfile(Construct):
                 resources=[_studio_arn("space/*")],
                 conditions=owned_private,
             ),
+            # An app names its image: ForAllValues alone would also pass a request that names none.
             iam.PolicyStatement(
                 sid="JupyterLabOnAllowedImages",
                 actions=["sagemaker:CreateApp"],
                 resources=[_studio_arn("app/*/*/JupyterLab/*")],
-                conditions={**owned_private, "ForAllValues:ArnLike": {"sagemaker:ImageArns": images}},
+                conditions={**owned_private, "ForAllValues:ArnLike": {"sagemaker:ImageArns": images},
+                            "Null": {"sagemaker:ImageArns": "false"}},
             ),
             iam.PolicyStatement(
                 sid="DenyOtherImages",
                 effect=iam.Effect.DENY,
-                actions=["sagemaker:CreateApp"],
+                actions=["sagemaker:CreateApp", "sagemaker:CreateSpace", "sagemaker:UpdateSpace"],
                 resources=["*"],
                 conditions={"ForAnyValue:ArnNotLike": {"sagemaker:ImageArns": images}},
+            ),
+            iam.PolicyStatement(
+                sid="DenyAppsWithoutImage",
+                effect=iam.Effect.DENY,
+                actions=["sagemaker:CreateApp"],
+                resources=["*"],
+                conditions={"Null": {"sagemaker:ImageArns": "true"}},
             ),
             iam.PolicyStatement(
                 sid="StopOwnApps",
@@ -403,10 +417,13 @@ class StudioUserProfile(Construct):
                 actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 resources=[domain.key.key_arn],
             ),
+            # The team's keys only through the services that hold its data for the role: S3 (the
+            # team bucket) and SageMaker (jobs and endpoints encrypted with it), never directly.
             iam.PolicyStatement(
                 sid="TeamKeysByTag",
                 actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 resources=[own_arn("kms", "key/*")],
-                conditions={"StringEquals": {f"aws:ResourceTag/{key_tag}": f"${{aws:PrincipalTag/{key_tag}}}"}},
+                conditions={"StringEquals": {f"aws:ResourceTag/{key_tag}": f"${{aws:PrincipalTag/{key_tag}}}",
+                                             "kms:ViaService": [_via("s3"), _via("sagemaker")]}},
             ),
         ]

@@ -363,9 +363,13 @@ def test_execution_role_runs_only_allowed_images_in_its_own_private_spaces(defau
     assert create_app["Action"] == "sagemaker:CreateApp"
     assert create_app["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:app/*/*/JupyterLab/*"}
     assert create_app["Condition"]["ForAllValues:ArnLike"] == {"sagemaker:ImageArns": allowed}
+    assert create_app["Condition"]["Null"] == {"sagemaker:ImageArns": "false"}, "an app must name its image"
     deny = policy["DenyOtherImages"]
-    assert deny["Effect"] == "Deny" and deny["Action"] == "sagemaker:CreateApp" and deny["Resource"] == "*"
+    assert deny["Effect"] == "Deny" and deny["Resource"] == "*"
+    assert deny["Action"] == ["sagemaker:CreateApp", "sagemaker:CreateSpace", "sagemaker:UpdateSpace"]
     assert deny["Condition"] == {"ForAnyValue:ArnNotLike": {"sagemaker:ImageArns": allowed}}
+    no_image = policy["DenyAppsWithoutImage"]
+    assert no_image["Effect"] == "Deny" and no_image["Condition"] == {"Null": {"sagemaker:ImageArns": "true"}}
     for sid in ("OwnPrivateSpaces", "JupyterLabOnAllowedImages"):
         condition = policy[sid]["Condition"]
         assert condition["StringEquals"] == {"sagemaker:SpaceSharingType": "Private"}
@@ -379,7 +383,10 @@ def test_execution_role_runs_only_allowed_images_in_its_own_private_spaces(defau
 def test_execution_role_uses_team_keys_by_tag_and_reads_packages_from_the_mirror(default_templates):
     policy = by_sid(policy_of(default_templates["fmops-risk-preprod-studio"], "risk-data-engineer"))
     team_keys = policy["TeamKeysByTag"]
-    assert team_keys["Condition"] == {"StringEquals": {"aws:ResourceTag/fmops:team": "${aws:PrincipalTag/fmops:team}"}}
+    assert team_keys["Condition"] == {"StringEquals": {
+        "aws:ResourceTag/fmops:team": "${aws:PrincipalTag/fmops:team}",
+        "kms:ViaService": [{"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"},
+                           {"Fn::Sub": "sagemaker.${AWS::Region}.amazonaws.com"}]}}
     assert "kms:CreateGrant" not in team_keys["Action"] and "kms:ScheduleKeyDeletion" not in team_keys["Action"]
     assert policy["PackageMirrorToken"]["Resource"] == f"arn:aws:codeartifact:eu-west-1:{TOOLING}:domain/fmops"
     assert policy["PackageMirrorRead"] == {

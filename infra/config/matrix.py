@@ -32,12 +32,14 @@ class Cell(StrEnum):
 class Grant(Strict):
     actions: list[str] = Field(min_length=1)
     resources: list[str] = Field(min_length=1)
-    conditions: dict[str, dict[str, str]] | None = None
+    conditions: dict[str, dict[str, str | list[str]]] | None = None
 
 
-class Probe(Strict):
-    write: list[str] | None = Field(default=None, min_length=2, max_length=3)
-    read: list[str] | None = Field(default=None, min_length=2, max_length=3)
+class Workflows(Strict):
+    """Names of the recorded workflows (``infra/personas/workflows``) that use a capability."""
+
+    write: list[str] = Field(default_factory=list)
+    read: list[str] = Field(default_factory=list)
 
 
 class Capability(Strict):
@@ -53,13 +55,19 @@ class Capability(Strict):
     read: Grant | None = None
     write: Grant | None = None
     create: Grant | None = None
-    probe: Probe
+    # Further statements a workflow of the capability needs (calls without a resource type, the
+    # role a job runs as, tagging on create): ``read_also`` with read, ``also`` with write.
+    read_also: list[Grant] = Field(default_factory=list)
+    also: list[Grant] = Field(default_factory=list)
+    workflows: Workflows
 
     def grants(self, cell: "Cell") -> list[tuple[str, Grant]]:
         """The (part, grant) pairs a cell value gives or, for deny, refuses."""
-        parts = {"read": self.read, "write": self.write, "create": self.create}
-        chosen = ("read",) if cell is Cell.READ_ONLY else ("read", "write", "create")
-        return [(part, parts[part]) for part in chosen if parts[part] is not None]
+        parts: list[tuple[str, Grant | None]] = [("read", self.read),
+                                                 *((f"read{i + 1}", g) for i, g in enumerate(self.read_also))]
+        if cell is not Cell.READ_ONLY:
+            parts += [("write", self.write), ("create", self.create), *((f"also{i + 1}", g) for i, g in enumerate(self.also))]
+        return [(part, grant) for part, grant in parts if grant is not None]
 
 
 class Persona(Strict):

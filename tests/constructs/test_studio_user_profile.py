@@ -41,7 +41,9 @@ def test_profile_and_role_carry_the_given_tags(built):
 
 def test_keys_by_the_key_tag(built):
     keys = statement(_permissions(built[1]), "TeamKeysByTag")
-    assert keys["Condition"] == {"StringEquals": {f"aws:ResourceTag/{ORG}:team": f"${{aws:PrincipalTag/{ORG}:team}}"}}
+    assert keys["Condition"] == {"StringEquals": {
+        f"aws:ResourceTag/{ORG}:team": f"${{aws:PrincipalTag/{ORG}:team}}",
+        "kms:ViaService": [{"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}, {"Fn::Sub": "sagemaker.${AWS::Region}.amazonaws.com"}]}}
 
 
 def test_only_own_private_spaces_and_allowed_images(built):

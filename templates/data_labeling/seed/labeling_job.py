@@ -9,6 +9,10 @@ prefix): ``input/`` holds the items (one text file per item: a question and the 
 ``input.manifest`` the manifest this script writes, ``output/`` the labels. The pre-annotation
 and consolidation Lambda functions of built-in task types are AWS-owned and per Region: take
 their ARNs from the Ground Truth documentation for text classification in your Region.
+
+``start`` passes the project's labeling role to SageMaker. No persona may pass a project role
+(a launcher could otherwise run a job with the labeling role's rights, which the access matrix
+refuses it), so ``start`` runs as a role your platform team grants that pass explicitly.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ def manifest_lines(bucket: str, keys: Iterable[str]) -> list[str]:
 
 
 def default_job_name(workteam_arn: str) -> str:
-    """``<work team name>-labels``: the work team is named <team>-<project>, the name prefix the
-    team's launchers may create labeling jobs with."""
+    """``<work team name>-labels``: the work team is named <team>-<project>, so the job's name
+    starts with the team's name, as the team's labeling jobs do."""
     return f"{workteam_arn.rsplit('/', 1)[-1]}-labels"
 
 
