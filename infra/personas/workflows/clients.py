@@ -223,6 +223,23 @@ def converse(session, s: Sentinels, rec: Recorder) -> None:
         guardrailConfig={"guardrailIdentifier": arn, "guardrailVersion": version})
 
 
+def run_pipeline(session, s: Sentinels, rec: Recorder) -> None:
+    """SageMaker Python SDK: start a project's model-build pipeline (it runs as the pipeline's own
+    role, which the project template created), then follow its steps with boto3."""
+    from sagemaker.workflow.pipeline import Pipeline
+
+    client = session.client("sagemaker")
+    try:
+        Pipeline(name=f"{s.team}-churn-build", sagemaker_session=_sagemaker_session(session, s)).start()
+    except client.exceptions.ClientError:
+        pass  # the SDK's account lookup after the start, which the emulator refuses
+    arn = f"arn:aws:sagemaker:{s.region}:{s.account}:pipeline/{s.team}-churn-build/execution/abc123"
+    try:
+        client.list_pipeline_execution_steps(PipelineExecutionArn=arn)
+    except client.exceptions.ClientError:
+        pass
+
+
 def converse_unguarded(session, s: Sentinels, rec: Recorder) -> None:
     """boto3: Converse with no guardrail."""
     session.client("bedrock-runtime").converse(
@@ -381,7 +398,8 @@ WORKFLOWS: dict[str, Workflow] = {w.name: w for w in [
     Workflow("train-outside-vpc", train_outside_vpc, f"{SDK} Estimator.fit"),
     Workflow("converse-unguarded", converse_unguarded, f"{BOTO3} Converse"),
     Workflow("open-studio", open_studio, CONSOLE), Workflow("list-profiles", list_profiles, CONSOLE),
-    Workflow("provision", provision, f"{BOTO3} Service Catalog"), Workflow("converse", converse, f"{BOTO3} Converse"),
+    Workflow("provision", provision, f"{BOTO3} Service Catalog"),
+    Workflow("run-pipeline", run_pipeline, f"{SDK} Pipeline.start"), Workflow("converse", converse, f"{BOTO3} Converse"),
     Workflow("edit-prompt", edit_prompt, BOTO3), Workflow("read-prompt", read_prompt, BOTO3),
     Workflow("read-logs", read_logs, BOTO3), Workflow("change-guardrail", change_guardrail, BOTO3),
     Workflow("add-endpoint", add_endpoint, BOTO3), Workflow("audit", audit, BOTO3),

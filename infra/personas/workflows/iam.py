@@ -357,6 +357,10 @@ _MAPPERS: dict[tuple[str, str], Callable[[_Call], None]] = {
     ("sagemaker", "ListModelPackages"): _simple("sagemaker:ListModelPackages", _any),
     ("sagemaker", "Search"): _simple("sagemaker:Search", _any),
     ("sagemaker", "ListDomains"): _simple("sagemaker:ListDomains", _any),
+    ("sagemaker", "StartPipelineExecution"): _simple(
+        "sagemaker:StartPipelineExecution", lambda c: c.arn("sagemaker", f"pipeline/{c.params['PipelineName']}")),
+    ("sagemaker", "ListPipelineExecutionSteps"): _simple(
+        "sagemaker:ListPipelineExecutionSteps", lambda c: c.params["PipelineExecutionArn"]),
     ("sagemaker", "ListUserProfiles"): _simple("sagemaker:ListUserProfiles", _any),
     ("sagemaker", "CreatePresignedDomainUrl"): _simple(
         "sagemaker:CreatePresignedDomainUrl",

@@ -94,6 +94,7 @@ CANNED: dict[tuple[str, str], dict[str, Any]] = {
     ("logs", "FilterLogEvents"): {"events": []},
     ("ec2", "CreateVpcEndpoint"): {"VpcEndpoint": {"VpcEndpointId": "vpce-0123456789abcdef0"}},
     ("ec2", "ModifyVpcEndpoint"): {"Return": True},
+    ("sagemaker", "ListPipelineExecutionSteps"): {"PipelineExecutionSteps": []},
     ("sagemaker", "UpdateSpace"): {"SpaceArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:space/d-example/space"},
 }
 
