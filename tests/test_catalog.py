@@ -5,14 +5,12 @@ Per product (registry entry): it synthesizes alone with every compliance gate (t
 packs, the internet-free pack, cost tags), its template is internet-free, its SageMaker
 pipeline steps are valid API requests (botocore's service model), the roles it creates stay
 under the team's permission boundary, and the portfolio's launch role is allowed every action
-CloudFormation needs for its resources and refused what the team must never do (principalmapper's
+CloudFormation needs for its resources and refused what the team must never do (the project's IAM evaluator's
 local IAM engine, with the synthesized policies, boundary and SCPs).
 """
 
 from __future__ import annotations
 
-import collections
-import collections.abc
 import fnmatch
 import json
 import re
@@ -38,11 +36,8 @@ from infra.config import ConfigError, Stage, load_config
 from templates.registry import BY_ID, REGISTRY, TEMPLATES_DIR
 from tests.conftest import REPO, load_templates, resources, stack_artifacts, synth
 
-collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
-collections.MutableMapping = collections.abc.MutableMapping  # type: ignore[attr-defined]
 
-from principalmapper.common import Node, Policy  # noqa: E402
-from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
+from tests.iam import Node, Policy, local_check_authorization_full  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("catalog")
 

@@ -8,13 +8,11 @@ mode the way CloudFormation would (conditions, Fn::If, AWS::NoValue, Fn::Select/
 the model it creates, the endpoint guarantees both modes keep, the template rule that asks for
 exactly one model source, and the execution role's grants, checked against the keys the training
 pipeline and the promotion really write and evaluated offline with the team boundary
-(principalmapper). The launch role's rights for the package mode's resources come last.
+(the project's IAM evaluator, infra.compliance.iam_eval). The launch role's rights for the package mode's resources come last.
 """
 
 from __future__ import annotations
 
-import collections
-import collections.abc
 import fnmatch
 import json
 import re
@@ -34,11 +32,8 @@ from tests.conftest import resources
 from tests.test_catalog import (ACCOUNT, CATALOG, CONTEXT, ORG, PROJECT_POLICY, PROJECT_ROLE, REGION, TEAM,
                                 _allowed, _definition, _product_templates, catalog_templates, launch_role)
 
-collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
-collections.MutableMapping = collections.abc.MutableMapping  # type: ignore[attr-defined]
 
-from principalmapper.common import Node, Policy  # noqa: E402
-from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
+from tests.iam import Node, Policy, local_check_authorization_full  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("catalog")
 _ = (catalog_templates, launch_role)  # fixtures of tests/test_catalog.py used here

@@ -9,7 +9,6 @@ S3, policy sizes and lint), evaluated with the project's evaluator ``infra.compl
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 
@@ -20,37 +19,10 @@ from infra.plan.launchers import studio_personas
 from infra.personas.scp import organisation_model_arns
 from infra.personas import Cell, load_matrix
 from infra.assembly import read_manifest
-from infra.compliance.iam_eval import Layers, Principal, Request, evaluate
 from tests.conftest import resources
+from tests.iam import Node, Policy, local_check_authorization_full
 
 
-
-@dataclass
-class Policy:
-    arn: str
-    name: str
-    policy_doc: dict
-
-
-@dataclass
-class Node:
-    """A role as evaluated here: its identity policies, boundary and tags."""
-
-    arn: str
-    attached_policies: list[Policy]
-    permissions_boundary: Policy | None
-    tags: dict
-
-
-def local_check_authorization_full(node: Node, action: str, resource: str, context: dict, _resource_policy=None,
-                                   _resource_owner=None, scps: list[list[Policy]] | None = None, _session=None) -> bool:
-    """Identity policies, boundary and SCP levels of ``node``, with the project's evaluator
-    (``infra.compliance.iam_eval``: absent keys and negated operators as AWS documents them)."""
-    layers = Layers([p.policy_doc for p in node.attached_policies],
-                    node.permissions_boundary.policy_doc if node.permissions_boundary else None,
-                    [[p.policy_doc for p in level] for level in (scps or [])])
-    context = {**{f"aws:PrincipalTag/{k}": v for k, v in node.tags.items()}, **context}
-    return bool(evaluate(layers, Request(action, resource, context), Principal(node.arn, node.arn.split(":")[4])))
 
 MATRIX = load_matrix()
 TEAMS = {"risk": ("risk-dev", "222222222221"), "genai": ("genai-dev", "333333333331")}
@@ -101,7 +73,7 @@ def _attached_by_name(templates: list[dict], role_name: str, account: str) -> li
 
 
 def _roles(template: dict, others: list[dict] = ()) -> dict[str, Node]:
-    """persona name -> principalmapper Node built from the template's role, its policies (those of
+    """persona name -> evaluation Node built from the template's role, its policies (those of
     ``others`` attached by role name included) and its boundary."""
     nodes = {}
     for role in resources(template, "AWS::IAM::Role").values():
@@ -114,8 +86,8 @@ def _roles(template: dict, others: list[dict] = ()) -> dict[str, Node]:
         boundary = template["Resources"][props["PermissionsBoundary"]["Ref"]]["Properties"]
         arn = f"arn:aws:iam::{_account(template)}:role/{props['RoleName']}"
         nodes[tags["fmops:persona"]] = Node(
-            arn, [Policy(arn, p["ManagedPolicyName"], p["PolicyDocument"]) for p in policies],
-            Policy(arn, boundary["ManagedPolicyName"], boundary["PolicyDocument"]), tags)
+            arn, attached_policies=[Policy(arn, p["ManagedPolicyName"], p["PolicyDocument"]) for p in policies],
+            permissions_boundary=Policy(arn, boundary["ManagedPolicyName"], boundary["PolicyDocument"]), tags=tags)
     return nodes
 
 
@@ -187,7 +159,8 @@ def test_roles_cannot_create_roles_without_the_boundary_nor_remove_it(default_te
                     if p["Properties"]["ManagedPolicyName"] == "fmops-genai-boundary")
     admin_policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
     arn = "arn:aws:iam::333333333331:role/fmops-genai-widened"
-    node = Node(arn, [Policy(arn, "admin", admin_policy)], Policy(arn, "boundary", boundary["PolicyDocument"]), {})
+    node = Node(arn, attached_policies=[Policy(arn, "admin", admin_policy)],
+                permissions_boundary=Policy(arn, "boundary", boundary["PolicyDocument"]))
     boundary_arn = "arn:aws:iam::333333333331:policy/fmops-genai-boundary"
     role = "arn:aws:iam::333333333331:role/fmops-genai-new"
     check = local_check_authorization_full

@@ -2,7 +2,7 @@
 
 On the synthesized templates: which account sends and which receives, the receiving bucket's
 perimeter and the key grant, the functions (in the VPC, bounded, dead letters), the rules. Offline
-IAM evaluation (principalmapper, with the bucket policy as resource policy and the team boundary):
+IAM evaluation (the project's evaluator, infra.compliance.iam_eval, with the bucket policy as resource policy and the team boundary):
 the sender may only write below its own prefix of the next account's bucket, through its own S3
 endpoint; the importer may only register pending packages of the team. The Lambda code, with
 botocore's Stubber (every request validated against the service model): approval -> copies and
@@ -11,8 +11,6 @@ manifest -> registration pending manual approval, and what it refuses.
 
 from __future__ import annotations
 
-import collections
-import collections.abc
 import io
 import json
 import re
@@ -28,11 +26,8 @@ from infra.compliance.internet_free import check_template
 from infra.config import Feature, load_config
 from tests.conftest import REPO, resources
 
-collections.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
-collections.MutableMapping = collections.abc.MutableMapping  # type: ignore[attr-defined]
 
-from principalmapper.common import Node, Policy  # noqa: E402
-from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
+from tests.iam import Node, Policy, local_check_authorization_full  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("catalog")
 
