@@ -266,7 +266,7 @@ def render_access_matrix(matrix: Matrix | None = None) -> str:
         "(a test fails when this file is stale). `allow`: read and write; `read`: read only;",
         "`**deny**`: explicit Deny in the persona's policy; `-`: not granted (implicit deny).",
         "Capabilities marked † are refused to everyone by the permission boundary and the SCPs.",
-        "Every cell is evaluated offline against the synthesized policies in `tests/test_personas.py`.",
+        "Every cell is proven offline as a recorded workflow in `tests/test_workflows.py` (see Workflows).",
         "",
         "| persona | scope | " + " | ".join(n + (" †" if matrix.capabilities[n].boundary_denied else "") for n in names) + " |",
         "|---|---|" + "---|" * len(names),
