@@ -363,14 +363,16 @@ def space_on_unlisted_image(session, s: Sentinels, rec: Recorder) -> None:
                 "SageMakerImageArn": f"arn:aws:sagemaker:{s.region}:{s.account}:image/not-listed"}}})
 
 
-def key_outside_service(session, s: Sentinels, rec: Recorder) -> None:
-    """boto3 KMS: decrypt with the team key directly, not through S3 (from Studio too)."""
-    for actor in ("persona", "studio-role"):
+def _key_outside_service(actor: str) -> Client:
+    def decrypt(session, s: Sentinels, rec: Recorder) -> None:
         with rec.acting_as(actor):
+            kms = session.client("kms")
             try:
-                session.client("kms").decrypt(CiphertextBlob=b"x" * 32, KeyId=s.key_arn)
-            except session.client("kms").exceptions.ClientError:
+                kms.decrypt(CiphertextBlob=b"x" * 32, KeyId=s.key_arn)
+            except kms.exceptions.ClientError:
                 pass
+    decrypt.__doc__ = f"boto3 KMS: decrypt with the team key directly, not through S3 (as the {actor})"
+    return decrypt
 
 
 @dataclass(frozen=True)
@@ -412,5 +414,6 @@ WORKFLOWS: dict[str, Workflow] = {w.name: w for w in [
     Workflow("endpoint-to-foreign-service", endpoint_to_foreign_service, BOTO3),
     Workflow("app-without-image", app_without_image, BOTO3), Workflow("app-on-unlisted-image", app_on_unlisted_image, BOTO3),
     Workflow("space-on-unlisted-image", space_on_unlisted_image, BOTO3),
-    Workflow("key-outside-service", key_outside_service, BOTO3),
+    Workflow("key-outside-service", _key_outside_service("persona"), BOTO3),
+    Workflow("studio-key-outside-service", _key_outside_service("studio-role"), BOTO3),
 ]}
