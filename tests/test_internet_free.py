@@ -1254,3 +1254,36 @@ def test_plugin_passes_a_clean_app_with_a_reasoned_exemption(tmp_path: Path) -> 
     gateway.add_metadata(internet_free.EXEMPT_KEY, {"rules": ["IF-EC2-IGW"], "reason": "egress VPC reviewed in SEC-42"})
     app.synth()
     assert plugin.name == "fmops-internet-free" and "IF-EC2-IGW" in plugin.rule_ids
+
+
+def test_plugin_judges_against_its_organisation(tmp_path: Path) -> None:
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_sqs as sqs
+
+    def synth(organisation: Organisation, outdir: Path) -> None:
+        app = cdk.App(outdir=str(outdir))
+        cdk.Validations.of(app).add_plugins(InternetFreeChecks(organisation))
+        queue = sqs.Queue(cdk.Stack(app, "Queue"), "Inbox")
+        queue.add_to_resource_policy(iam.PolicyStatement(
+            actions=["sqs:SendMessage"], resources=[queue.queue_arn], principals=[iam.AccountPrincipal("444455556666")]))
+        app.synth()
+
+    synth(ORG, tmp_path / "inside")
+    with pytest.raises(RuntimeError, match="ValidationFailed") as failure:
+        synth(Organisation(frozenset({"111122223333"}), "o-abcdefghij"), tmp_path / "outside")
+    assert "IF-POLICY-OUTSIDE-ORG" in str(failure.value) and "[resource perimeter]" in str(failure.value)
+
+
+def test_fmops_command_takes_the_organisation_from_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from infra import REPO_ROOT, cli
+
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps(clean_template()))
+    # The embedded default config's accounts are not the clean template's 111122223333.
+    assert cli.main(["verify-internet-free", str(clean)]) == 1
+    assert "account 111122223333 is outside the organisation" in capsys.readouterr().out
+    assert cli.main(["verify-internet-free", str(clean), "--account", "111122223333"]) == 0
+    config = tmp_path / "org.yaml"
+    config.write_text((REPO_ROOT / "config" / "single-account.yaml").read_text().replace("123456789012", "111122223333"))
+    assert cli.main(["verify-internet-free", str(clean), "--config", str(config)]) == 0
+    assert "1 templates checked, clean" in capsys.readouterr().out

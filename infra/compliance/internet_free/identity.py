@@ -140,8 +140,8 @@ def fetches(text: str, template_organisation: Organisation) -> list[str]:
         if host in ("localhost", "127.0.0.1", "169.254.169.254", "169.254.170.2") or _AWS_HOST.fullmatch(host):
             continue
         found.append(f"{match.group(0)[:120]}: fetched from outside the organisation")
-    for match in _PUBLIC_HOSTS.finditer(_URL.sub(" ", text)):
-        found.append(f"{match.group(0)}: public host named")
+    if _PUBLIC_HOSTS.search(text):  # rare: only then take the URLs (judged above) out first
+        found += [f"{match.group(0)}: public host named" for match in _PUBLIC_HOSTS.finditer(_URL.sub(" ", text))]
     for match in _DOCKER_PULL.finditer(text):
         reason = image_outside(match.group("image"), template_organisation)
         found += [f"pull {reason}"] if reason else []
