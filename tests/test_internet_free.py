@@ -1001,6 +1001,8 @@ PERIMETER_ATTACKS = [
     ("IF-EMBEDDED-FETCH", one("AWS::SageMaker::StudioLifecycleConfig", StudioLifecycleConfigAppType="JupyterLab",
                               StudioLifecycleConfigName="l", StudioLifecycleConfigContent="not base64!"),
      "lifecycle-script-unreadable"),
+    ("IF-EMBEDDED-FETCH", one("AWS::SageMaker::NotebookInstanceLifecycleConfig", OnCreate=[{"Content": {
+        "Fn::Base64": {"Fn::Sub": "#!/bin/bash\nwget https://${Host}/model.bin\n"}}}]), "lifecycle-fn-base64-wget"),
     ("IF-EMBEDDED-FETCH", codebuild("version: 0.2\nphases:\n  build:\n    commands:\n"
                                     "      - huggingface-cli download meta-llama/Llama-3.1-8B\n"), "buildspec-hub-download"),
     ("IF-EMBEDDED-FETCH", codebuild("version: 0.2\nphases:\n  build:\n    commands:\n      - docker pull ghcr.io/a/b:1\n"),
@@ -1062,6 +1064,15 @@ def test_perimeter_attacks_are_findings(rule_id: str, template: dict) -> None:
                              "pip config set global.index-url https://aws:t@fmops-111122223333.d.codeartifact"
                              ".eu-west-1.amazonaws.com/pypi/pypi/simple/\n")), id="lifecycle-from-the-mirror"),
         pytest.param(firewall_group(("ALLOW", ("Aws",)), ("BLOCK", ("Everything",))), id="dns-allow-then-block"),
+        pytest.param({"Resources": {
+            "Repo": res("AWS::ECR::Repository", RepositoryName="r"),
+            "Task": res("AWS::ECS::TaskDefinition", ContainerDefinitions=[{"Name": "c", "Image": {
+                "Fn::Join": ["", [{"Fn::GetAtt": ["Repo", "RepositoryUri"]}, ":1.0"]]}}]),
+        }}, id="image-of-a-template-repository"),
+        pytest.param(one("AWS::SageMaker::NotebookInstanceLifecycleConfig", OnStart=[{"Content": {
+            "Fn::Base64": "#!/bin/bash\necho start\n"}}]), id="lifecycle-fn-base64"),
+        pytest.param(one("AWS::RAM::ResourceShare", Name="s", AllowExternalPrincipals=False,
+                         Principals=[{"Ref": "AWS::AccountId"}]), id="share-with-own-account"),
     ],
 )
 def test_perimeter_near_misses_are_clean(template: dict) -> None:

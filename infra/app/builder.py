@@ -118,8 +118,8 @@ class OrganisationBuilder:
         if self.stages:
             self.pipelines(config_path)
         if checks:
-            inside = Organisation(frozenset(self.facts.account_ids), self.facts.organisation.aws_organization_id)
-            add_compliance_checks(self.app, inside)
+            add_compliance_checks(self.app, Organisation(frozenset(self.facts.account_ids),
+                                                         self.facts.organisation.aws_organization_id))
 
     def package_mirror(self) -> PackageMirrorStack:
         facts = self.facts

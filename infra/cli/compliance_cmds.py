@@ -12,8 +12,7 @@ from infra.config import load_config_or_exit
 
 def config_organisation(config_path: str | None) -> Organisation:
     """The accounts and organisation ID of a config (the embedded default without a path)."""
-    config = load_config_or_exit(config_path)
-    return Organisation(frozenset(config.account_ids), config.organisation.aws_organization_id)
+    return Organisation.of(load_config_or_exit(config_path))
 
 
 def _verify_internet_free(args: argparse.Namespace) -> int:

@@ -98,6 +98,8 @@ def image_outside(text: str, organisation: Organisation) -> str | None:
         return f"image {text}: registry may be anything (a parameter without AllowedValues)"
     if text.startswith("aws/codebuild/"):
         return None  # CodeBuild's curated images, pulled by the service
+    if text.startswith(UNKNOWN_TEXT) and "/" not in text.split(UNKNOWN_TEXT, 1)[1].split(":", 1)[0]:
+        return None  # a repository URI attribute or import (``{?}:tag``): resolved in the account
     host = text.split("/", 1)[0] if "/" in text else ""
     match = _ECR_HOST.fullmatch(host)
     if not match:

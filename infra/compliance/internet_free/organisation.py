@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 SELF_ACCOUNT = "{self}"
 """How ``intrinsics.texts`` shows ``AWS::AccountId``: the account the template is deployed in."""
@@ -38,6 +39,11 @@ class Organisation:
             raise ValueError(f"not a 12-digit account ID: {', '.join(bad)}")
         if self.organization_id is not None and not ORGANIZATION_ID.fullmatch(self.organization_id):
             raise ValueError(f"not an organization ID (o-...): {self.organization_id}")
+
+    @classmethod
+    def of(cls, config: Any) -> Organisation:
+        """The organisation of a loaded config (an ``OrgConfig``: its accounts and aws_organization_id)."""
+        return cls(frozenset(config.account_ids), config.organisation.aws_organization_id)
 
     def account_inside(self, text: str) -> bool:
         """True for the template's own account or one of the organisation's accounts (exact)."""

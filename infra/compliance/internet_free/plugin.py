@@ -2,7 +2,7 @@
 
 Register it once on the app::
 
-    Validations.of(app).add_plugins(InternetFreeChecks())
+    Validations.of(app).add_plugins(InternetFreeChecks(Organisation.of(config)))
 
 A finding fails the synth: an in-process ``app.synth()`` raises, ``cdk synth`` exits non-zero,
 and the report (also in ``cdk.out/validation-report.json``) names rule, resource and fix.

@@ -111,7 +111,7 @@ def ram_share(s: Subject) -> list[str]:
                     "AllowExternalPrincipals is not false (missing means true)")
     for value in s.flat("Principals"):
         for text in texts(value, s.template):
-            if text.isdigit():
+            if text.isdigit() or text.startswith("{"):  # an account: literal, own, parameter, unknown
                 reason = account_outside(text, s.organisation)
             elif ":organization/" in text or ":ou/" in text:
                 org_id = text.split(":organization/")[-1].split(":ou/")[-1].split("/")[0]

@@ -122,6 +122,9 @@ def _documents(value: Any, s: Subject, kind: str) -> tuple[list[Any], list[str]]
 
 
 def _base64_scripts(value: Any, s: Subject, label: str) -> list[str]:
+    if isinstance(value, dict) and set(value) == {"Fn::Base64"}:  # the script itself, encoded at deploy time
+        return [f"{label}: {reason}" for text in texts(value["Fn::Base64"], s.template)
+                for reason in fetches(text, s.organisation)]
     found = []
     for text in texts(value, s.template):
         try:
