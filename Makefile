@@ -38,7 +38,7 @@ synth: install
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c config=$(CONFIG)
 	$(VENV)/bin/fmops cfn-lint cdk.out
-	$(VENV)/bin/fmops summary cdk.out
+	$(VENV)/bin/fmops summary cdk.out --config $(CONFIG)
 
 ## make test: the whole test suite (unit tests, compliance gates, linters).
 test: install

@@ -32,6 +32,7 @@ from infra.plan.launchers import launcher_personas
 from infra.stacks.catalog import offered_templates, template_props
 from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free import check_template
+from infra.compliance.internet_free.organisation import Organisation
 from infra.config import ConfigError, Stage, load_config
 from templates.registry import BY_ID, REGISTRY, TEMPLATES_DIR
 from tests.conftest import REPO, load_templates, resources, stack_artifacts, synth
@@ -42,6 +43,7 @@ from tests.iam import Node, Policy, local_check_authorization_full  # noqa: E402
 pytestmark = pytest.mark.xdist_group("catalog")
 
 ORG, TEAM, ACCOUNT, REGION = "fmops", "genai", "333333333331", "eu-west-1"
+INSIDE = Organisation.of(load_config(REPO / "config" / "default.yaml"))  # the internet-free perimeters' inside
 CATALOG = f"{ORG}-genai-dev-{TEAM}-catalog"
 IDS = [entry.id for entry in REGISTRY]
 
@@ -136,11 +138,11 @@ def test_product_synthesizes_alone_with_every_gate(template_id, tmp_path):
             cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(product))])
     for tag, value in (("fmops:organisation", ORG), ("fmops:team", TEAM), ("fmops:cost-centre", "CC-2001")):
         Tags.of(app).add(tag, value)
-    add_compliance_checks(app)
+    add_compliance_checks(app, INSIDE)
     app.synth()
     [path] = tmp_path.glob("*.product.template.json")
     template = json.loads(path.read_text())
-    assert not check_template(template, path.name)
+    assert not check_template(template, path.name, INSIDE)
     parameters = template["Parameters"]
     assert parameters["SageMakerProjectName"]["AllowedPattern"] == PROJECT_NAME_PATTERN
     assert parameters["SageMakerProjectId"]["AllowedPattern"] == PROJECT_ID_PATTERN
@@ -149,7 +151,7 @@ def test_product_synthesizes_alone_with_every_gate(template_id, tmp_path):
 @pytest.mark.parametrize("template_id", IDS)
 def test_published_product_is_internet_free_and_launchable_from_studio(template_id, products, catalog_templates):
     template = products[template_id]
-    assert not check_template(template, template_id)
+    assert not check_template(template, template_id, INSIDE)
     assert {"SageMakerProjectName", "SageMakerProjectId"} <= set(template["Parameters"])
     required = [k for k, p in template["Parameters"].items() if "Default" not in p]
     # SageMaker Studio passes only these two: every other parameter a template needs at launch
@@ -591,8 +593,10 @@ def variant_templates(tmp_path_factory) -> dict[str, dict]:
                         "        accepted_because: Self-managed GitLab reached through a CodeConnections VPC host\n")
     folder = tmp_path_factory.mktemp("catalog-variants")
     (folder / "variants.yaml").write_text(text)
-    assembly = synth(load_config(folder / "variants.yaml"), folder / "out")
-    return {"templates": load_templates(assembly), "assembly": assembly}  # type: ignore[dict-item]
+    config = load_config(folder / "variants.yaml")
+    assembly = synth(config, folder / "out")
+    return {"templates": load_templates(assembly), "assembly": assembly,  # type: ignore[dict-item]
+            "organisation": Organisation.of(config)}
 
 
 def test_codecommit_projects_get_a_seeded_repository_and_a_code_pipeline(variant_templates):
@@ -603,7 +607,7 @@ def test_codecommit_projects_get_a_seeded_repository_and_a_code_pipeline(variant
     [pipeline] = resources(template, "AWS::CodePipeline::Pipeline").values()
     providers = [a["ActionTypeId"]["Provider"] for s in pipeline["Properties"]["Stages"] for a in s["Actions"]]
     assert providers == ["CodeCommit", "S3"]
-    assert not check_template(template, "fm-finetuning")
+    assert not check_template(template, "fm-finetuning", variant_templates["organisation"])
 
 
 def test_codeconnections_projects_record_why_the_host_is_accepted(variant_templates):

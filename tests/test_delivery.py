@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from infra.app.builder import new_app
 from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free import check_paths, load_templates as load_all_templates
+from infra.compliance.internet_free.organisation import Organisation
 from infra.config import ConfigError, load_config
 from infra.plan.delivery import pipeline_groups
 from infra.tools.bootstrap import bootstrap_commands, execution_policies
@@ -264,7 +265,7 @@ def test_an_unacknowledged_finding_in_a_stage_fails_the_synth(tmp_path):
 def test_internet_free_and_summary_read_the_stages(default_assembly):
     templates = {Path(name).parent.name for name, _ in load_all_templates([default_assembly])}
     assert {f"assembly-{a.name}" for a in DEFAULT.accounts if a.role == "workload"} <= templates
-    assert not check_paths([default_assembly])
+    assert not check_paths([default_assembly], Organisation.of(DEFAULT))
     from infra.tools.report import stacks_in
 
     names = {s.name for s in stacks_in(default_assembly)}

@@ -25,6 +25,8 @@ from botocore.validate import ParamValidator
 from fmops_constructs.fm_endpoint import OFFLINE_ENVIRONMENT
 from fmops_constructs.model_promotion import RUNTIME
 from infra.compliance.internet_free import check_template
+from infra.compliance.internet_free.organisation import Organisation
+from infra.config import load_config
 from infra.naming import promoted_models_bucket_name
 from templates.fm_hosting.product import model_package_name_pattern
 from templates.registry import BY_ID
@@ -231,7 +233,7 @@ def test_both_modes_keep_the_endpoint_guarantees(modes, mode):
     other = modes["package" if mode == "staged" else "staged"]
     assert types == {r["Type"] for r in other.resources.values()}
     effective = {**deployment.template, "Conditions": {}, "Resources": deployment.resources}
-    assert not check_template(effective, f"fm-hosting ({mode})")
+    assert not check_template(effective, f"fm-hosting ({mode})", Organisation.of(load_config()))  # default_assembly: the default config
 
 
 def test_package_mode_is_a_valid_create_model_request(modes):

@@ -23,6 +23,7 @@ from botocore.stub import ANY, Stubber
 from fmops_constructs.model_promotion import RUNTIME
 from infra.naming import promoted_models_bucket_name, promotion_role_name
 from infra.compliance.internet_free import check_template
+from infra.compliance.internet_free.organisation import Organisation
 from infra.config import Feature, load_config
 from tests.conftest import REPO, resources
 
@@ -175,7 +176,7 @@ def test_promotion_functions_run_in_the_vpc_bounded_with_dead_letters(default_te
         assert "ManagedPolicyArns" not in role and "Policies" not in role
     for group in _by_type(template, "AWS::Logs::LogGroup").values():
         assert group["Properties"]["KmsKeyId"] and group["DeletionPolicy"] == "Retain"
-    assert not check_template(template, account), "internet-free, with the bucket's recorded exemption"
+    assert not check_template(template, account, Organisation.of(CONFIG)), "internet-free, with the bucket's recorded exemption"
 
 
 def template_account(account: str) -> str:

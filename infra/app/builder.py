@@ -20,6 +20,7 @@ from infra import REPO_ROOT
 from infra.app.catalogs import CatalogBuilder
 from infra.app.aspects import TeamBoundaryOnEveryRole, apply_once, tag_organisation, tag_team
 from infra.compliance.checks import add_compliance_checks
+from infra.compliance.internet_free.organisation import Organisation
 from infra.config import OrgConfig, SourceKind, Team
 from infra.plan import AccountPlan, OrgPlan, build_plan
 from infra.stacks.bedrock_logging import BedrockLoggingStack
@@ -117,7 +118,8 @@ class OrganisationBuilder:
         if self.stages:
             self.pipelines(config_path)
         if checks:
-            add_compliance_checks(self.app)
+            add_compliance_checks(self.app, Organisation(frozenset(self.facts.account_ids),
+                                                         self.facts.organisation.aws_organization_id))
 
     def package_mirror(self) -> PackageMirrorStack:
         facts = self.facts

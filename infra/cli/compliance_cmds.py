@@ -6,13 +6,27 @@ import argparse
 from pathlib import Path
 
 from infra.cli.parser import add_command, is_assembly
+from infra.compliance.internet_free.organisation import Organisation
 from infra.config import load_config_or_exit
+
+
+def config_organisation(config_path: str | None) -> Organisation:
+    """The accounts and organisation ID of a config (the embedded default without a path)."""
+    return Organisation.of(load_config_or_exit(config_path))
 
 
 def _verify_internet_free(args: argparse.Namespace) -> int:
     from infra.compliance import internet_free
+    from infra.compliance.internet_free.cli import parse_arguments
 
-    return internet_free.main(args.argv)
+    try:
+        _, accounts, organization_id, config = parse_arguments(args.argv)
+    except ValueError:
+        return internet_free.main(args.argv)  # reports the problem
+    if config is None and (accounts or organization_id):
+        return internet_free.main(args.argv)  # the flags name the organisation
+    # --config, or by default the embedded default config (as `fmops summary`): never a guess.
+    return internet_free.main(args.argv, config_organisation(config))
 
 
 def _cfn_lint(args: argparse.Namespace) -> int:

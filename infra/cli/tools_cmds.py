@@ -18,7 +18,9 @@ def _summary(args: argparse.Namespace) -> int:
         return 2
     from infra.tools.report import render  # imports the CDK constructs: only when run
 
-    return render(Path(args.cdk_out))
+    from infra.cli.compliance_cmds import config_organisation
+
+    return render(Path(args.cdk_out), config_organisation(args.config))
 
 
 def _select_fm(args: argparse.Namespace) -> int:
@@ -81,6 +83,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     summary = add_command(commands, "summary", _summary,
                           "the summary `make synth` prints: stacks, resources, limits, estimated cost")
     summary.add_argument("cdk_out", nargs="?", default="cdk.out", metavar="CDK_OUT", help="default cdk.out")
+    summary.add_argument("--config", default=None,
+                         help="the config synthesized (its accounts and organisation are inside the perimeters; "
+                         "default: the embedded default)")
 
     select = add_command(commands, "select-fm", _select_fm, "rank foundation models by your priorities (P0 first)",
                          description="Rank foundation models by priorities (P0 first), as in the seed deck's Step 3.",

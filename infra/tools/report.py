@@ -17,6 +17,7 @@ from rich.table import Table
 from infra.assembly import StackArtifact, endpoint_service, read_stacks
 from infra.compliance.checks import NAG_PACKS
 from infra.compliance.internet_free import check_paths
+from infra.compliance.internet_free.organisation import UNKNOWN_ORGANISATION, Organisation
 from infra.tools.pricing import PriceTable, load_prices
 
 MAX_RESOURCES = 500
@@ -72,8 +73,11 @@ def stack_acknowledgments(stack: StackArtifact) -> list[dict[str, str]]:
     ]
 
 
-def render(assembly: Path, console: Console | None = None) -> int:
-    """Print the summary; return 0 when within limits and clean, 1 otherwise."""
+def render(assembly: Path, organisation: Organisation = UNKNOWN_ORGANISATION, console: Console | None = None) -> int:
+    """Print the summary; return 0 when within limits and clean, 1 otherwise.
+
+    ``organisation`` (the config's accounts and organisation ID) is the inside of the perimeters.
+    """
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     stacks = stacks_in(assembly)
     prices = load_prices()
@@ -106,7 +110,7 @@ def render(assembly: Path, console: Console | None = None) -> int:
     console.print(f"cdk-nag ({', '.join(NAG_PACKS)}): 0 unacknowledged findings (synth fails otherwise); "
                   f"{sum(acknowledged.values())} acknowledgments of {len(acknowledged)} rules, reasons in "
                   "fmops_constructs/acknowledge.py.")
-    findings = check_paths([assembly])
+    findings = check_paths([assembly], organisation)
     failures += len(findings)
     if findings:
         console.print(f"[bold red]internet-free: {len(findings)} findings[/]")

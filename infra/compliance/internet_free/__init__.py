@@ -4,8 +4,10 @@ The same rules run in three places: ``fmops verify-internet-free PATH...`` (``ma
 validation plugin at synth (``plugin.InternetFreeChecks``) and the tests. The rule reference,
 generated from the rules, is ``docs/internet-free-rules.md``.
 
-    registry     Rule, Subject, Finding, the @rule decorator, exemptions (EXEMPT_KEY)
-    intrinsics   what a template value can be: values(), MISSING, render, references...
+    registry     Rule, Subject, Finding, the @rule decorator, PERIMETERS, exemptions (EXEMPT_KEY)
+    organisation the accounts and organisation ID that are inside (from the config or flags)
+    intrinsics   what a template value can be: values(), texts(), MISSING, render, references...
+    identity     inside or outside: accounts, principals, buckets, images, URLs fetched
     predicates   switches, required settings, enums, internet address space
     policies     statements, principals, conditions: public_statements
     rules/       one module per rule family; importing the package registers them, in order
@@ -38,7 +40,17 @@ from infra.compliance.internet_free.predicates import (
     may_be_true,
 )
 from infra.compliance.internet_free.reference import RULES_DOC, render_rules_doc, write_rules_doc
-from infra.compliance.internet_free.registry import EXEMPT_KEY, RULES, TEMPLATE, Finding, Rule, Subject, rule
+from infra.compliance.internet_free.organisation import UNKNOWN_ORGANISATION, Organisation
+from infra.compliance.internet_free.registry import (
+    EXEMPT_KEY,
+    PERIMETERS,
+    RULES,
+    TEMPLATE,
+    Finding,
+    Rule,
+    Subject,
+    rule,
+)
 from infra.compliance.internet_free.runner import check_paths, check_template
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
@@ -46,6 +58,9 @@ RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 __all__ = [
     "EXEMPT_KEY",
     "MISSING",
+    "PERIMETERS",
+    "UNKNOWN_ORGANISATION",
+    "Organisation",
     "RULES",
     "RULES_BY_ID",
     "RULES_DOC",

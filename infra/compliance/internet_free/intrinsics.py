@@ -22,7 +22,9 @@ of value, also stated in each rule that departs from it:
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -30,6 +32,9 @@ from typing import Any
 
 UNKNOWN_TEXT = "{?}"
 """How ``render`` shows a part only known at deploy time."""
+
+ANY_TEXT = "{any}"
+"""How ``texts`` shows a plain parameter without AllowedValues: whatever the launcher types."""
 
 
 class _Missing:
@@ -71,10 +76,14 @@ def _ref_values(name: Any, template: dict, expr: dict) -> list[Any]:
         return [MISSING]
     parameter = template.get("Parameters", {}).get(name) if isinstance(name, str) else None
     if isinstance(parameter, dict):
-        found = list(parameter.get("AllowedValues", []))
+        allowed = parameter.get("AllowedValues")
+        found = list(allowed) if isinstance(allowed, list) else []
         found += [parameter["Default"]] if "Default" in parameter else []
-        if found:
+        if found and isinstance(allowed, list) and allowed:
             return found
+        if found:
+            # No AllowedValues: the default, and whatever else a launch passes (still unknown).
+            return [*found, expr]
     return [expr]
 
 
@@ -86,6 +95,78 @@ def _getatt_values(argument: Any, template: dict, expr: dict) -> list[Any]:
     if parts[1] == "CidrBlock" and resource.get("Type") == "AWS::EC2::VPC":
         return values(resource.get("Properties", {}).get("CidrBlock", MISSING), template)
     return [expr]
+
+
+_PSEUDO_TEXT = {
+    "AWS::AccountId": "{self}",  # organisation.SELF_ACCOUNT: the account the stack is deployed in
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+_MAX_TEXTS = 64
+
+
+def texts(expr: Any, template: dict) -> list[str]:
+    """Every text ``expr`` can be: ``Fn::If`` branches, parameter defaults and allowed values (and,
+    for a parameter without AllowedValues, any value), joins and substitutions of those.
+
+    ``AWS::AccountId`` is ``{self}``; a plain parameter without AllowedValues is also ``{any}``;
+    any other part only known at deploy time is ``{?}``. Beyond 64 combinations, a join is one
+    text whose varying parts are all ``{any}``.
+    """
+    found: list[str] = []
+    for value in values(expr, template):
+        if value is MISSING:
+            continue
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, (int, float, bool)):
+            found.append(json.dumps(value))
+        elif is_intrinsic(value):
+            found += _intrinsic_texts(value, template)
+        else:
+            found.append(UNKNOWN_TEXT)
+    return list(dict.fromkeys(found)) or [""]
+
+
+def _combine(pieces: list[list[str]], delimiter: str) -> list[str]:
+    """Every joined text, at most 64 (each built once: long joins stay linear)."""
+    if all(len(options) == 1 for options in pieces):
+        return [delimiter.join(options[0] for options in pieces)]
+    if math.prod(len(options) for options in pieces) > _MAX_TEXTS:
+        # Too many to list: every varying part may be anything.
+        return [delimiter.join(options[0] if len(options) == 1 else ANY_TEXT for options in pieces)]
+    return [delimiter.join(choice) for choice in itertools.product(*pieces)]
+
+
+def _intrinsic_texts(expr: dict, template: dict) -> list[str]:
+    ((function, argument),) = expr.items()
+    if function == "Ref" and argument in _PSEUDO_TEXT:
+        return [_PSEUDO_TEXT[argument]]
+    if function == "Ref" and isinstance(argument, str):
+        parameter = template.get("Parameters", {}).get(argument)
+        if isinstance(parameter, dict) and not str(parameter.get("Type", "")).startswith("AWS::SSM::"):
+            return [ANY_TEXT]  # values() already gave the default and allowed values
+    if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+        parts = values(argument[1], template)
+        if len(parts) == 1 and isinstance(parts[0], list):
+            return _combine([texts(part, template) for part in parts[0]], str(argument[0]))
+    if function == "Fn::Sub":
+        text, variables = (argument + [{}])[:2] if isinstance(argument, list) else (argument, {})
+        if isinstance(text, str) and isinstance(variables, dict):
+            pieces: list[list[str]] = []
+            for index, piece in enumerate(re.split(r"\$\{(?!!)([^}]*)\}", text)):
+                if index % 2 == 0:
+                    pieces.append([piece])
+                elif piece in variables:
+                    pieces.append(texts(variables[piece], template))
+                elif "." not in piece:
+                    pieces.append(texts({"Ref": piece}, template))
+                else:
+                    pieces.append([UNKNOWN_TEXT])
+            return _combine(pieces, "")
+    if function == "Fn::Select" and isinstance(argument, list) and len(argument) == 2:
+        return [t for item in flat(argument[1], template) for t in texts(item, template)]
+    return [UNKNOWN_TEXT]
 
 
 def at(node: Any, template: dict, *path: str) -> list[Any]:

@@ -2,7 +2,7 @@
 
 Register it once on the app::
 
-    Validations.of(app).add_plugins(InternetFreeChecks())
+    Validations.of(app).add_plugins(InternetFreeChecks(Organisation.of(config)))
 
 A finding fails the synth: an in-process ``app.synth()`` raises, ``cdk synth`` exits non-zero,
 and the report (also in ``cdk.out/validation-report.json``) names rule, resource and fix.
@@ -20,6 +20,7 @@ import aws_cdk as cdk
 import jsii
 
 from infra.compliance.internet_free import RULES, RULES_BY_ID, Finding, check_paths
+from infra.compliance.internet_free.organisation import UNKNOWN_ORGANISATION, Organisation
 
 PLUGIN_NAME = "fmops-internet-free"
 PLUGIN_VERSION = "1.0.0"
@@ -27,7 +28,11 @@ PLUGIN_VERSION = "1.0.0"
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
 class InternetFreeChecks:
-    """Runs every ``internet_free`` rule over the templates CDK just synthesized."""
+    """Runs every ``internet_free`` rule over the templates CDK just synthesized, with
+    ``organisation`` (the config's accounts and organisation ID) as the inside."""
+
+    def __init__(self, organisation: Organisation = UNKNOWN_ORGANISATION) -> None:
+        self.organisation = organisation
 
     @property
     def name(self) -> str:
@@ -42,7 +47,7 @@ class InternetFreeChecks:
         return PLUGIN_VERSION
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
-        findings = check_paths(list(context.template_paths))
+        findings = check_paths(list(context.template_paths), self.organisation)
         violations = [_violation(rule_id, message, group) for (rule_id, message), group in _grouped(findings)]
         return cdk.PolicyValidationPluginReport(
             success=not violations, violations=violations, plugin_version=PLUGIN_VERSION
@@ -61,7 +66,7 @@ def _violation(rule_id: str, message: str, findings: list[Finding]) -> cdk.Polic
     checked = RULES_BY_ID[rule_id]
     return cdk.PolicyViolation(
         rule_name=rule_id,
-        description=f"{checked.title}: {message}",
+        description=f"[{checked.perimeter} perimeter] {checked.title}: {message}",
         fix=checked.fix,
         violating_resources=[
             cdk.PolicyViolatingResource(

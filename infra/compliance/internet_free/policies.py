@@ -74,7 +74,7 @@ def _wildcard(value: Any) -> bool:
     return value.startswith("arn:") and len(fields) > 4 and "*" in fields[4]
 
 
-def _restricts(condition: Any, template: dict) -> bool:
+def restricts(condition: Any, template: dict) -> bool:
     """True if every branch of ``condition`` ties the caller to a network, account or org.
 
     Only positive match operators count: ``...IfExists`` and ``ForAllValues:`` pass a request
@@ -210,7 +210,7 @@ def public_statements(document: Any, template: dict) -> list[str]:
             continue
         if "NotPrincipal" in statement:
             messages.append(f"statement {label}: Allow with NotPrincipal grants everyone else")
-        elif "*" in principals_of(statement.get("Principal"), template) and not _restricts(
+        elif "*" in principals_of(statement.get("Principal"), template) and not restricts(
             statement.get("Condition", MISSING), template
         ):
             messages.append(

@@ -13,7 +13,7 @@ import sys
 from itertools import groupby
 
 from infra import REPO_ROOT
-from infra.compliance.internet_free.registry import EXEMPT_KEY, RULES, TEMPLATE, Rule
+from infra.compliance.internet_free.registry import EXEMPT_KEY, PERIMETERS, RULES, TEMPLATE, Rule
 
 RULES_DOC = REPO_ROOT / "docs" / "internet-free-rules.md"
 COMMAND = "python -m infra.compliance.internet_free --rules-doc"
@@ -65,38 +65,51 @@ def render_rules_doc() -> str:
         "(`infra/compliance/internet_free/rules/`); do not edit by hand (a test fails when this file is",
         "stale).",
         "",
-        "The internet-free rule pack checks synthesized CloudFormation templates for any path to or from",
-        "the internet. It runs at every synth (as a CDK validation plugin: a finding fails the synth), in",
-        "`fmops verify-internet-free PATH...` (template files or cdk.out folders) and in the tests. The rules",
-        "below run, and are reported, in this order; each says which path it closes and how to close it.",
-        "How values known only at deploy time (parameters, `Fn::If`, imports) are treated is explained in",
-        "`infra/compliance/internet_free/intrinsics.py`.",
+        "The internet-free rule pack checks synthesized CloudFormation templates against three perimeters,",
+        "as in AWS's data-perimeter guidance:",
+        "",
+        *[f"- **{name}**: {_escape(text)}." for name, text in PERIMETERS.items()],
+        "",
+        "It runs at every synth (as a CDK validation plugin: a finding fails the synth), in",
+        "`fmops verify-internet-free PATH...` (template files or cdk.out folders) and in the tests. Every",
+        "finding names its perimeter, the template and resource, the rule and the fix. The organisation",
+        "(its accounts and organisation ID) comes from the config at synth and from `--config`, `--account`",
+        "and `--organization-id` on the command line (`infra/compliance/internet_free/organisation.py`).",
+        "Values known only at deploy time are treated as anything they may be: both `Fn::If` branches,",
+        "every allowed value and the default of a parameter (any value, without AllowedValues), and every",
+        "resource whatever its Condition (`infra/compliance/internet_free/intrinsics.py`). Embedded",
+        "documents (build specs, lifecycle scripts, state machines, pipeline definitions, job arguments,",
+        "policies) are parsed and checked; one kept outside the template is itself a finding.",
         "",
         f"A resource is exempt from named rules only through its `{EXEMPT_KEY}` metadata, with a",
         f"reason ([{_heading(RULES[-1])}](#{_slug(_heading(RULES[-1]))})).",
         "",
-        "| rule | title | family |",
-        "|---|---|---|",
+        "| rule | title | perimeter | family |",
+        "|---|---|---|---|",
     ]
-    for checked in RULES:
+    ordered = sorted(RULES, key=lambda r: list(PERIMETERS).index(r.perimeter))
+    for checked in ordered:
         family, _ = _family(checked.func.__module__)
         lines.append(f"| [{checked.id}](#{_slug(_heading(checked))}) | {_escape(checked.title)} "
-                     f"| {family} |")
-    for module_name, members in groupby(RULES, key=lambda r: r.func.__module__):
-        heading, intro = _family(module_name)
-        source = module_name.replace(".", "/") + ".py"
-        lines += ["", f"## {heading}", "", f"`{source}`: {_markdown(intro)}"]
-        for checked in members:
-            lines += [
-                "",
-                f"### {_heading(checked)}",
-                "",
-                f"Resource types: {_types(checked)}.",
-                "",
-                _markdown(checked.description),
-                "",
-                f"**Fix:** {_markdown(checked.fix)}",
-            ]
+                     f"| {checked.perimeter} | {family} |")
+    for perimeter, in_perimeter in groupby(ordered, key=lambda r: r.perimeter):
+        lines += ["", f"## The {perimeter} perimeter", "", f"{_escape(PERIMETERS[perimeter])[0].upper()}"
+                  f"{_escape(PERIMETERS[perimeter])[1:]}."]
+        for module_name, members in groupby(in_perimeter, key=lambda r: r.func.__module__):
+            heading, intro = _family(module_name)
+            source = module_name.replace(".", "/") + ".py"
+            lines += ["", f"### {heading}", "", f"`{source}`: {_markdown(intro)}"]
+            for checked in members:
+                lines += [
+                    "",
+                    f"#### {_heading(checked)}",
+                    "",
+                    f"Perimeter: {checked.perimeter}. Resource types: {_types(checked)}.",
+                    "",
+                    _markdown(checked.description),
+                    "",
+                    f"**Fix:** {_markdown(checked.fix)}",
+                ]
     return "\n".join(lines) + "\n"
 
 

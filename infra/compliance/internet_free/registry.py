@@ -21,16 +21,29 @@ the entry exempts nothing. IF-EXEMPTION itself cannot be exempted.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from infra.compliance.internet_free.intrinsics import at, flat, resources_in
+from infra.compliance.internet_free.organisation import UNKNOWN_ORGANISATION, Organisation
 
 
 EXEMPT_KEY = "fmops:internet-free-exempt"
 TEMPLATE = "(template)"
 """Pseudo resource type of the template itself, for template-level rules."""
+
+PERIMETERS: dict[str, str] = {
+    "network": "every path to or from the internet, and everything that can change one: routes, "
+    "gateways, attachments, shares, DNS resolution and its firewall, public endpoints",
+    "resource": "every resource policy, trust and share admits only the accounts and organisation of the "
+    "config, and data is delivered only to them",
+    "supply-chain": "nothing is fetched from outside the organisation at build or run time: only the "
+    "organisation's package and image mirror, AWS-owned registries and the organisation's S3 locations; "
+    "what is deployed is what was checked",
+}
+"""The three perimeters, as in AWS's data-perimeter guidance; every rule belongs to one."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,8 @@ class Finding:
     resource_type: str
     rule_id: str
     message: str
+    perimeter: str = ""
+    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,10 @@ class Subject:
     type: str
     resource: dict
     template: dict
+    organisation: Organisation = UNKNOWN_ORGANISATION
+    template_path: str = ""
+    """The template's file, when checked from one: documents beside it (CDK Pipelines' build
+    specs in cdk.out) are read from its folder."""
 
     @property
     def props(self) -> dict:
@@ -81,6 +100,7 @@ class Rule:
     title: str
     types: tuple[str, ...]
     func: Callable[[Subject], list[str]]
+    perimeter: str
 
     @property
     def doc(self) -> str:
@@ -108,21 +128,36 @@ class Rule:
             for pattern in self.types
         )
 
-    def check(self, logical_id: str, resource: dict, template: dict) -> list[str]:
+    def check(
+        self,
+        logical_id: str,
+        resource: dict,
+        template: dict,
+        organisation: Organisation = UNKNOWN_ORGANISATION,
+        template_path: str = "",
+    ) -> list[str]:
         resource_type = resource.get("Type", "")
         if not self.applies_to(resource_type):
             return []
-        return self.func(Subject(logical_id, resource_type, resource, template))
+        return self.func(Subject(logical_id, resource_type, resource, template, organisation, template_path))
 
 
 RULES: list[Rule] = []
 
 
-def rule(rule_id: str, title: str, *types: str) -> Callable[[Callable[[Subject], list[str]]], Callable]:
-    """Register the decorated function as rule ``rule_id`` for ``types`` (in definition order)."""
+def rule(
+    rule_id: str, title: str, *types: str, perimeter: str | None = None
+) -> Callable[[Callable[[Subject], list[str]]], Callable]:
+    """Register the decorated function as rule ``rule_id`` for ``types`` (in definition order).
+
+    The rule belongs to ``perimeter``, by default its module's ``PERIMETER``.
+    """
 
     def register(func: Callable[[Subject], list[str]]) -> Callable[[Subject], list[str]]:
-        RULES.append(Rule(rule_id, title, types, func))
+        chosen = perimeter or getattr(sys.modules[func.__module__], "PERIMETER", None)
+        if chosen not in PERIMETERS:
+            raise ValueError(f"rule {rule_id}: perimeter {chosen!r} is not one of {', '.join(PERIMETERS)}")
+        RULES.append(Rule(rule_id, title, types, func, chosen))
         return func
 
     return register

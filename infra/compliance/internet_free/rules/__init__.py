@@ -18,5 +18,9 @@ from infra.compliance.internet_free.rules import compute  # noqa: F401
 from infra.compliance.internet_free.rules import sagemaker  # noqa: F401
 from infra.compliance.internet_free.rules import outbound  # noqa: F401
 from infra.compliance.internet_free.rules import s3  # noqa: F401
+from infra.compliance.internet_free.rules import control_plane  # noqa: F401
 from infra.compliance.internet_free.rules import resource_policies  # noqa: F401
+from infra.compliance.internet_free.rules import principals  # noqa: F401
+from infra.compliance.internet_free.rules import exfiltration  # noqa: F401
+from infra.compliance.internet_free.rules import supply_chain  # noqa: F401
 from infra.compliance.internet_free.rules import template_level  # noqa: F401

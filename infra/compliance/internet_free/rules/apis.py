@@ -8,6 +8,8 @@ from infra.compliance.internet_free.intrinsics import flat
 from infra.compliance.internet_free.predicates import may_be_other_than, when
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 @rule(
     "IF-ELB-INTERNET-FACING",

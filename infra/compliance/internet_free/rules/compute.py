@@ -6,6 +6,8 @@ from infra.compliance.internet_free.intrinsics import MISSING
 from infra.compliance.internet_free.predicates import may_be_absent, may_be_other_than, no_vpc, when
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 @rule("IF-LAMBDA-URL", "No Lambda function URL", "AWS::Lambda::Url")
 def lambda_url(s: Subject) -> list[str]:
@@ -21,6 +23,7 @@ def lambda_url(s: Subject) -> list[str]:
     "No Lambda permission for everyone",
     "AWS::Lambda::Permission",
     "AWS::Lambda::LayerVersionPermission",
+    perimeter="resource",
 )
 def lambda_permission_public(s: Subject) -> list[str]:
     """A permission for Principal '*' without SourceArn, SourceAccount or PrincipalOrgID (or a

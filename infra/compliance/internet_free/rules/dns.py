@@ -6,6 +6,8 @@ from infra.compliance.internet_free.intrinsics import MISSING, flat, values
 from infra.compliance.internet_free.predicates import internet_addresses, may_be_other_than
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 @rule("IF-R53-DNS-FIREWALL", "Every VPC has a DNS firewall", "AWS::EC2::VPC")
 def dns_firewall(s: Subject) -> list[str]:

@@ -7,6 +7,8 @@ import re
 from infra.compliance.internet_free.intrinsics import MISSING, is_intrinsic, references, render
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 _AWS_SERVICE_NAME = re.compile(r"(com\.amazonaws|aws\.[a-z0-9-]+)\.(?!vpce\.)[^.]+\.[a-z0-9][a-z0-9.-]*")
 
@@ -36,6 +38,7 @@ def foreign_endpoint(s: Subject) -> list[str]:
     "IF-EC2-VPCE-SERVICE-PUB",
     "No endpoint service open to every account",
     "AWS::EC2::VPCEndpointServicePermissions",
+    perimeter="resource",
 )
 def endpoint_service_public(s: Subject) -> list[str]:
     """An endpoint service that allows principal '*' can be connected to from any AWS account,

@@ -6,6 +6,8 @@ from infra.compliance.internet_free.intrinsics import MISSING, flat, is_intrinsi
 from infra.compliance.internet_free.predicates import internet_addresses, is_true, may_be_absent
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 def _group_rules(s: Subject, inline_key: str, standalone_type: str) -> list[dict]:
     if s.type == standalone_type:

@@ -6,6 +6,8 @@ from infra.compliance.internet_free.intrinsics import references
 from infra.compliance.internet_free.predicates import may_be_other_than, present
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 @rule("IF-EC2-IGW", "No internet gateway", "AWS::EC2::InternetGateway")
 def internet_gateway(s: Subject) -> list[str]:

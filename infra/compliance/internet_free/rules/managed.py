@@ -15,6 +15,8 @@ from infra.compliance.internet_free.predicates import (
 )
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 @rule("IF-EKS-PUBLIC-ENDPOINT", "No public EKS API endpoint", "AWS::EKS::Cluster")
 def eks_public_endpoint(s: Subject) -> list[str]:
@@ -99,7 +101,7 @@ def mwaa_public(s: Subject) -> list[str]:
     return when(may_be_other_than(mode, "PRIVATE_ONLY", MISSING), "web server access mode is public")
 
 
-@rule("IF-ECR-PUBLIC", "No ECR Public repository", "AWS::ECR::PublicRepository")
+@rule("IF-ECR-PUBLIC", "No ECR Public repository", "AWS::ECR::PublicRepository", perimeter="resource")
 def ecr_public(s: Subject) -> list[str]:
     """An ECR Public repository publishes images to the internet.
 

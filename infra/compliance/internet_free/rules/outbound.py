@@ -21,6 +21,8 @@ from infra.compliance.internet_free.predicates import (
 )
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 @rule("IF-BEDROCK-DATASOURCE", "Knowledge bases read only from S3 or the account", "AWS::Bedrock::DataSource")
 def bedrock_data_source(s: Subject) -> list[str]:
@@ -137,6 +139,7 @@ _EXTERNAL_SOURCES = ("GITHUB", "GITHUB_ENTERPRISE", "BITBUCKET", "GITLAB", "GITL
     "AWS::CodePipeline::Webhook",
     "AWS::CodeBuild::SourceCredential",
     "AWS::CodeBuild::Project",
+    perimeter="supply-chain",
 )
 def external_source(s: Subject) -> list[str]:
     """Connections, webhooks and source credentials for GitHub, GitLab or Bitbucket bring code in
@@ -160,6 +163,7 @@ def external_source(s: Subject) -> list[str]:
     "No long-lived IAM user credentials",
     "AWS::IAM::AccessKey",
     "AWS::IAM::User",
+    perimeter="resource",
 )
 def iam_user_credentials(s: Subject) -> list[str]:
     """Access keys and console passwords are credentials that work from anywhere on the

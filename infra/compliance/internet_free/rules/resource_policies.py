@@ -9,11 +9,13 @@ from infra.compliance.internet_free.intrinsics import MISSING, parse_json, rende
 from infra.compliance.internet_free.policies import public_statements
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "resource"
+
 
 _OWN_POLICY_RULES = ("AWS::S3::BucketPolicy", "AWS::EC2::VPCEndpoint")
 
 
-def _policy_documents(node: Any, template: dict) -> Iterator[Any]:
+def policy_documents(node: Any, template: dict) -> Iterator[Any]:
     """Every policy document below ``node``: objects with a Statement, or strings building one."""
     if isinstance(node, dict):
         if "Statement" in node:
@@ -22,10 +24,10 @@ def _policy_documents(node: Any, template: dict) -> Iterator[Any]:
             yield node
         else:
             for value in node.values():
-                yield from _policy_documents(value, template)
+                yield from policy_documents(value, template)
     elif isinstance(node, list):
         for item in node:
-            yield from _policy_documents(item, template)
+            yield from policy_documents(item, template)
     elif isinstance(node, str) and '"Statement"' in node:
         yield node
 
@@ -52,7 +54,7 @@ def resource_policy_public(s: Subject) -> list[str]:
     """
     if s.type in _OWN_POLICY_RULES:
         return []
-    documents = list(_policy_documents(s.props, s.template))
+    documents = list(policy_documents(s.props, s.template))
     if s.type == "AWS::Events::EventBusPolicy" and "Principal" in s.props:
         documents.append({"Statement": [_legacy_event_bus_statement(s.props)]})
     messages = []

@@ -13,6 +13,8 @@ from infra.compliance.internet_free.predicates import (
 )
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 @rule(
     "IF-EC2-ROUTE-DEST",

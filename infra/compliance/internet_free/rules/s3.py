@@ -19,6 +19,8 @@ from infra.compliance.internet_free.policies import (
 from infra.compliance.internet_free.predicates import is_false, is_true, may_be_absent, present, when
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "resource"
+
 
 @rule("IF-S3-WEBSITE", "No S3 website hosting", "AWS::S3::Bucket")
 def s3_website(s: Subject) -> list[str]:
@@ -92,7 +94,7 @@ def _is_guard(
     return only_conditions(statement, template, guard, guard_value)
 
 
-@rule("IF-S3-VPCE-ONLY", "Buckets deny access from outside the VPC endpoint", "AWS::S3::Bucket")
+@rule("IF-S3-VPCE-ONLY", "Buckets deny access from outside the VPC endpoint", "AWS::S3::Bucket", perimeter="network")
 def s3_vpce_only(s: Subject) -> list[str]:
     """Without a bucket policy (in the same template) that denies s3:* to everyone when
     aws:SourceVpce or aws:SourceVpc does not match, stolen credentials read the bucket from the

@@ -15,6 +15,8 @@ from infra.compliance.internet_free.predicates import (
 )
 from infra.compliance.internet_free.registry import Subject, rule
 
+PERIMETER = "network"
+
 
 @rule("IF-SM-DOMAIN-VPC-ONLY", "SageMaker domains are VpcOnly", "AWS::SageMaker::Domain")
 def sagemaker_domain(s: Subject) -> list[str]:
@@ -126,6 +128,7 @@ _HUB_TOKEN_KEYS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
     "No model weights pulled from a hub at run time",
     "AWS::SageMaker::Model",
     "AWS::SageMaker::InferenceComponent",
+    perimeter="supply-chain",
 )
 def hub_pull(s: Subject) -> list[str]:
     """A container told to load a model by hub id (HF_MODEL_ID, OPTION_MODEL_ID not an s3:// or

@@ -11,6 +11,8 @@ from infra.compliance.internet_free.predicates import present
 from infra.compliance.internet_free.registry import EXEMPT_KEY, TEMPLATE, Subject, exemption_problems, rule
 from infra.compliance.internet_free.runner import check_template
 
+PERIMETER = "supply-chain"
+
 
 @rule("IF-CFN-TRANSFORM", "No transform or macro", TEMPLATE)
 def transforms(s: Subject) -> list[str]:
@@ -50,7 +52,7 @@ def _embedded_findings(s: Subject) -> list[str]:
             continue
         messages += [
             f"TemplateBody {found.logical_id} ({found.resource_type}) {found.rule_id}: {found.message}"
-            for found in check_template(body, s.logical_id)
+            for found in check_template(body, s.logical_id, s.organisation)
         ]
     return messages
 
