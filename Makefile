@@ -48,9 +48,11 @@ test: install
 bench: install
 	$(PY) scripts/bench.py
 
-## make bench-scale: the same, plus generated organisations of 1, 10, 50 and 100 teams (long).
+## make bench-scale: the same, plus one pipeline's scoped synth (its Build step's `cdk synth -c
+## pipeline_group=team000`) in generated organisations of 1, 10 and 100 teams; fails unless its time
+## and peak memory are flat in the team count and fit the pipeline's CodeBuild instance.
 bench-scale: install
-	$(PY) scripts/bench.py --repeats 1 --teams 1,10,50,100
+	$(PY) scripts/bench.py --scoped-teams 1,10,100
 
 ## make rehearse: deploy the single-account app with the real CDK CLI into a local AWS emulator
 ## (moto server on localhost), check the deployed state with boto3, destroy, stop the emulator.

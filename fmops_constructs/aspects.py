@@ -30,6 +30,16 @@ class FrameworkLambdasInVpc:
         self._security_group_id = security_group.security_group_id
         self._tags = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
 
+    def apply_to(self, scope: IConstruct) -> None:
+        """Visit, in one pass, every construct below ``scope`` that exists now: call it when the
+        scope is complete. Cheaper than ``Aspects.of(scope).add(self)``, which has CDK call back
+        into Python over jsii for every construct of the scope; here only CDK's raw ``CfnResource``
+        objects (a provider's function is one; an L1 class such as ``CfnFunction`` is not) are
+        visited, and the rest is filtered in Python."""
+        for node in scope.node.find_all():
+            if type(node) is CfnResource:  # noqa: E721 - exactly the raw class, not an L1 subclass
+                self.visit(node)
+
     def visit(self, node: IConstruct) -> None:
         if not (isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::Lambda::Function"):
             return

@@ -7,7 +7,14 @@ internet-free pack). Peak memory is the largest sum of resident memory of that p
 sampled every 10 ms from /proc. Results are printed and written to .bench/results.json.
 
     .venv/bin/python scripts/bench.py                  # empty app, default and single-account configs
-    .venv/bin/python scripts/bench.py --teams 1,10,50,100   # plus generated organisations
+    .venv/bin/python scripts/bench.py --teams 1,10,50,100   # plus whole generated organisations
+    .venv/bin/python scripts/bench.py --scoped-teams 1,10,100   # plus one pipeline's scoped synth
+
+``--scoped-teams`` runs, for generated organisations of each size, the command of a pipeline's
+Build step (``npx cdk synth -c config=... -c pipeline_group=team000``, the CDK CLI and its app
+process tree) and says whether its time and peak memory are flat in the number of teams
+(infra/tools/scale.py) and fit the pipeline's CodeBuild instance (infra/plan/delivery.py);
+exit status 1 if not.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infra.tools.scale import write_generated_config  # noqa: E402  (needs the repo on sys.path)
+from infra.plan.delivery import BUILD_MEMORY_MIB, PIPELINE_GROUP_CONTEXT  # noqa: E402  (needs the repo on sys.path)
+from infra.tools.scale import SCOPED_GROUP, flatness, write_generated_config  # noqa: E402
 
 # A plain CDK app with one empty stack (CDK's built-in template validation on, as in ours;
 # without our strict-rules context, which rejects a template without resources).
@@ -46,6 +54,10 @@ build_app(load_config({config!r}), app)
 app.synth()
 """
 
+# A pipeline's Build step: the CDK CLI's scoped synth (infra/plan/delivery.py, synth_command).
+SCOPED_SYNTH = ["npx", "--no-install", "cdk", "synth", "--quiet", "-c", "config={config}",
+                "-c", f"{PIPELINE_GROUP_CONTEXT}={SCOPED_GROUP}", "-o", "{outdir}"]
+
 
 def _tree_rss_kb(pid: int) -> int:
     total, stack = 0, [pid]
@@ -62,11 +74,12 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run_once(code: str) -> tuple[float, float]:
-    """Wall seconds and peak MiB of one synth in a fresh process tree."""
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+def run_once(code: str | list[str]) -> tuple[float, float]:
+    """Wall seconds and peak MiB of one synth in a fresh process tree (Python code, or a command)."""
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_CLI_TELEMETRY": "true"}
+    command = [sys.executable, "-c", code] if isinstance(code, str) else code
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env,
+    process = subprocess.Popen(command, cwd=REPO, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0
 
@@ -96,9 +109,10 @@ def count_resources(outdir: Path) -> tuple[int, int, int, int]:
             max(s.template_bytes for s in stacks))
 
 
-def measure(label: str, code_template: str, repeats: int, **fields: str) -> dict:
+def measure(label: str, code_template: str | list[str], repeats: int, **fields: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [run_once(code_template.format(outdir=tmp, **fields)) for _ in range(repeats)]
+        runs = [run_once(code_template.format(outdir=tmp, **fields) if isinstance(code_template, str)
+                         else [part.format(outdir=tmp, **fields) for part in code_template]) for _ in range(repeats)]
         stacks, resources, largest, biggest = count_resources(Path(tmp))
     row = {
         "case": label, "stacks": stacks, "resources": resources, "largest_stack_resources": largest,
@@ -115,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="runs per case; the median time is kept")
     parser.add_argument("--teams", default="", help="comma-separated team counts for generated organisations")
+    parser.add_argument("--scoped-teams", default="",
+                        help=f"comma-separated team counts: the scoped synth of {SCOPED_GROUP}'s pipeline at each")
     args = parser.parse_args(argv)
     print(f"{'case':<28} {'stacks':>6} {'resources':>9} {'largest':>8} {'max KB':>9} {'synth s':>8} {'peak MiB':>8}")
     rows = [measure("empty CDK app", EMPTY_APP, args.repeats)]
@@ -125,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     for teams in [int(t) for t in args.teams.split(",") if t]:
         path = write_generated_config(teams, out / f"org-{teams}-teams.yaml")
         rows.append(measure(f"generated, {teams} teams", CONFIG_APP, 1, config=str(path)))
+    scoped = []
+    for teams in [int(t) for t in args.scoped_teams.split(",") if t]:
+        path = write_generated_config(teams, out / f"org-{teams}-teams.yaml")
+        row = measure(f"pipeline {SCOPED_GROUP}, {teams} teams", SCOPED_SYNTH, args.repeats,
+                      config=path.relative_to(REPO).as_posix())
+        scoped.append({**row, "teams": teams, "scoped": True})
     empty = rows[0]["synth_s"]
     print()
     for row in rows[1:]:
@@ -133,9 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['case']}: {per_100:.3f} s per 100 resources above the empty app "
               f"({row['resources']} resources, {row['synth_s']} s vs {empty} s; target <= 0.60), "
               f"peak {row['peak_mib']} MiB (target < 1536)")
-    (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    verdict = True
+    if scoped:
+        verdict, text = flatness(scoped, memory_limit_mib=BUILD_MEMORY_MIB)
+        print(text)
+    (out / "results.json").write_text(json.dumps(rows + scoped, indent=2) + "\n")
     print(f"\nwrote {out / 'results.json'}")
-    return 0
+    return 0 if verdict else 1
 
 
 if __name__ == "__main__":

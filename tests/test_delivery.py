@@ -177,7 +177,7 @@ def test_builds_install_from_the_organisation_mirror_only(default_assembly, defa
     synth_project = next(p for k, p in projects(default_templates["fmops-risk-pipeline"]).items() if "Synth" in k)
     spec = buildspec(default_assembly, synth_project)
     for command in (".venv/bin/pip install -q -r requirements.txt", "npm ci",
-                    "npx --no-install cdk synth --quiet -c config=config/default.yaml"):
+                    "npx --no-install cdk synth --quiet -c config=config/default.yaml -c pipeline_group=risk"):
         assert command in spec
     statements = [s for policy in resources(default_templates["fmops-risk-pipeline"], "AWS::IAM::Policy").values()
                   for s in policy["Properties"]["PolicyDocument"]["Statement"]]

@@ -4,8 +4,9 @@ Every team of a generated organisation has its own dev, preprod and prod account
 of a team's or an account's stacks does not depend on how many teams there are; the stacks that
 serve the whole organisation (governance platform, package mirror) are admitted by
 organisation id, not by account lists, so they do not grow either. Ten teams (31 accounts)
-therefore cover every kind of stack at its full size while keeping `make test` short; the
-100-team organisation is synthesized and measured by `make bench-scale` (scripts/bench.py).
+therefore cover every kind of stack at its full size while keeping `make test` short; one
+pipeline's scoped synth in organisations of 1, 10 and 100 teams is measured by `make bench-scale`
+(scripts/bench.py); tests/test_scoped_synth.py checks that scoped synth builds the same templates.
 The organisation is synthesized once, in-process, with every compliance check.
 """
 

@@ -83,14 +83,13 @@ class ProjectProductStack(servicecatalog.ProductStack):
         boundary = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{props.boundary_name}"
         iam.PermissionsBoundary.of(self).apply(
             iam.ManagedPolicy.from_managed_policy_arn(self, "TeamBoundary", Fn.sub(boundary)))
-        Aspects.of(self).add(ProjectRolePlacement(props.role_path))
-        Aspects.of(self).add(GeneratedPolicyWildcards(
+        # One Aspect for the three rules: CDK calls a Python Aspect back over jsii for every construct.
+        Aspects.of(self).add(_Rules(ProjectRolePlacement(props.role_path), GeneratedPolicyWildcards(
             "CDK generates this policy for a project role; its wildcards are the CDK grant patterns (s3:GetObject*, "
-            "s3:List*...) on the project's own artifact bucket, key and pipeline"))
+            "s3:List*...) on the project's own artifact bucket, key and pipeline"), _ParameterGroups()))
         for key, value in ((PROJECT_NAME_TAG, self.project_name), (PROJECT_ID_TAG, self.project_id),
                            *props.tags.items()):
             Tags.of(self).add(key, value)
-        Aspects.of(self).add(_ParameterGroups())
 
     # -- parameters -----------------------------------------------------------------------------
     @property
@@ -250,6 +249,18 @@ class ProjectProductStack(servicecatalog.ProductStack):
             {"Label": {"default": "Platform (do not change: written by the team's catalog stack)"},
              "Parameters": platform},
         ]}}
+
+
+@jsii.implements(IAspect)
+class _Rules:
+    """Several rules visited in one Aspect, in their order: one jsii callback per construct, not one per rule."""
+
+    def __init__(self, *rules: IAspect) -> None:
+        self._rules = rules
+
+    def visit(self, node: IConstruct) -> None:
+        for rule in self._rules:
+            rule.visit(node)
 
 
 @jsii.implements(IAspect)

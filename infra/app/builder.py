@@ -5,6 +5,15 @@ small, named steps: the package mirror, then per account its platform, its teams
 endpoint stacks), its catalogs, its Studio domain and its Bedrock logging, then the cost tags, the
 delivery pipelines (mode organisation) and the compliance checks. Each stack gets the part of the
 plan it needs, never the whole config.
+
+Scoped synth (mode organisation): with ``-c pipeline_group=<group>`` (``infra.plan.delivery.PIPELINE_GROUP_CONTEXT``)
+the app builds only what one delivery pipeline deploys and needs, from the same config: the
+group's workload accounts (their stages), the governance platform stack the pipeline stack
+references, the delivery bucket stack (source kind s3), the governance portfolios of the group's
+teams (their catalog stacks read them) and the group's pipeline stack. Every stack it builds is
+built exactly as in the whole-organisation synth, so its template is the same
+(``tests/test_scoped_synth.py``); each pipeline's Build step runs this synth, so a pipeline's synth
+does not grow with the number of teams.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from infra.compliance.checks import add_compliance_checks
 from infra.compliance.internet_free.organisation import Organisation
 from infra.config import OrgConfig, SourceKind, Team
 from infra.plan import AccountPlan, OrgPlan, build_plan
+from infra.plan.delivery import PIPELINE_GROUP_CONTEXT, PipelineGroup, PipelineGroupError
 from infra.stacks.bedrock_logging import BedrockLoggingStack
 from infra.stacks.catalog import CatalogStack
 from infra.stacks.fm_endpoints import FmEndpointsStack
@@ -42,7 +52,6 @@ S = TypeVar("S", bound=Stack)
 # built-in plugin cost about half of every synth. The compliance gates (three cdk-nag packs,
 # the internet-free pack, cost tags) run at every synth.
 APP_PROPS = {"builtin_cloud_formation_validation": False}
-
 
 def new_app(outdir: str | None = None) -> App:
     """An App with cdk.json's feature flags, for tests and benchmarks that synthesize in-process
@@ -74,13 +83,17 @@ class _AccountStacks:
 class OrganisationBuilder:
     """Composes the stacks of one organisation from its plan (see the module docstring)."""
 
-    def __init__(self, app: App, plan: OrgPlan) -> None:
+    def __init__(self, app: App, plan: OrgPlan, group: PipelineGroup | None = None) -> None:
+        """:param group: build only this pipeline group's stacks (scoped synth, module docstring)."""
         self.app = app
         self.plan = plan
         self.facts = plan.facts
+        self.group = group
+        in_scope = None if group is None else {account.name for account in group.all_accounts}
+        self.accounts = tuple(a for a in plan.accounts if in_scope is None or a.name in in_scope)
         # Mode organisation: each workload account's stacks form one Stage, deployed by a pipeline.
         self.stages = {account.name: Stage(app, account.name, env=self._env(account.account.id))
-                       for account in plan.accounts if account.in_stage}
+                       for account in self.accounts if account.in_stage}
         self.platforms: dict[str, PlatformStack] = {}
         self.team_stacks: list[tuple[str, Stack]] = []
         """(team, stack) of every team-scoped stack in a workload account, for the boundary rule."""
@@ -110,8 +123,12 @@ class OrganisationBuilder:
 
     # -- steps ------------------------------------------------------------------------------------
     def build(self, *, config_path: str | None, checks: bool) -> None:
-        self.mirror = self.package_mirror()
-        for account in self.plan.accounts:
+        if self.group is None:
+            self.package_mirror()
+        else:  # scoped: the pipeline stack references the governance network only
+            governance = self.plan.account(self.facts.governance_account.name)  # type: ignore[union-attr]
+            self.platforms[governance.name] = self.platform(governance, self.app)
+        for account in self.accounts:
             self.account(account)
         self.bound_team_roles()
         tag_organisation(self.facts.organisation, self.app, *self.stages.values())
@@ -124,21 +141,24 @@ class OrganisationBuilder:
     def package_mirror(self) -> PackageMirrorStack:
         facts = self.facts
         organization = facts.organisation.aws_organization_id
-        return PackageMirrorStack(
+        self.mirror = PackageMirrorStack(
             self.app, facts.stack_name(facts.mirror_account.name, "packages"),
             mirror=facts.mirror, organization_id=organization, consumer_account_ids=facts.account_ids,
             image_repositories=self.plan.mirrored_image_repositories,
             npm=not facts.single_account,  # npm for the delivery pipelines' CodeBuild projects
             env=self._env(facts.mirror_account.id),
             description=self._description("CodeArtifact PyPI and ECR image mirror of the organisation"))
+        return self.mirror
+
+    def platform(self, plan: AccountPlan, scope: App | Stage) -> PlatformStack:
+        return PlatformStack(
+            scope, **self._named(plan.stack_name("platform")), plan=plan, scp_model_arns=self.plan.scp_model_arns,
+            env=self._env(plan.account.id), description=self._description(f"internet-free network of account {plan.name}"))
 
     def account(self, plan: AccountPlan) -> None:
         scope = self.stages.get(plan.name, self.app)  # a workload account's stage, or the app
         env = self._env(plan.account.id)
-        platform = PlatformStack(
-            scope, **self._named(plan.stack_name("platform")), plan=plan, scp_model_arns=self.plan.scp_model_arns,
-            env=env, description=self._description(f"internet-free network of account {plan.name}"))
-        self.platforms[plan.name] = platform
+        platform = self.platforms[plan.name] = self.platform(plan, scope)
         made = _AccountStacks(platform)
         self.teams(plan, scope, made)
         made.catalogs = self.catalogs.add(
@@ -176,11 +196,11 @@ class OrganisationBuilder:
     def studio(self, plan: AccountPlan, scope: App | Stage, made: _AccountStacks) -> None:
         studio = StudioStack(
             scope, **self._named(plan.stack_name("studio")), plan=plan, network=made.platform.network,
-            package_mirror=self.mirror.mirror, env=self._env(plan.account.id),
+            package_mirror=self.facts.mirror, env=self._env(plan.account.id),
             description=self._description(f"SageMaker Studio (VpcOnly) of account {plan.name}"))
         # The mirror is referenced by name; in mode organisation it is in another account and
         # deployed beforehand by the platform team (no dependency can cross a pipeline stage).
-        dependencies: list[Stack] = [self.mirror] if scope is self.app else []
+        dependencies: list[Stack] = [self.mirror] if scope is self.app else []  # never scoped (stages only)
         for dependency in [*dependencies, *(made.teams[team.name] for team in plan.studio_teams)]:
             studio.add_stack_dependency(dependency)
         for team in plan.studio_teams:
@@ -204,10 +224,10 @@ class OrganisationBuilder:
                 description=self._description("source bucket of the delivery pipelines"))
             source_key = delivery.key
         created = []
-        for group in self.plan.pipeline_groups:
+        for group in self.plan.pipeline_groups if self.group is None else [self.group]:
             stack = PipelineStack(
                 self.app, facts.stack_name(group.name, "pipeline"), org=facts, group=group, stages=self.stages,
-                network=platform.network, log_key=platform.log_key, mirror=self.mirror.mirror,
+                network=platform.network, log_key=platform.log_key, mirror=facts.mirror,
                 source_key=source_key, config_path=_repository_path(config_path), env=env,
                 description=self._description("delivery pipeline of " + (
                     ", ".join(t.name for t in group.teams) or "the workload accounts without a team")))
@@ -217,11 +237,16 @@ class OrganisationBuilder:
         return created
 
 
-def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True) -> App:
-    """Add every stack of the organisation to ``app`` (a new App if none) and the checks."""
+def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True,
+              pipeline_group: str | None = None) -> App:
+    """Add every stack of the organisation to ``app`` (a new App if none) and the checks; with
+    ``pipeline_group`` (default: the app's ``pipeline_group`` context) only that group's
+    (scoped synth, module docstring). Raises :class:`PipelineGroupError` for an unknown group."""
     app = app or new_app()
-    OrganisationBuilder(app, build_plan(config)).build(config_path=app.node.try_get_context("config"), checks=checks)
+    plan = build_plan(config)
+    group = plan.pipeline_group(pipeline_group or app.node.try_get_context(PIPELINE_GROUP_CONTEXT))
+    OrganisationBuilder(app, plan, group).build(config_path=app.node.try_get_context("config"), checks=checks)
     return app
 
 
-__all__ = ["APP_PROPS", "OrganisationBuilder", "build_app", "new_app"]
+__all__ = ["APP_PROPS", "OrganisationBuilder", "PipelineGroupError", "build_app", "new_app"]

@@ -110,9 +110,23 @@ def _mode(config: OrgConfig) -> None:
         raise LocatedError(("accounts",), f"mode organisation needs exactly one governance account, found {len(governance)}")
 
 
+def _overlapping(networks: list[ipaddress.IPv4Network]) -> bool:
+    """Whether any two of ``networks`` overlap: sorted by first address, a range overlaps another
+    exactly if it starts before the largest end so far (n log n, for organisations of hundreds of
+    accounts; the pairwise search below then names the first pair in config order)."""
+    end = None
+    for net in sorted(networks, key=lambda n: int(n.network_address)):
+        if end is not None and int(net.network_address) <= end:
+            return True
+        end = max(end or 0, int(net.broadcast_address))
+    return False
+
+
 def _networks(config: OrgConfig) -> None:
     zones = config.organisation.availability_zones
     seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    networks = [account.network.network for account in config.accounts]
+    any_overlap = _overlapping(networks)
     for index, account in enumerate(config.accounts):
         net = account.network
         here = ("accounts", index, "network")
@@ -126,12 +140,12 @@ def _networks(config: OrgConfig) -> None:
                                      f"{subnet.availability_zone}, not one of {zones}")
             if len({s.availability_zone for s in net.existing.subnets}) < 2:
                 raise LocatedError(here + ("existing", "subnets"), f"account {account.name}: existing subnets must span at least two AZs")
-        for other, other_net in seen:
-            if net.network.overlaps(other_net):
+        for other, other_net in seen if any_overlap else ():
+            if networks[index].overlaps(other_net):
                 field = ("existing", "cidr") if net.existing else ("cidr",)
-                raise LocatedError(here + field, f"account {account.name}: CIDR {net.network} overlaps account "
+                raise LocatedError(here + field, f"account {account.name}: CIDR {networks[index]} overlaps account "
                                  f"{other} ({other_net}); give each VPC its own range")
-        seen.append((account.name, net.network))
+        seen.append((account.name, networks[index]))
 
 
 def _team_accounts(config: OrgConfig) -> None:

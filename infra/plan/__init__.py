@@ -20,7 +20,7 @@ from fmops_constructs.package_mirror import PackageMirrorRef
 from infra import naming
 from infra.config import Account, Feature, Mode, Organisation, OrgConfig, Stage, Team
 from infra.plan import endpoints
-from infra.plan.delivery import PipelineGroup, pipeline_groups
+from infra.plan.delivery import PipelineGroup, pipeline_groups, select_group
 from infra.plan.genai import (endpoint_instance_type, has_genai_stack, hosting_models, hosts_endpoints,
                               organisation_model_arns, team_bedrock_models, uses_bedrock)
 from infra.plan.launchers import launcher_personas, studio_launchers
@@ -204,6 +204,11 @@ class OrgPlan:
 
     def account(self, name: str) -> AccountPlan:
         return next(a for a in self.accounts if a.account.name == name)
+
+    def pipeline_group(self, name: str | None) -> PipelineGroup | None:
+        """The group named by a scoped synth (None: no name, the whole organisation); raises
+        ``PipelineGroupError`` with one line if there is none of that name."""
+        return select_group(self.pipeline_groups, name)
 
 
 def _stage_chain(config: OrgConfig, team: Team) -> list[Account]:

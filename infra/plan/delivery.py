@@ -17,6 +17,10 @@ their platform stack (VPC, endpoints, platform personas); they are delivered by
 Each pipeline deploys its dev accounts, then, after a manual approval, its preprod accounts,
 then, after another manual approval, its prod accounts.
 
+Each pipeline's Build step synthesizes only what it deploys: ``cdk synth -c pipeline_group=<group>``
+(:data:`PIPELINE_GROUP_CONTEXT`, :func:`synth_command`; what the scoped synth builds:
+``infra/app/builder.py``), so a pipeline's synth does not grow with the number of teams.
+
 The governance account's own stacks (its platform stack, the package mirror, the shared
 portfolios, the delivery bucket and the pipelines themselves) are not in any stage: the platform
 team deploys them once with ``cdk deploy`` (docs/delivery.md, ``fmops bootstrap-commands``).
@@ -30,6 +34,24 @@ from infra import naming
 from infra.config import RESERVED_TEAM_NAME, Account, Mode, OrgConfig, Stage, Team
 
 
+PIPELINE_GROUP_CONTEXT = "pipeline_group"
+"""The CDK context key of the scoped synth: ``cdk synth -c pipeline_group=<group name>``."""
+
+
+BUILD_COMPUTE_TYPE = "SMALL"
+"""CodeBuild compute type (BUILD_GENERAL1_SMALL) of every project of a pipeline, the Build step (the scoped
+synth) included."""
+BUILD_MEMORY_MIB = 3 * 1024
+"""Memory of that compute type (AWS documents 3 GB, 2 vCPUs). ``make bench-scale`` measures the peak
+memory of one pipeline's scoped synth (the Build step's ``cdk synth``, CLI included) at 1, 10 and
+100 teams against it: about 0.6 GiB at every size (README, Benchmarks), so SMALL fits with room
+and does not need to grow with the organisation."""
+
+
+class PipelineGroupError(ValueError):
+    """The ``pipeline_group`` context names no pipeline group of the config (one line, for exit 2)."""
+
+
 @dataclass(frozen=True)
 class PipelineGroup:
     """The workload accounts one pipeline deploys, by stage, in config order."""
@@ -41,6 +63,25 @@ class PipelineGroup:
     @property
     def all_accounts(self) -> list[Account]:
         return [account for stage in Stage for account in self.accounts.get(stage, [])]
+
+
+def synth_command(config_path: str, group: PipelineGroup) -> str:
+    """The Build step's command: the scoped synth of the group, from the config it was deployed with."""
+    return f"npx --no-install cdk synth --quiet -c config={config_path} -c {PIPELINE_GROUP_CONTEXT}={group.name}"
+
+
+def select_group(groups: tuple[PipelineGroup, ...], name: str | None) -> PipelineGroup | None:
+    """The group a scoped synth builds; None (no name): the whole organisation."""
+    if name is None:
+        return None
+    for group in groups:
+        if group.name == name:
+            return group
+    if not groups:
+        raise PipelineGroupError(f"context {PIPELINE_GROUP_CONTEXT}: {name!r}: this config has no delivery pipelines "
+                                 "(mode organisation only); synthesize without it")
+    raise PipelineGroupError(f"context {PIPELINE_GROUP_CONTEXT}: {name!r} is not a pipeline group of this config; "
+                             f"choose one of: {', '.join(group.name for group in groups)}")
 
 
 def governance_account(config: OrgConfig) -> Account:

@@ -8,7 +8,8 @@ it, only the pipelines' roles (CodePipeline does not run in a VPC).
 ``PipelineStack`` (``<org>-<team>-pipeline``): one self-mutating CDK pipeline
 (``aws_cdk.pipelines.CodePipeline``) per team, or per group of teams that share workload
 accounts. Source (s3, codecommit or codeconnections, ``organisation.delivery.source``), Build
-(``cdk synth`` of this app), UpdatePipeline (the pipeline deploys its own changes first),
+(``cdk synth -c pipeline_group=<group>`` of this app: only the group's stacks and what they need),
+UpdatePipeline (the pipeline deploys its own changes first),
 Assets (the stages' file assets, published to the workload accounts' CDK asset buckets), then
 one CodePipeline stage per environment: ``dev`` (the group's dev accounts), ``preprod`` and
 ``prod``, each of the last two opened by a manual approval. Each account is one CDK ``Stage``
@@ -49,7 +50,7 @@ from fmops_constructs.vpc_egress import endpoints_only_security_group
 from infra import naming
 from infra.config import SourceKind, Stage as EnvironmentStage
 from infra.plan import OrgFacts
-from infra.plan.delivery import PipelineGroup
+from infra.plan.delivery import BUILD_COMPUTE_TYPE, PipelineGroup, synth_command
 
 CDK_CLI_VERSION = "2.1148.1"  # package.json: the self-mutation installs the same CLI
 CDK_ASSETS_VERSION = "4.7.3"
@@ -183,7 +184,7 @@ class PipelineStack(Stack):
                 subnet_selection=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
                 security_groups=[security_group],
                 build_environment=codebuild.BuildEnvironment(
-                    build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.SMALL, privileged=False,
+                    build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType[BUILD_COMPUTE_TYPE], privileged=False,
                     environment_variables={k: codebuild.BuildEnvironmentVariable(value=v) for k, v in BUILD_ENV.items()}),
                 partial_build_spec=codebuild.BuildSpec.from_object({
                     "version": "0.2",
@@ -200,7 +201,7 @@ class PipelineStack(Stack):
                     ".venv/bin/pip install -q -r requirements.txt",
                     ".venv/bin/pip install -q --no-deps -e .",
                     "npm ci --no-audit --no-fund --loglevel=error",
-                    f"npx --no-install cdk synth --quiet -c config={config_path}",
+                    synth_command(config_path, group),  # scoped: only what this pipeline deploys
                 ]),
         )
         for environment, accounts in group.accounts.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aspects, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
@@ -50,11 +50,13 @@ class PlatformStack(Stack):
         self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id],
                                            source_account=account.id,
                                            bucket_name=plan.access_log_bucket)
-        if account.network.existing is None:  # only a VPC we create has CDK's default-SG custom resource
-            self._framework_lambdas_in_vpc()
+        # Only a VPC we create has CDK's default-SG custom resource.
+        framework_lambdas = self._framework_lambdas_in_vpc() if account.network.existing is None else None
         self._platform_personas(plan)
         if account.role == "governance" and org.scp_target_ids:
             self._service_control_policies(list(scp_model_arns))
+        if framework_lambdas is not None:
+            framework_lambdas.apply_to(self)  # last: every construct of the stack exists
 
     @property
     def availability_zones(self) -> list[str]:
@@ -92,7 +94,7 @@ class PlatformStack(Stack):
                 description="FMOps preventive controls (infra/personas/preventive_statements)",
             )
 
-    def _framework_lambdas_in_vpc(self) -> None:
+    def _framework_lambdas_in_vpc(self) -> FrameworkLambdasInVpc:
         network = self.network
         group = endpoints_only_security_group(
             self, "FrameworkLambdaSecurityGroup", vpc=network.vpc,
@@ -101,7 +103,7 @@ class PlatformStack(Stack):
         subnet_ids = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
         org = self._plan.org.organisation
         cost_tags = {**org.tags, naming.TAG_ORGANISATION: org.name, naming.TAG_COST_CENTRE: org.cost_centre}
-        Aspects.of(self).add(FrameworkLambdasInVpc(subnet_ids, group, cost_tags))
+        return FrameworkLambdasInVpc(subnet_ids, group, cost_tags)
 
 
 def _network_props(plan: AccountPlan) -> dict:

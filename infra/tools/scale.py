@@ -1,4 +1,5 @@
-"""Generated organisations of any size, for the scale tests and `make bench`."""
+"""Generated organisations of any size, for the scale tests and `make bench`, and the verdict of
+`make bench-scale` on one pipeline's scoped synth (flat in the number of teams or not)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ PROFILES = (
     ["studio", "pipelines", "hosting", "bedrock", "bedrock-agents", "service-catalog", "private-api"],
 )
 STAGES = (("dev", 2), ("preprod", 3), ("prod", 3))
+SCOPED_GROUP = "team000"
+"""The pipeline `make bench-scale` synthesizes at every size: the same team with the same features."""
+FLAT_TOLERANCE = 0.15
+"""Flat: at the largest size, time and peak memory at most 15% above the smallest size's (the
+generated config and the plan are read whole, so a little growth remains; 15% also absorbs the
+noise of a shared machine)."""
 
 
 def _cidr(index: int) -> str:
@@ -46,3 +53,19 @@ def write_generated_config(teams: int, path: Path) -> Path:
     with path.open("w") as handle:
         yaml.dump(generated_config(teams), handle)
     return path
+
+
+def flatness(rows: list[dict], *, memory_limit_mib: int) -> tuple[bool, str]:
+    """Verdict on scoped-synth rows (``teams``, ``synth_s``, ``peak_mib``, smallest size first):
+    flat in time and memory (:data:`FLAT_TOLERANCE`), and peak memory within the build instance's
+    half (room for pip and npm, which the Build step runs before the synth)."""
+    first, last = rows[0], rows[-1]
+    time_ratio, memory_ratio = last["synth_s"] / first["synth_s"], last["peak_mib"] / first["peak_mib"]
+    peak = max(row["peak_mib"] for row in rows)
+    flat = time_ratio <= 1 + FLAT_TOLERANCE and memory_ratio <= 1 + FLAT_TOLERANCE
+    fits = peak <= memory_limit_mib / 2
+    return flat and fits, (
+        f"{SCOPED_GROUP}'s pipeline synth at {last['teams']} teams vs {first['teams']}: time x{time_ratio:.2f}, "
+        f"peak memory x{memory_ratio:.2f} ({'flat' if flat else 'NOT flat'}: at most x{1 + FLAT_TOLERANCE:.2f}); "
+        f"largest peak {peak} MiB of the build instance's {memory_limit_mib} MiB "
+        f"({'fits' if fits else 'does NOT fit'} in half of it)")

@@ -1,5 +1,6 @@
 """FrameworkLambdasInVpc: CDK's own provider functions go into the VPC, with the VPC access
-policy and the given tags; L2 functions are left alone."""
+policy and the given tags; L2 functions are left alone. The same, applied as an Aspect or in
+one pass (``apply_to``) over the finished stack."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from tests.constructs.bare import ORG, app_names, bare_stack, resources, templat
 TAGS = {f"{ORG}:cost-centre": "CC-7"}
 
 
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory):
+@pytest.fixture(scope="module", params=["aspect", "one pass"])
+def synthesized(tmp_path_factory, request):
     stack = bare_stack()
     vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["eu-west-1a"],
                                       isolated_subnet_ids=["subnet-01234567"])
@@ -27,7 +28,11 @@ def synthesized(tmp_path_factory):
                                                   runtime=CustomResourceProviderRuntime.NODEJS_22_X)
     lambda_.CfnFunction(stack, "Own", role="arn:aws:iam::123456789012:role/own",
                         code=lambda_.CfnFunction.CodeProperty(zip_file="x"), runtime="python3.12", handler="x.y")
-    Aspects.of(stack).add(FrameworkLambdasInVpc(["subnet-01234567"], group, TAGS))
+    rule = FrameworkLambdasInVpc(["subnet-01234567"], group, TAGS)
+    if request.param == "aspect":
+        Aspects.of(stack).add(rule)
+    else:
+        rule.apply_to(stack)
     exempt_from_internet_free(stack.node.find_child("Own"), ["IF-TEST"], "a test")  # type: ignore[arg-type]
     return template(stack)
 
