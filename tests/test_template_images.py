@@ -111,3 +111,14 @@ def test_every_endpoint_config_captures_data_encrypted(assembly, request):
         assert "s3://" in destination, f"{where}: {destination}"
         if where.count("/") == 2:  # a product: its project's prefix of the team bucket
             assert "-data-" in destination and "data-capture/" in destination, f"{where}: {destination}"
+
+
+def test_promotion_admits_the_mirror_and_the_aws_images_of_the_teams_templates(default_templates):
+    catalog = default_templates[f"{ORG}-genai-preprod-genai-catalog"]
+    [allowed] = [f["Properties"]["Environment"]["Variables"]["IMAGE_REPOSITORIES"]
+                 for f in resources(catalog, "AWS::Lambda::Function").values()
+                 if "IMAGE_REPOSITORIES" in f["Properties"].get("Environment", {}).get("Variables", {})]
+    prefixes = allowed.split(",")
+    assert prefixes[0] == f"{MIRROR_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{ORG}/"
+    assert {TGI_SERVING.repository_prefix(REGION), SKLEARN_PROCESSING.repository_prefix(REGION)} <= set(prefixes)
+    assert all(p.endswith(("/", ":")) for p in prefixes), "whole repositories, never a name prefix"
