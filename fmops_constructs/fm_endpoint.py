@@ -46,6 +46,7 @@ from constructs import Construct
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from fmops_constructs.vpc_egress import endpoints_only_security_group
+from fmops_constructs.sagemaker_images import ecr_parts
 
 VARIANT = "AllTraffic"
 LOCAL_MODEL_DIR = "/opt/ml/model"
@@ -119,6 +120,9 @@ class FmEndpoint(Construct):
     :param permissions_boundary: boundary of the execution role (the team's).
     :param latency_threshold: p90 model latency that raises the latency alarm.
     :param alarm_action: where the alarms notify (e.g. the team's SNS topic).
+    :param image_repository_arns: the ECR repositories the execution role may pull from, when
+        ``image`` is a deploy-time choice (e.g. an ``Fn::If`` of an AWS-provided image and a
+        mirror image). Default: the repository ``image`` names.
     """
 
     def __init__(
@@ -143,6 +147,7 @@ class FmEndpoint(Construct):
         permissions_boundary: iam.IManagedPolicy | None = None,
         environment: Mapping[str, str] | None = None,
         latency_threshold: Duration = Duration.seconds(30),
+        image_repository_arns: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if instance_type not in GPU_INSTANCE_TYPES:
@@ -167,7 +172,7 @@ class FmEndpoint(Construct):
         self.role = iam.Role(self, "ExecutionRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
                              role_name=role_name, permissions_boundary=permissions_boundary,
                              description=f"SageMaker endpoint {endpoint_name}: pull its image, read its weights")
-        self._grant_execution(image, encryption_key, log_groups)
+        self._grant_execution(image, encryption_key, log_groups, image_repository_arns)
 
         self._image = image
         self._environment = {**dict(environment or {}), **OFFLINE_ENVIRONMENT}
@@ -190,14 +195,7 @@ class FmEndpoint(Construct):
             self, "Config",
             kms_key_id=encryption_key.key_arn,
             production_variants=[self._variant(instance_type, min_instances, max_instances)],
-            data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-                enable_capture=True,
-                initial_sampling_percentage=data_capture_percent,
-                destination_s3_uri=data_capture_uri,
-                kms_key_id=encryption_key.key_arn,
-                capture_options=[sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
-                                 sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output")],
-            ),
+            data_capture_config=data_capture(data_capture_uri, encryption_key.key_arn, data_capture_percent),
             **({"execution_role_arn": self.role.role_arn, "enable_network_isolation": True,
                 "vpc_config": sagemaker.CfnEndpointConfig.VpcConfigProperty(
                     subnets=subnets, security_group_ids=[self.security_group.security_group_id])}
@@ -233,14 +231,17 @@ class FmEndpoint(Construct):
             "PrimaryContainer", Fn.condition_if(when.logical_id, registered, staged).to_string())
 
     # -- building blocks -------------------------------------------------------------------
-    def _grant_execution(self, image: str, key: kms.IKey, log_groups: Sequence[logs.ILogGroup]) -> None:
+    def _grant_execution(self, image: str, key: kms.IKey, log_groups: Sequence[logs.ILogGroup],
+                         repository_arns: Sequence[str] | None) -> None:
         stack = Stack.of(self)
-        account, region, repository = _ecr_parts(image)
+        if repository_arns is None:
+            account, region, repository = ecr_parts(image)
+            repository_arns = [stack.format_arn(service="ecr", account=account, region=region, resource="repository",
+                                                resource_name=repository, arn_format=ArnFormat.SLASH_RESOURCE_NAME)]
         role = self.role
         role.add_to_policy(iam.PolicyStatement(
             actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            resources=[stack.format_arn(service="ecr", account=account, region=region, resource="repository",
-                                        resource_name=repository, arn_format=ArnFormat.SLASH_RESOURCE_NAME)]))
+            resources=list(repository_arns)))
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         # Identity-policy statements: LogGroup.grant would also write a resource policy on an
         # imported group.
@@ -368,6 +369,18 @@ class FmEndpoint(Construct):
         return alarms
 
 
+def data_capture(destination_uri: str, key_arn: str,
+                 percent: int = 20) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
+    """Capture of ``percent`` % of an endpoint's requests and responses into ``destination_uri``,
+    encrypted with ``key_arn`` (the execution role needs ``s3:PutObject`` there and
+    ``kms:GenerateDataKey`` on the key)."""
+    return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+        enable_capture=True, initial_sampling_percentage=percent, destination_s3_uri=destination_uri,
+        kms_key_id=key_arn,
+        capture_options=[sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                         sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output")])
+
+
 def _s3_data_source(model_data_url: str) -> sagemaker.CfnModel.S3DataSourceProperty:
     uncompressed = model_data_url.endswith("/")
     return sagemaker.CfnModel.S3DataSourceProperty(
@@ -375,10 +388,3 @@ def _s3_data_source(model_data_url: str) -> sagemaker.CfnModel.S3DataSourcePrope
         s3_data_type="S3Prefix" if uncompressed else "S3Object",
         compression_type="None" if uncompressed else "Gzip",
     )
-
-
-def _ecr_parts(image: str) -> tuple[str, str, str]:
-    """(account, region, repository) of ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``."""
-    registry, _, rest = image.partition("/")
-    account, _, _, region = registry.split(".")[:4]
-    return account, region, rest.split("@")[0].split(":")[0]

@@ -148,15 +148,16 @@ class ModelPromotion(Construct):
     :param data_key_arn: the key of the team's data bucket.
     :param previous_account: the team's previous stage account, if any (receiver).
     :param next_account: the team's next stage account, if any (sender).
-    :param image_repositories: ``<registry host>/<namespace>/`` of the organisation's ECR mirror,
-        the only images a promoted package may name.
+    :param image_repositories: the only images a promoted package may name, as URI prefixes:
+        ``<registry host>/<namespace>/`` of the organisation's ECR mirror and
+        ``<registry host>/<repository>:`` of each AWS-provided image the team's templates register.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, team: str, key: kms.IKey,
                  boundary: iam.IManagedPolicy, sender_role_name: str, receiver_role_name: str,
                  promoted_models_bucket: BucketName, log_group_prefix: str, team_bucket: str, data_key_arn: str,
                  s3_endpoint_id: str, subnet_ids: list[str], security_group_id: str, access_logs: s3.IBucket,
-                 previous_account: str | None, next_account: str | None, image_repositories: str,
+                 previous_account: str | None, next_account: str | None, image_repositories: Sequence[str],
                  log_retention_days: int) -> None:
         super().__init__(scope, construct_id)
         if previous_account is None and next_account is None:
@@ -182,7 +183,7 @@ class ModelPromotion(Construct):
 
     # -- the previous stage's models arrive here ------------------------------------------------
     def _receive(self, source: str, s3_endpoint_id: str, access_logs: s3.IBucket,
-                 image_repositories: str) -> SecureBucket:
+                 image_repositories: Sequence[str]) -> SecureBucket:
         stack = Stack.of(self)
         team, key = self._team, self._key
         sender_arn = f"arn:{stack.partition}:iam::{source}:role/{self._sender_name}"
@@ -226,7 +227,7 @@ class ModelPromotion(Construct):
             memory_mb=256, description=f"Registers models of team {team} promoted from account {source}, "
                                        "pending manual approval",
             environment={"TEAM": team, "BUCKET": name, "SOURCE_ACCOUNT": source,
-                         "IMAGE_REPOSITORIES": image_repositories},
+                         "IMAGE_REPOSITORIES": ",".join(image_repositories)},
             statements=[
                 {"Sid": "ReadPromotions", "Effect": "Allow", "Action": ["s3:GetObject"],
                  "Resource": [f"{objects}/{INCOMING}/{source}/*", f"{objects}/{REGISTERED}/*"]},

@@ -3,7 +3,8 @@
 :class:`PipelineDefinition` writes the pipeline definition JSON (format ``2020-12-01``, the one the
 SageMaker Python SDK emits) from a few step builders. Every job it defines runs in the VPC's
 isolated subnets with the team's project security group, encrypts its volume and output with
-the project key, pulls its image from the organisation's ECR mirror and reads its code from a
+the project key, pulls its image (AWS-provided by default, or a custom one of the organisation's
+ECR mirror: :meth:`~fmops_constructs.product.stack.ProjectProductStack.image`) and reads its code from a
 zip bundle in S3 (the project's code, see :mod:`fmops_constructs.project_code`): a short
 bootstrap in the container entrypoint unzips it and runs the step's script, so any Python image
 works and nothing is downloaded from the internet.
@@ -232,9 +233,9 @@ def _s3_input(uri: Any, local_path: str) -> dict[str, Any]:
 def pipeline_grants(stack: ProjectProductStack, *, code_objects: Sequence[str]) -> list[Grant]:
     """What a project pipeline's execution role needs besides its own pass-role: the jobs the
     pipeline starts (SageMaker names them ``pipelines-*``), the project's prefix in the team
-    bucket, the team's data and staged models, the code bundle, the keys, images of the
-    organisation's mirror, job logs and the network interfaces of jobs in the VPC."""
-    props = stack.props
+    bucket, the team's data and staged models, the code bundle, the keys, the images it runs
+    (AWS-provided, or custom ones of the organisation's mirror), job logs and the network
+    interfaces of jobs in the VPC."""
     bucket = f"arn:${{AWS::Partition}}:s3:::{stack.team_bucket_template}"
     sagemaker_arn = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
     logs_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group"
@@ -254,10 +255,19 @@ def pipeline_grants(stack: ProjectProductStack, *, code_objects: Sequence[str]) 
         *network_interface_grants(),
         Grant(("cloudwatch:PutMetricData",), ("*",), {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
     ]
-    if props.images is not None:
-        grants.append(Grant(("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
-                            (props.images.repositories_arn,)))
+    if stack.image_repository_arns:
+        grants.append(image_pull_grant(stack))
     return grants
+
+
+def image_pull_grant(stack: ProjectProductStack) -> Grant:
+    """Pulls of the images a product's jobs and models run (:meth:`ProjectProductStack.image`):
+    each AWS-provided image's repository in its AWS-owned registry, and each slot's custom-image
+    repository of the organisation's mirror."""
+    if not stack.image_repository_arns:
+        raise ValueError("the product named no image (ProjectProductStack.image)")
+    return Grant(("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
+                 tuple(stack.image_repository_arns))
 
 
 class ProjectPipeline(Construct):
@@ -276,8 +286,7 @@ class ProjectPipeline(Construct):
             self, "Execution", service="sagemaker.amazonaws.com", description=f"Pipeline {name_suffix} of a project",
             grants=[*pipeline_grants(stack, code_objects=code_objects), *extra_grants],
             why="a project pipeline's execution role: jobs named pipelines-* by SageMaker, the project's prefix "
-                "and the team's data/ and models/ prefixes in the team bucket, the organisation's image mirror, "
-                "SageMaker job log groups; ENI, ECR login and Describe calls have no resource-level scope")
+                "and the team's data/ and models/ prefixes in the team bucket, SageMaker job log groups; ENI, ECR login and Describe calls have no resource-level scope")
         self.role.add_grants(Grant(("iam:PassRole",), (self.role.role_arn,),
                                    {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
         self.jobs = JobSettings(

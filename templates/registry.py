@@ -12,14 +12,20 @@ Bedrock model. The app decides which team gets which product from that (its cata
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fmops_constructs.product import ProjectProductStack
+from fmops_constructs.sagemaker_images import AwsImage
+from templates.classical_ml import product as classical_ml
 from templates.classical_ml.product import ClassicalMlProduct
 from templates.data_labeling.product import DataLabelingProduct
+from templates.fm_evaluation import product as fm_evaluation
 from templates.fm_evaluation.product import FmEvaluationProduct
+from templates.fm_finetuning import product as fm_finetuning
 from templates.fm_finetuning.product import FmFineTuningProduct
+from templates.fm_hosting import product as fm_hosting
 from templates.fm_hosting.product import FmHostingProduct
 from templates.genai_app.product import GenAiAppProduct
 
@@ -35,6 +41,9 @@ class TemplateEntry:
     :param stages: the stages whose accounts offer the template (e.g. ``dev``). Default: every
         stage.
     :param needs_bedrock_models: the template calls a Bedrock model of the team. Default: no.
+    :param images: the template's image slots: slot -> the AWS-provided image it runs by default;
+        each slot also has a custom-image repository in the organisation's mirror, which the app
+        creates. Default: none (the template runs no container).
     """
 
     id: str
@@ -45,6 +54,7 @@ class TemplateEntry:
     required_features: frozenset[str]
     stages: frozenset[str] | None = None
     needs_bedrock_models: bool = False
+    images: Mapping[str, AwsImage] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -73,19 +83,21 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "pending manual approval; an approved model is copied to the next stage's account and awaits "
                     "approval there again (preprod, then prod)",
         product_stack=FmFineTuningProduct,
-        version="1.1.0",
+        version="1.2.0",
         required_features=frozenset({"pipelines"}),
         stages=frozenset({"dev"}),
+        images=fm_finetuning.IMAGES,
     ),
     TemplateEntry(
         id="fm-hosting",
         name="FM hosting",
         description="A model of the FM catalog on a private, autoscaled SageMaker endpoint with data capture and "
-                    "alarms, image from the organisation's ECR mirror: weights staged in the team bucket, or an "
+                    "alarms, the AWS-provided TGI image (or a custom one of the organisation's ECR mirror): weights staged in the team bucket, or an "
                     "approved model package of the team's registry (fine-tuned, or promoted from the previous stage)",
         product_stack=FmHostingProduct,
-        version="1.1.0",
+        version="1.2.0",
         required_features=frozenset({"hosting"}),
+        images=fm_hosting.IMAGES,
     ),
     TemplateEntry(
         id="fm-evaluation",
@@ -93,10 +105,11 @@ REGISTRY: tuple[TemplateEntry, ...] = (
         description="Evaluation pipeline that joins testers' human scores from the prompt-test repository with "
                     "LLM-judge scores (Bedrock, through the guardrail) into an `fmops select-fm --scores` file",
         product_stack=FmEvaluationProduct,
-        version="1.0.0",
+        version="1.1.0",
         required_features=frozenset({"pipelines", "bedrock"}),
         stages=frozenset({"dev", "preprod"}),
         needs_bedrock_models=True,
+        images=fm_evaluation.IMAGES,
     ),
     TemplateEntry(
         id="classical-ml",
@@ -105,8 +118,9 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "and a private endpoint of an approved model package (the project's, or one promoted from the "
                     "previous stage), deployed by updating the project",
         product_stack=ClassicalMlProduct,
-        version="1.1.0",
+        version="1.2.0",
         required_features=frozenset({"pipelines"}),
+        images=classical_ml.IMAGES,
     ),
     TemplateEntry(
         id="data-labeling",

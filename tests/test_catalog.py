@@ -176,6 +176,9 @@ def _sample(part: dict) -> str:
         return f"arn:aws:iam::{ACCOUNT}:role/{ORG}/projects/{TEAM}/SC-{ACCOUNT}-pp-abc-Role-XYZ"
     if "Fn::Sub" in part:
         return _sub(part["Fn::Sub"], SAMPLES)
+    if "Fn::If" in part:  # an image: the AWS-provided default (no custom image tag given)
+        default = part["Fn::If"][2]
+        return default if isinstance(default, str) else _sample(default)
     name = part["Ref"]
     if name.endswith("Arn"):
         return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -252,7 +255,7 @@ def test_registry_templates_register_pending_approval_and_forward_nothing(templa
     assert "PlatformPromotionAccount" not in template["Parameters"]
     assert not [r for r in resources(template, "AWS::IAM::Role").values()
                 if "events.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
-    assert BY_ID[template_id].version == "1.1.0"
+    assert BY_ID[template_id].version == "1.2.0"
 
 
 def test_classical_ml_endpoint_may_deploy_a_package_promoted_from_the_previous_stage(products):

@@ -24,11 +24,13 @@ from botocore.validate import ParamValidator
 
 from fmops_constructs.fm_endpoint import OFFLINE_ENVIRONMENT
 from fmops_constructs.model_promotion import RUNTIME
+from fmops_constructs.sagemaker_images import ecr_parts
 from infra.compliance.internet_free import check_template
 from infra.compliance.internet_free.organisation import Organisation
 from infra.config import load_config
 from infra.naming import promoted_models_bucket_name
 from templates.fm_hosting.product import model_package_name_pattern
+from fmops_constructs.sagemaker_images import TGI_SERVING
 from templates.registry import BY_ID
 from tests.conftest import resources
 from tests.test_catalog import (ACCOUNT, CATALOG, CONTEXT, ORG, PROJECT_POLICY, PROJECT_ROLE, REGION, TEAM,
@@ -183,10 +185,10 @@ def _grants(statements: list[dict]) -> dict[str, list[str]]:
 # -- one template, two modes ----------------------------------------------------------------------
 
 def test_the_product_version_is_bumped_and_tagged(hosting):
-    assert BY_ID["fm-hosting"].version == "1.1.0"
+    assert BY_ID["fm-hosting"].version == "1.2.0"
     tags = {t["Key"]: t["Value"] for r in hosting["Resources"].values()
             for t in r.get("Properties", {}).get("Tags", []) if isinstance(t, dict)}
-    assert tags["fmops:template-version"] == "1.1.0"
+    assert tags["fmops:template-version"] == "1.2.0"
 
 
 def test_package_mode_serves_the_package_in_the_vpc_with_network_isolation(modes):
@@ -203,8 +205,7 @@ def test_staged_mode_is_unchanged(modes):
     model = _one(modes["staged"], "AWS::SageMaker::Model")
     container = model["PrimaryContainer"]
     assert "ModelPackageName" not in container
-    assert container["Image"] == f"111111111111.dkr.ecr.{REGION}.amazonaws.com/{ORG}/huggingface-pytorch-tgi-inference:" \
-                                 "2.4-tgi2.4-gpu-py311"
+    assert container["Image"] == TGI_SERVING.uri(REGION), "the AWS-provided image by default: nothing to push"
     assert container["Mode"] == "SingleModel" and container["Environment"] == OFFLINE_ENVIRONMENT
     assert container["ModelDataSource"] == {"S3DataSource": {
         "S3Uri": f"s3://{TEAM_BUCKET}/models/falcon-7b-instruct/base/", "S3DataType": "S3Prefix",
@@ -294,8 +295,12 @@ def test_package_mode_grants_exactly_the_packages_artifacts(modes):
     assert "s3:ListBucket" not in grants
     assert grants["kms:Decrypt"] == [PROJECT_KEY], "the project key only (the team bucket's key is not needed)"
     assert grants["s3:PutObject"] == [f"arn:aws:s3:::{TEAM_BUCKET}/projects/chat/data-capture/*"]
-    assert grants["ecr:BatchGetImage"] == [
-        f"arn:aws:ecr:{REGION}:111111111111:repository/{ORG}/huggingface-pytorch-tgi-inference"]
+    account, _, repository = ecr_parts(TGI_SERVING.uri(REGION))
+    assert sorted(grants["ecr:BatchGetImage"]) == sorted([
+        f"arn:aws:ecr:{REGION}:{account}:repository/{repository}",
+        f"arn:aws:ecr:{REGION}:111111111111:repository/{ORG}/fm-hosting-serving",
+        f"arn:aws:ecr:{REGION}:111111111111:repository/{ORG}/fm-finetuning-serving"]), \
+        "the AWS-provided serving image and the mirror's custom serving images, no wildcard"
 
 
 def test_staged_mode_grants_exactly_the_weights_folder(modes):

@@ -152,8 +152,9 @@ class Registrar:
     """Registers a promoted model in this account's registry, pending manual approval.
 
     settings: TEAM, BUCKET (this account's promoted-models bucket), SOURCE_ACCOUNT (the previous stage),
-    IMAGE_REPOSITORIES (the organisation's ECR mirror, ``<registry host>/<namespace>/``: the only images a
-    promoted package may name).
+    IMAGE_REPOSITORIES (comma-separated image URI prefixes, the only images a promoted package may name: the
+    organisation's ECR mirror, ``<registry host>/<namespace>/``, and the AWS-provided images the team's
+    templates register, ``<registry host>/<repository>:``).
     """
 
     def __init__(self, *, sagemaker: Any, s3: Any, settings: dict[str, str]) -> None:
@@ -161,7 +162,7 @@ class Registrar:
         self.team = settings["TEAM"]
         self.bucket = settings["BUCKET"]
         self.source_account = settings["SOURCE_ACCOUNT"]
-        self.images = settings["IMAGE_REPOSITORIES"]
+        self.images = tuple(prefix for prefix in settings["IMAGE_REPOSITORIES"].split(",") if prefix)
 
     def register(self, event: dict[str, Any]) -> dict[str, Any]:
         bucket, key = event["detail"]["bucket"]["name"], event["detail"]["object"]["key"]
@@ -189,7 +190,8 @@ class Registrar:
         if not uris or any(not u.startswith(prefix) for u in uris):
             raise PromotionError(f"{key}: every model artifact must lie below {prefix}")
         if any(not c.get("Image", "").startswith(self.images) for c in specification["Containers"]):
-            raise PromotionError(f"{key}: every image must come from the organisation's mirror {self.images}")
+            raise PromotionError(f"{key}: every image must come from the organisation's mirror or be an AWS-provided "
+                                 f"image of the team's templates ({', '.join(self.images)})")
         self._ensure_group(group)
         request: dict[str, Any] = {
             "ModelPackageGroupName": group,

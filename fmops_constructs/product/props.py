@@ -92,6 +92,15 @@ class ImageRegistry:
     def repositories_arn(self) -> str:
         return f"arn:${{AWS::Partition}}:ecr:{self.region}:{self.account}:repository/{self.namespace}/*"
 
+    def repository_arn(self, repository: str) -> str:
+        """``Fn::Sub`` text of the ARN of one repository of the mirror."""
+        return f"arn:${{AWS::Partition}}:ecr:{self.region}:{self.account}:repository/{repository}"
+
+    def custom_repository(self, template_id: str, slot: str) -> str:
+        """``<namespace>/<template>-<slot>``: the mirror repository of a template step's custom image
+        (created by the app, empty until the platform team builds a custom image into it)."""
+        return f"{self.namespace}/{template_id}-{slot}"
+
 
 BucketName = Callable[[str, str], str]
 """The name of a bucket in an account and Region: ``(account, region) -> name``."""
@@ -128,8 +137,9 @@ class ProjectTemplateProps:
     :param tags: tags of every resource of the product, besides the SageMaker project's name and
         id. Default: none.
     :param source: where the project's code lives. Default: ``SourceSpec()`` (S3).
-    :param images: the organisation's image registry. Default: none (templates that run
-        containers refuse to build without it).
+    :param images: the organisation's image registry: its Region resolves the AWS-provided
+        images the templates default to, its mirror holds the opt-in custom images. Default: none
+        (templates that run containers refuse to build without it).
     :param bedrock_models: the team's Bedrock models. Default: none.
     :param hosting_models: FM catalog model id -> the instance type it needs, for the models the
         team may host. Default: none.

@@ -17,12 +17,15 @@ from constructs import Construct, IConstruct
 from fmops_constructs.acknowledge import acknowledge, acknowledge_wildcards, nag_statement
 from fmops_constructs.product.props import (PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG,
                                             PlatformValue, ProjectTemplateProps)
+from fmops_constructs.sagemaker_images import AwsImage
 
 # <team>-<project>-<suffix> must fit SageMaker's 63-character names: 20 + 1 + 32 + 1 + 9.
 MAX_NAME_SUFFIX = 9
 # The folder of each project's objects in the team bucket, and of its log groups below the
 # team's log group prefix: projects/<project>/.
 PROJECTS = "projects"
+# An ECR image tag (Docker's rule).
+IMAGE_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 # What a product names the account and Region of its launch with: bucket names are Fn::Sub text.
 ACCOUNT_AND_REGION = ("${AWS::AccountId}", "${AWS::Region}")
 
@@ -80,6 +83,7 @@ class ProjectProductStack(servicecatalog.ProductStack):
         self._platform: dict[PlatformValue, CfnParameter] = {}
         self._seed: CfnParameter | None = None
         self._choices: list[str] = []
+        self.image_repository_arns: list[str] = []
         boundary = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{props.boundary_name}"
         iam.PermissionsBoundary.of(self).apply(
             iam.ManagedPolicy.from_managed_policy_arn(self, "TeamBoundary", Fn.sub(boundary)))
@@ -146,6 +150,33 @@ class ProjectProductStack(servicecatalog.ProductStack):
         parameter = CfnParameter(self, construct_id, **kwargs)
         self._choices.append(construct_id)
         return parameter
+
+    def image(self, slot: str, default: AwsImage) -> str:
+        """URI of the image of one of the template's steps (``slot``: lower case, e.g. ``processing``).
+
+        By default the AWS-provided ``default``, resolved in the organisation's Region at synth time
+        (nothing to push). The launching user may opt in to a custom image instead: the parameter
+        ``<Slot>ImageTag`` set to a tag of the mirror repository ``<namespace>/<template>-<slot>``
+        (:meth:`ImageRegistry.custom_repository`, created by the app). Both repositories are added
+        to :attr:`image_repository_arns` (``Fn::Sub`` text), which the roles that run the image may
+        pull from.
+        """
+        images = self.props.images
+        if images is None:
+            raise ValueError(f"{self.props.template_id} runs containers: it needs the organisation's image registry")
+        name = "".join(part.capitalize() for part in slot.split("-"))
+        repository = images.custom_repository(self.props.template_id, slot)
+        aws = default.uri(images.region)
+        tag = self.choice(f"{name}ImageTag", type="String", default="", allowed_pattern=f"^$|{IMAGE_TAG_PATTERN}",
+                          constraint_description="empty, or an image tag: letters, digits, _ . -",
+                          description=f"Empty: the AWS-provided {default.purpose or slot} image {aws}. A tag: the "
+                                      f"custom image {repository}:<tag> of the organisation's ECR mirror")
+        custom = self.condition(f"Custom{name}Image", Fn.condition_not(Fn.condition_equals(tag.value_as_string, "")))
+        for arn in (default.repository_arn(images.region), images.repository_arn(repository)):
+            if arn not in self.image_repository_arns:
+                self.image_repository_arns.append(arn)
+        return Fn.condition_if(custom.logical_id, Fn.join("", [f"{images.host}/{repository}:", tag.value_as_string]),
+                               aws).to_string()
 
     # -- names ------------------------------------------------------------------------------
     @property

@@ -1,4 +1,5 @@
-"""The organisation's package and image mirror: where it is, and which image repositories it holds.
+"""The organisation's package and image mirror: where it is, and which image repositories it holds;
+and which project templates a team is offered (their custom images are repositories of the mirror).
 
 In mode organisation the mirror lives in the governance account, in single-account mode in the
 only account. Every stack finds it through :func:`mirror_ref`, which needs nothing but the plan's
@@ -8,7 +9,9 @@ facts: the CodeArtifact domain and the private ECR namespace are named after the
 from __future__ import annotations
 
 from fmops_constructs.package_mirror import PackageMirrorRef
-from infra.config import ECR_IMAGE, OrgConfig
+from fmops_constructs.product import ImageRegistry
+from infra.config import ECR_IMAGE, Feature, OrgConfig, Stage, Team
+from templates.registry import REGISTRY, TemplateEntry
 
 PYPI_REPOSITORY = "pypi"
 
@@ -18,9 +21,25 @@ def mirror_ref(organisation: str, region: str, account_id: str) -> PackageMirror
                             repository_name=PYPI_REPOSITORY, image_prefix=organisation)
 
 
+def offered_templates(team: Team, stage: Stage | None) -> list[TemplateEntry]:
+    """Registry entries in the team's portfolio for ``stage`` (None: every stage, for the hub and in
+    single-account mode): the team has every feature the entry requires (and Bedrock models, if the
+    template calls one) and the stage is one of the entry's."""
+    has_models = team.genai is not None and bool(team.genai.bedrock_models)
+    return [entry for entry in REGISTRY
+            if entry.required_features <= set(team.features) and (has_models or not entry.needs_bedrock_models)
+            and (stage is None or entry.stages is None or stage in entry.stages)]
+
+
 def mirrored_image_repositories(config: OrgConfig, mirror: PackageMirrorRef) -> list[str]:
-    """The private ECR repositories that images in the config name in the mirror's registry."""
-    names = set()
+    """The private ECR repositories of the mirror's registry: those the config's endpoint images
+    name, and one per custom image slot of every template a team is offered
+    (``<namespace>/<template>-<slot>``: the templates default to AWS-provided images, a launch opts
+    in to a custom one by its tag)."""
+    registry = ImageRegistry(account=mirror.account, region=mirror.region, namespace=mirror.image_prefix)
+    names = {registry.custom_repository(entry.id, slot)
+             for team in config.teams if Feature.SERVICE_CATALOG in team.features
+             for entry in offered_templates(team, None) for slot in entry.images}
     for team in config.teams:
         for endpoint in team.genai.endpoints if team.genai else []:
             image = ECR_IMAGE.match(endpoint.image)

@@ -11,15 +11,17 @@ from aws_cdk import CfnOutput, Fn
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from fmops_constructs.fm_endpoint import data_capture
 from fmops_constructs.model_promotion import INCOMING
 from fmops_constructs.model_registry import PENDING_APPROVAL, ProjectModelRegistry
 from fmops_constructs.product import (Grant, PlatformValue, ProjectProductStack, ProjectRole, ProjectTemplateProps,
                                       network_interface_grants)
 from fmops_constructs.project_code import ProjectCode
-from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
+from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get, image_pull_grant
+from fmops_constructs.sagemaker_images import SKLEARN_PROCESSING, XGBOOST
 
-PROCESSING_IMAGE = "sklearn-processing:1.2-1-cpu-py3"
-XGBOOST_IMAGE = "sagemaker-xgboost:1.7-1"
+# The AWS-provided images of its steps (slot -> image), resolved per Region by the SageMaker SDK.
+IMAGES = {"processing": SKLEARN_PROCESSING, "xgboost": XGBOOST}
 ENDPOINT_INSTANCES = ("ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c5.2xlarge")
 MODEL_PACKAGE_ARN = r"^$|^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[A-Za-z0-9-]+/[0-9]+$"
 
@@ -29,9 +31,7 @@ class ClassicalMlProduct(ProjectProductStack):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: ProjectTemplateProps, description: str) -> None:
         super().__init__(scope, construct_id, props=props, description=description)
-        if props.images is None:
-            raise ValueError("classical-ml needs the organisation's image registry")
-        images = props.images
+        processing, xgboost = self.image("processing", IMAGES["processing"]), self.image("xgboost", IMAGES["xgboost"])
         code = ProjectCode(self, "Code", stack=self)
         topic = self.notification_topic()
         registry = ProjectModelRegistry(self, "Registry", stack=self, topic=topic,
@@ -45,11 +45,11 @@ class ClassicalMlProduct(ProjectProductStack):
             target = pipeline.parameter("TargetColumn", "String", "label")
             threshold = pipeline.parameter("MinAuc", "Float", 0.75)
             rounds = pipeline.parameter("NumRound", "String", "200")
-            pipeline.processing("Preprocess", image=images.image(PROCESSING_IMAGE), script="preprocess.py",
+            pipeline.processing("Preprocess", image=processing, script="preprocess.py",
                                 instance_type="ml.m5.xlarge", inputs={"data": dataset},
                                 outputs=["train", "validation", "test"], arguments=["--target", target])
             output = "Steps.Preprocess.ProcessingOutputConfig.Outputs['{}'].S3Output.S3Uri"
-            pipeline.training("Train", image=images.image(XGBOOST_IMAGE), instance_type="ml.m5.xlarge",
+            pipeline.training("Train", image=xgboost, instance_type="ml.m5.xlarge",
                               channels={"train": get(output.format("train")),
                                         "validation": get(output.format("validation"))},
                               content_type="text/csv",
@@ -58,10 +58,10 @@ class ClassicalMlProduct(ProjectProductStack):
                                                "subsample": "0.8"})
             artifacts = get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
             pipeline.evaluate_and_register(
-                image=images.image(XGBOOST_IMAGE), instance_type="ml.m5.xlarge", model_data=artifacts,
+                image=xgboost, instance_type="ml.m5.xlarge", model_data=artifacts,
                 inputs={"model": artifacts, "test": get(output.format("test"))},
                 metric="auc", minimum=threshold, check="CheckAuc", failure="AucTooLow", label="AUC",
-                registration={"group": registry.group_name, "image": images.image(XGBOOST_IMAGE),
+                registration={"group": registry.group_name, "image": xgboost,
                               "status": PENDING_APPROVAL, "instance_types": ENDPOINT_INSTANCES,
                               "tags": self.model_package_tags})
             return pipeline
@@ -93,9 +93,10 @@ class ClassicalMlProduct(ProjectProductStack):
             grants=[
                 Grant(("s3:GetObject",), (f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/"
                                           f"{self.project_prefix}runs/*", promoted)),
-                Grant(("kms:Decrypt",), (self.project_key.key_arn,)),
-                Grant(("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
-                      (self.props.images.repositories_arn,)),  # type: ignore[union-attr]
+                Grant(("kms:Decrypt", "kms:GenerateDataKey"), (self.project_key.key_arn,)),
+                Grant(("s3:PutObject",), (f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/"
+                                          f"{self.project_prefix}data-capture/*",)),
+                image_pull_grant(self),
                 Grant(("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
                       (f"{logs_arn}:/aws/sagemaker/Endpoints/{self.name_template()}:*",)),
                 *network_interface_grants(),
@@ -105,9 +106,9 @@ class ClassicalMlProduct(ProjectProductStack):
             ],
             why="the project endpoint's execution role: model artifacts of the project's runs and of the team's "
                 "promoted models (incoming/ of the account's promoted-models bucket), the team's model packages "
-                "(the project's own, or one promoted from the previous stage), the project key, the organisation's "
-                "image mirror, its own endpoint log group; ENI, ECR login and Describe calls have no resource-level "
-                "scope")
+                "(the project's own, or one promoted from the previous stage), the project key, its data capture "
+                "prefix, its own endpoint log group; ENI, ECR "
+                "login and Describe calls have no resource-level scope")
         model = sagemaker.CfnModel(
             self, "Model", execution_role_arn=serving.role_arn, enable_network_isolation=True,
             containers=[sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package.value_as_string)],
@@ -115,14 +116,18 @@ class ClassicalMlProduct(ProjectProductStack):
                 subnets=self.platform_list(PlatformValue.SUBNET_IDS),
                 security_group_ids=[self.platform_string(PlatformValue.SECURITY_GROUP_ID)]))
         model.node.add_dependency(serving)
+        capture = self.team_bucket_uri(f"{self.project_prefix}data-capture/")
         config = sagemaker.CfnEndpointConfig(
             self, "EndpointConfig", kms_key_id=self.project_key.key_arn,
             production_variants=[sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                 variant_name="AllTraffic", model_name=model.attr_model_name, instance_type=instance.value_as_string,
-                initial_instance_count=1, initial_variant_weight=1)])
+                initial_instance_count=1, initial_variant_weight=1)],
+            data_capture_config=data_capture(capture, self.project_key.key_arn))
         endpoint = sagemaker.CfnEndpoint(self, "Endpoint", endpoint_name=self.resource_name(),
                                          endpoint_config_name=config.attr_endpoint_config_name)
         for resource in (model, config, endpoint):
             resource.cfn_options.condition = deploy
         CfnOutput(self, "EndpointName", value=endpoint.endpoint_name, condition=deploy,
                   description="Private endpoint of the deployed model package")
+        CfnOutput(self, "DataCaptureLocation", value=capture, condition=deploy,
+                  description="Sampled requests and responses of the endpoint (project key)")

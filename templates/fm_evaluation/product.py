@@ -11,8 +11,9 @@ from constructs import Construct
 from fmops_constructs.product import Grant, ProjectProductStack, ProjectTemplateProps, TeamGuardrailAccess
 from fmops_constructs.project_code import ProjectCode
 from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline
+from fmops_constructs.sagemaker_images import PYTHON_CPU
 
-EVALUATION_IMAGE = "python-evaluation:3.12"
+IMAGES = {"judge": PYTHON_CPU}
 
 
 class FmEvaluationProduct(ProjectProductStack):
@@ -20,9 +21,9 @@ class FmEvaluationProduct(ProjectProductStack):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: ProjectTemplateProps, description: str) -> None:
         super().__init__(scope, construct_id, props=props, description=description)
-        if not props.bedrock_models or props.images is None:
-            raise ValueError("fm-evaluation needs a Bedrock model of the team (the judge) and the image registry")
-        images = props.images
+        if not props.bedrock_models:
+            raise ValueError("fm-evaluation needs a Bedrock model of the team (the judge)")
+        image = self.image("judge", IMAGES["judge"])
         access = TeamGuardrailAccess(self, "TeamGuardrail", stack=self)
         code = ProjectCode(self, "Code", stack=self)
         tests = "prompt-tests/${SageMakerProjectName}/"
@@ -34,7 +35,7 @@ class FmEvaluationProduct(ProjectProductStack):
             judge = pipeline.parameter("JudgeModelId", "String", props.bedrock_models[0].invoke_id)
             weight = pipeline.parameter("HumanWeight", "String", "0.5")
             pipeline.processing(
-                "JudgeAndScore", image=images.image(EVALUATION_IMAGE), script="evaluate_candidates.py",
+                "JudgeAndScore", image=image, script="evaluate_candidates.py",
                 instance_type="ml.m5.large", inputs={"results": Fn.sub(f"{bucket}/{tests}results/")},
                 outputs={"scores": Fn.sub(f"{bucket}/{tests}scores/"), "evaluation": jobs.run_uri("evaluation")},
                 arguments=["--judge-model", judge, "--human-weight", weight],

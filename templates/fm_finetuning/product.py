@@ -13,10 +13,11 @@ from fmops_constructs.model_registry import PENDING_APPROVAL, ProjectModelRegist
 from fmops_constructs.product import ProjectProductStack, ProjectTemplateProps
 from fmops_constructs.project_code import ProjectCode
 from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
+from fmops_constructs.sagemaker_images import HUGGINGFACE_TRAINING, SKLEARN_PROCESSING, TGI_SERVING
 
-PROCESSING_IMAGE = "sklearn-processing:1.2-1-cpu-py3"
-TRAINING_IMAGE = "huggingface-pytorch-training:2.1-transformers4.36-gpu-py310"
-INFERENCE_IMAGE = "huggingface-pytorch-tgi-inference:2.4-tgi2.4-gpu-py311"
+# The AWS-provided images of its steps (slot -> image), resolved per Region by the SageMaker SDK.
+# The registered model names the serving image (the one fm-hosting serves by default).
+IMAGES = {"processing": SKLEARN_PROCESSING, "training": HUGGINGFACE_TRAINING, "serving": TGI_SERVING}
 TRAINING_INSTANCES = ("ml.g5.2xlarge", "ml.g5.12xlarge", "ml.g5.48xlarge", "ml.p4d.24xlarge")
 SERVING_INSTANCES = ("ml.g5.2xlarge", "ml.g5.12xlarge", "ml.g5.48xlarge")
 
@@ -26,9 +27,8 @@ class FmFineTuningProduct(ProjectProductStack):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: ProjectTemplateProps, description: str) -> None:
         super().__init__(scope, construct_id, props=props, description=description)
-        if props.images is None:
-            raise ValueError("fm-finetuning needs the organisation's image registry")
-        images = props.images
+        processing, training = self.image("processing", IMAGES["processing"]), self.image("training", IMAGES["training"])
+        serving = self.image("serving", IMAGES["serving"])
         code = ProjectCode(self, "Code", stack=self)
         topic = self.notification_topic()
         registry = ProjectModelRegistry(self, "Registry", stack=self, topic=topic,
@@ -44,21 +44,21 @@ class FmFineTuningProduct(ProjectProductStack):
             threshold = pipeline.parameter("MinRougeL", "Float", 0.3)
             epochs = pipeline.parameter("Epochs", "String", "3")
             rank = pipeline.parameter("LoraRank", "String", "8")
-            pipeline.processing("Prepare", image=images.image(PROCESSING_IMAGE), script="prepare.py",
+            pipeline.processing("Prepare", image=processing, script="prepare.py",
                                 instance_type="ml.m5.xlarge", inputs={"data": dataset},
                                 outputs=["train", "validation"])
             split = "Steps.Prepare.ProcessingOutputConfig.Outputs['{}'].S3Output.S3Uri"
-            pipeline.training("FineTune", image=images.image(TRAINING_IMAGE), script="train.py",
+            pipeline.training("FineTune", image=training, script="train.py",
                               instance_type=instance,
                               channels={"model": base_model, "train": get(split.format("train")),
                                         "validation": get(split.format("validation"))},
                               arguments=["--epochs", epochs, "--lora-rank", rank])
             artifacts = get("Steps.FineTune.ModelArtifacts.S3ModelArtifacts")
             pipeline.evaluate_and_register(
-                image=images.image(TRAINING_IMAGE), instance_type="ml.g5.2xlarge", model_data=artifacts,
+                image=training, instance_type="ml.g5.2xlarge", model_data=artifacts,
                 inputs={"model": artifacts, "validation": get(split.format("validation"))},
                 metric="rouge_l", minimum=threshold, check="CheckScore", failure="ScoreTooLow", label="ROUGE-L",
-                registration={"group": registry.group_name, "image": images.image(INFERENCE_IMAGE),
+                registration={"group": registry.group_name, "image": serving,
                               "status": PENDING_APPROVAL, "instance_types": SERVING_INSTANCES,
                               "tags": self.model_package_tags})
             return pipeline

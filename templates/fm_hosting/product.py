@@ -1,5 +1,5 @@
 """FM hosting: a model of the FM catalog on a private SageMaker endpoint (the FmEndpoint construct),
-serving image from the organisation's ECR mirror, data capture to the project's prefix, alarms to
+the AWS-provided TGI serving image (or a custom one of the organisation's ECR mirror), data capture to the project's prefix, alarms to
 the project's topic. The model is either weights staged in the team bucket or an approved model
 package of the team's registry in this account (a fine-tuned model of fm-finetuning, or one
 promoted from the team's previous stage account)."""
@@ -18,9 +18,11 @@ from fmops_constructs.fm_endpoint import FmEndpoint, FmEndpointRef
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from fmops_constructs.model_promotion import INCOMING
 from fmops_constructs.product import PROJECTS, PlatformValue, ProjectProductStack, ProjectTemplateProps
+from fmops_constructs.sagemaker_images import TGI_SERVING
 
-SERVING_REPOSITORY = "huggingface-pytorch-tgi-inference"
-SERVING_TAG = "2.4-tgi2.4-gpu-py311"
+IMAGES = {"serving": TGI_SERVING}
+# The model packages it serves come from fm-finetuning, which registers them with its serving image.
+PACKAGE_IMAGE = ("fm-finetuning", "serving")
 WEIGHTS_FOLDER = "[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*"
 # SageMaker training writes the model as model.tar.gz, and the promotion copies keep that name.
 MODEL_ARTIFACT = "model.tar.gz"
@@ -73,12 +75,7 @@ class FmHostingProduct(ProjectProductStack):
                               description="Approved model package of the team's registry in this account, "
                                           "<group>/<version>, to serve instead of staged weights (empty with "
                                           "WeightsFolder)")
-        repository = self.choice("ImageRepository", type="String", default=f"{props.images.namespace}/{SERVING_REPOSITORY}",
-                                 allowed_pattern=f"^{props.images.namespace}/[a-z0-9._/-]+$",
-                                 description="Serving image repository in the organisation's ECR mirror (with "
-                                             "ModelPackageName: the repository of the package's image)")
-        tag = self.choice("ImageTag", type="String", default=SERVING_TAG, allowed_pattern="^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-                          description="Serving image tag (with ModelPackageName: unused, the package names its image)")
+        image = self.image("serving", IMAGES["serving"])
         max_instances = self.choice("MaxInstances", type="Number", default=2, min_value=1, max_value=10,
                                     description="Autoscaling ceiling")
         for model_id, needed in models.items():
@@ -110,7 +107,7 @@ class FmHostingProduct(ProjectProductStack):
         log_group.apply_removal_policy(RemovalPolicy.RETAIN)
         endpoint = FmEndpoint(
             self, "Endpoint", endpoint_name=name, vpc=vpc,
-            image=f"{props.images.host}/{repository.value_as_string}:{tag.value_as_string}",
+            image=image, image_repository_arns=[Fn.sub(arn) for arn in self._image_repositories()],
             model_data_url=f"s3://{bucket}/models/{weights.value_as_string}/",
             instance_type=models[next(iter(models))], encryption_key=self.project_key, data_capture_uri=capture,
             log_groups=[logs.LogGroup.from_log_group_arn(self, "EndpointLogGroup", log_group.attr_arn)],
@@ -137,6 +134,14 @@ class FmHostingProduct(ProjectProductStack):
         CfnOutput(self, "DataCaptureLocation", value=capture, description="Sampled requests and responses")
         CfnOutput(self, "ServedModelPackage", value=package.value_as_string, condition=from_package,
                   description="The approved model package the endpoint serves")
+
+    def _image_repositories(self) -> list[str]:
+        """The repositories the endpoint may pull from: its serving image's (AWS-provided, and the
+        custom one of the mirror), and the mirror's custom serving image of fm-finetuning, which
+        registers the packages it serves (``Fn::Sub`` text)."""
+        images = self.props.images
+        assert images is not None
+        return [*self.image_repository_arns, images.repository_arn(images.custom_repository(*PACKAGE_IMAGE))]
 
     # -- what the execution role reads: staged weights or a model package, never both ---------------
     def _staged_weights_access(self) -> list[iam.PolicyStatement]:

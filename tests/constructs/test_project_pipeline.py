@@ -8,24 +8,23 @@ import json
 import pytest
 
 from fmops_constructs.product import ProjectProductStack
+from fmops_constructs.sagemaker_images import SKLEARN_PROCESSING
 from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
 from tests.constructs.bare import (ACCOUNT, ORG, PROJECT_ID_DESCRIPTION, REGION, TEAM, app_names, bare_stack, only,
                                    product_props, product_template, resources)
 
-IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{ORG}/sklearn:1"
-
-
 class Demo(ProjectProductStack):
     def __init__(self, scope, construct_id, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        image = self.image("processing", SKLEARN_PROCESSING)
 
         def build(jobs: JobSettings) -> PipelineDefinition:
             pipeline = PipelineDefinition(jobs)
             pipeline.code_parameter()
             data = pipeline.parameter("Dataset", "String", "s3://data/")
-            pipeline.processing("Prepare", image=IMAGE, script="prepare.py", instance_type="ml.m5.large",
+            pipeline.processing("Prepare", image=image, script="prepare.py", instance_type="ml.m5.large",
                                 inputs={"data": data}, outputs=["train"])
-            pipeline.training("Train", image=IMAGE, instance_type="ml.m5.large", script="train.py",
+            pipeline.training("Train", image=image, instance_type="ml.m5.large", script="train.py",
                               channels={"train": get("Steps.Prepare.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri")})
             return pipeline
 
@@ -70,7 +69,10 @@ def test_role_runs_pipeline_jobs_reads_data_and_passes_only_itself(built):
     assert "sagemaker:CreateTrainingJob" in jobs["Action"]
     assert all("pipelines-*" in r["Fn::Sub"] for r in jobs["Resource"])
     images = next(s for s in statements if "ecr:BatchGetImage" in s["Action"])
-    assert images["Resource"] == {"Fn::Sub": f"arn:${{AWS::Partition}}:ecr:{REGION}:{ACCOUNT}:repository/{ORG}/*"}
+    template_id = built[0].props.template_id
+    assert images["Resource"] == [{"Fn::Sub": SKLEARN_PROCESSING.repository_arn(REGION)}, {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:ecr:{REGION}:{ACCOUNT}:repository/{ORG}/{template_id}-processing"}], \
+        "the AWS-provided image it runs and its custom-image repository, no wildcard"
     passing = statements[-1]
     assert passing["Action"] == "iam:PassRole"
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}

@@ -1,8 +1,10 @@
 """Which project templates a team is offered in an account, and the props each is built with.
 
 The registry (``templates/registry.py``) lists the templates; the app decides which team gets
-which: a template is offered when the team has its features and the account's stage allows it
-(every stage in single-account mode and in the governance account's shared portfolio).
+which (:func:`infra.plan.package_mirror.offered_templates`, in the plan because the mirror holds
+the offered templates' custom image repositories): a template is offered when the team has its
+features and the account's stage allows it (every stage in single-account mode and in the
+governance account's shared portfolio).
 """
 
 from __future__ import annotations
@@ -11,21 +13,14 @@ from functools import partial
 
 from fmops_constructs.product import ImageRegistry, ProjectTemplateProps, SourceSpec
 from infra import naming
-from infra.config import Stage, Team
+from infra.config import Team
 from infra.plan import TeamPlan
-from templates.registry import REGISTRY, TemplateEntry
+from infra.plan.package_mirror import offered_templates
+from templates.registry import TemplateEntry
 
 LABELING_TEMPLATE = "data-labeling"
 
-
-def offered_templates(team: Team, stage: Stage | None) -> list[TemplateEntry]:
-    """Registry entries in the team's portfolio for ``stage`` (None: every stage, for the hub and in
-    single-account mode): the team has every feature the entry requires (and Bedrock models, if the
-    template calls one) and the stage is one of the entry's."""
-    has_models = team.genai is not None and bool(team.genai.bedrock_models)
-    return [entry for entry in REGISTRY
-            if entry.required_features <= set(team.features) and (has_models or not entry.needs_bedrock_models)
-            and (stage is None or entry.stages is None or stage in entry.stages)]
+__all__ = ["LABELING_TEMPLATE", "offered_templates", "tag_options", "template_props"]
 
 
 def template_props(plan: TeamPlan, entry: TemplateEntry) -> ProjectTemplateProps:

@@ -131,7 +131,9 @@ class CatalogStack(Stack):
             security_group_id=self.platform.security_group.security_group_id,
             access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(plan.account)),
             previous_account=previous.id if previous else None, next_account=following.id if following else None,
-            image_repositories=f"{images.host}/{images.namespace}/",
+            image_repositories=[f"{images.host}/{images.namespace}/",
+                                *sorted({image.repository_prefix(org.region) for entry in offered_templates(team, None)
+                                         for image in entry.images.values()})],
             log_retention_days=org.organisation.log_retention_days)
         CfnOutput(self, "PromotionTopicArn", value=promotion.topic.topic_arn,
                   description="Subscribe to hear of models arriving from the previous stage and of failed promotions")
