@@ -133,8 +133,15 @@ def _combine(pieces: list[list[str]], delimiter: str) -> list[str]:
     if all(len(options) == 1 for options in pieces):
         return [delimiter.join(options[0] for options in pieces)]
     if math.prod(len(options) for options in pieces) > _MAX_TEXTS:
-        # Too many to list: every varying part may be anything.
-        return [delimiter.join(options[0] if len(options) == 1 else ANY_TEXT for options in pieces)]
+        # Too many combinations to list: each option of each part still appears in one text (the
+        # other parts at their first option), so every value a part can take is judged, and the
+        # number of texts grows with the sum of the options, not their product.
+        first = [options[0] for options in pieces]
+        texts = [delimiter.join(first)]
+        for index, options in enumerate(pieces):
+            for option in options[1:]:
+                texts.append(delimiter.join([*first[:index], option, *first[index + 1:]]))
+        return list(dict.fromkeys(texts))
     return [delimiter.join(choice) for choice in itertools.product(*pieces)]
 
 
