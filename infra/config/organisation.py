@@ -157,6 +157,26 @@ class Delivery(Strict):
                                    "repository from")
 
 
+class Audit(Strict):
+    """The organisation's audit trail (docs/security-model.md#audit-trail): a CloudTrail trail (an
+    organisation trail from the governance account in mode organisation, an account trail in
+    single-account mode) into a KMS-encrypted, Object-Lock log archive, and an AWS Config recorder
+    with managed rules in every account."""
+
+    trail: bool = Field(default=True, description="Create the trail and its log archive; false when the "
+                        "organisation already has one (e.g. AWS Control Tower's), whose data events you then "
+                        "extend by hand")
+    config_recorder: bool = Field(default=True, description="Create an AWS Config recorder, delivery channel and "
+                                  "the managed rules in every account; false when the accounts already have a "
+                                  "recorder (an account has at most one per Region, e.g. AWS Control Tower's)")
+    retention_days: int = Field(default=365, ge=1, le=36500, description="Object Lock retention of every object "
+                                "in the log archive, and when the archive expires it")
+    lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        default="GOVERNANCE", description="Object Lock mode: GOVERNANCE (only a principal with "
+        "s3:BypassGovernanceRetention, which no persona has, may shorten it) or COMPLIANCE (no one, not even the "
+        "account root, may shorten it or delete the objects before the retention ends)")
+
+
 class Organisation(Strict):
     name: Annotated[str, Field(pattern=SLUG, description="Prefix of every stack and resource name")]
     mode: Mode
@@ -185,6 +205,8 @@ class Organisation(Strict):
     delivery: Delivery = Field(
         default=Delivery(), description="Mode organisation: the CDK pipelines that deploy the workload accounts "
         "(docs/delivery.md); single-account mode deploys with cdk deploy --all and takes no delivery settings")
+    audit: Audit = Field(default=Audit(), description="The audit trail: CloudTrail trail, log archive and "
+                         "AWS Config (docs/security-model.md#audit-trail)")
     dns_allowed_domains: list[Annotated[str, Field(pattern=DOMAIN)]] = Field(
         default_factory=list,
         description="Domains the VPCs may resolve besides AWS service names (e.g. '*.corp.example.com'); "
