@@ -192,9 +192,10 @@ class Organisation(Strict):
         "in every account: an SSO/federation role ARN; default: the account's own IAM principals with MFA")
     scp_target_ids: list[Annotated[str, Field(pattern=r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32}|\d{12})$")]] = Field(
         default_factory=list,
-        description="Organizations OUs/accounts the governance stack attaches the preventive SCPs to; empty: "
-        "SCP documents are generated (docs/scp/) but not attached. Needs the governance account to be the "
-        "management account or a delegated administrator for Organizations policies",
+        description="Organizations OUs/accounts the governance stack attaches the preventive SCPs to (mode "
+        "organisation creates the SCPs in any case); empty: the SCPs exist but are attached to nothing and "
+        "`fmops validate` warns. The governance account must be the management account or a delegated "
+        "administrator for Organizations policies",
     )
     aws_organization_id: Annotated[str | None, Field(pattern=r"^o-[a-z0-9]{10,32}$")] = Field(
         default=None,

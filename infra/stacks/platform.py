@@ -26,7 +26,7 @@ class PlatformStack(Stack):
                  **kwargs) -> None:
         """:param plan: the account and the teams in it.
         :param scp_model_arns: the organisation's Bedrock allow-list, for the SCPs that the governance
-            account attaches (``organisation.scp_target_ids``)."""
+            account creates (mode organisation) and attaches to ``organisation.scp_target_ids``."""
         super().__init__(scope, construct_id, **kwargs)
         self._plan = plan
         account, org = plan.account, plan.org.organisation
@@ -55,7 +55,7 @@ class PlatformStack(Stack):
             self._framework_lambdas_in_vpc()
         self._platform_personas(plan)
         self._audit(plan)
-        if account.role == "governance" and org.scp_target_ids:
+        if account.role == "governance" and not plan.org.single_account:
             self._service_control_policies(list(scp_model_arns))
 
     @property
@@ -116,11 +116,12 @@ class PlatformStack(Stack):
                     recorder.channel.node.add_dependency(self.log_archive.bucket.policy)
 
     def _service_control_policies(self, model_arns: list[str]) -> None:
-        """Attach the preventive SCPs to the configured OUs/accounts (needs Organizations rights)."""
+        """The preventive SCPs, attached to the configured OUs/accounts (``scp_target_ids``; none:
+        created, attached to nothing, and ``fmops validate`` warns). Needs Organizations rights."""
         for name, document in personas.scp_documents(model_arns).items():
             organizations.CfnPolicy(
                 self, f"Scp-{name}", name=name, type="SERVICE_CONTROL_POLICY", content=document,
-                target_ids=self._plan.org.organisation.scp_target_ids,
+                target_ids=self._plan.org.organisation.scp_target_ids or None,
                 description="FMOps preventive controls (infra/personas/preventive_statements)",
             )
 
