@@ -34,15 +34,16 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
     ),
     "access-log-bucket-no-own-logs": Accepted(
         ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled"),
-        "This is the access-log bucket itself; logging it into itself would loop. Access to it "
-        "is recorded by CloudTrail data events at the organisation level.",
+        "This is the access-log bucket itself; logging it into itself would loop. Changes to it (its "
+        "policy, settings, deletion) are management events, which the audit trail records "
+        "(organisation.audit.trail, AuditTrail); reads of the log objects are not recorded.",
         checkov=("CKV_AWS_18",),
     ),
     "bucket-replication": Accepted(
         ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"),
         "Cross-region replication would copy regulated data out of the region chosen for data "
-        "residency; recovery relies on versioning, retention on delete and AWS Backup plans "
-        "owned by the organisation.",
+        "residency; recovery relies on versioning (noncurrent versions are kept), on retention "
+        "when a stack or team is removed, and, for the log archive, on Object Lock.",
     ),
     "scoped-inline-policy": Accepted(
         ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"),
@@ -181,6 +182,32 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         "for the asset-publishing role (CodeBuild build and log-group calls of the account's projects); data "
         "access (artifact bucket and key, the workload accounts' publishing and deploy roles) names its resources.",
         checkov=("CKV_AWS_111",),
+    ),
+    "trail-without-cloudwatch-logs": Accepted(
+        ("HIPAA.Security-CloudTrailCloudWatchLogsEnabled", "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled"),
+        "The trail delivers to the log archive only: SSE-KMS, Object Lock on every object, versioned, "
+        "VPC-endpoint-only, with CloudTrail log file validation (digest files) on. Nothing in this project "
+        "alarms on trail events, so a CloudWatch Logs copy would be a second, mutable store billed for "
+        "ingestion of every data event that no one reads; AWS Config's CLOUD_TRAIL_ENABLED and related "
+        "managed rules watch that the trail keeps logging.",
+    ),
+    "log-archive-key-organisation-recorders": Accepted(
+        (),
+        "The log archive's key names Principal '*' only together with aws:PrincipalOrgID (the organisation), "
+        "aws:PrincipalArn (the AWS Config recorder role's name, in any account of it) and kms:ViaService (S3 "
+        "of the archive's Region), for GenerateDataKey and Decrypt only: the recorders of the organisation's "
+        "accounts, present and future, encrypting their deliveries. Listing the accounts would rewrite the "
+        "policy of this retained key whenever an account joins.",
+        checkov=("CKV_AWS_33",),
+    ),
+    "config-recorder-role": Accepted(
+        ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWS_ConfigRole]",
+         "HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"),
+        "AWS Config's recorder role carries AWS_ConfigRole, the AWS-managed policy of read-only "
+        "configuration calls for every resource type Config records, which AWS extends as it adds types "
+        "(a copy here would silently stop recording new types). Its only write permissions are an inline "
+        "policy of this one role: put objects below its own account's prefix of the log archive and use "
+        "the archive's key through S3.",
     ),
 }
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from infra.cli.parser import add_command
-from infra.config import DEFAULT_CONFIG, SCHEMA_PATH, load_config_or_exit
+from infra.config import DEFAULT_CONFIG, SCHEMA_PATH, config_warnings, load_config_or_exit
 from infra.config.schema import schema_is_current, write_schema
 from infra.tools import onboard
 
@@ -15,7 +15,9 @@ from infra.tools import onboard
 def _validate(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.path)
     print(f"{args.path}: valid ({len(config.accounts)} accounts, {len(config.teams)} teams, "
-          f"mode {config.organisation.mode})")
+          f"mode {config.organisation.mode})", flush=True)
+    for warning in config_warnings(args.path, config):
+        print(warning, file=sys.stderr)
     return 0
 
 
@@ -38,7 +40,8 @@ def _onboard_team(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     validate = add_command(commands, "validate", _validate,
-                           "check a config file (exit 2 with file:line messages if it is not valid)")
+                           "check a config file (exit 2 with file:line messages if it is not valid; "
+                           "warnings, exit 0, for settings that leave a control without effect)")
     validate.add_argument("path", help="the config file, e.g. config/default.yaml")
 
     schema = add_command(commands, "schema", _schema, "write config/schema.json from the typed config (or check it)")

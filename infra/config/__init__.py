@@ -32,8 +32,8 @@ from infra.config.team import CONNECTION_ARN, ProjectSource, Team, TeamAccounts,
 from infra.config.validators import GEOGRAPHY_REGION_PREFIX, MAX_ENDPOINT_NAME, RESERVED_TEAM_NAME
 from infra.config.organisation import (ACCOUNT_ID, DELIVERY_SOURCE_FIELDS, LOG_RETENTION_DAYS, Account, Delivery,
                                        DeliverySource, OrgConfig, Organisation)
-from infra.config.loader import (DEFAULT_CONFIG, EXIT_INVALID_CONFIG, InvalidConfigExit, format_validation_error,
-                                 load_config, load_config_or_exit, load_config_text)
+from infra.config.loader import (DEFAULT_CONFIG, EXIT_INVALID_CONFIG, InvalidConfigExit, config_warnings,
+                                 format_validation_error, load_config, load_config_or_exit, load_config_text)
 from infra.config.schema import SCHEMA_PATH, json_schema, schema_text
 
 __all__ = [
@@ -45,5 +45,5 @@ __all__ = [
     "FmEndpointSettings", "FoundationModel", "GenAi", "GpuInstanceType", "GuardrailSettings", "InvalidConfigExit",
     "LocatedError", "Mode", "Network", "OrgConfig", "Organisation", "PiiEntity", "PiiPolicy", "ProjectSource",
     "SourceKind", "Stage", "Strict", "Team", "TeamAccounts", "TeamBudget", "TeamCatalog", "UnknownModelError",
-    "format_validation_error", "json_schema", "load_catalog", "load_config", "load_config_or_exit", "load_config_text", "schema_text",
+    "config_warnings", "format_validation_error", "json_schema", "load_catalog", "load_config", "load_config_or_exit", "load_config_text", "schema_text",
 ]

@@ -21,7 +21,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from infra import REPO_ROOT
-from infra.config.base import ConfigError, ConfigIssue, LocatedError
+from infra.config.base import ConfigError, ConfigIssue, LocatedError, Mode
 from infra.config.organisation import OrgConfig
 
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default.yaml"
@@ -269,6 +269,21 @@ def load_config(path: str | Path | None = None) -> OrgConfig:
     except OSError as exc:
         raise ConfigError([ConfigIssue(str(source), 1, FILE, f"cannot read config ({exc.strerror})")]) from None
     return load_config_text(decode(data, str(source)), str(source))
+
+
+def config_warnings(path: str | Path, config: OrgConfig) -> list[str]:
+    """``file:line: field: warning: message`` for settings of a valid config that deploy but leave a
+    control without effect."""
+    source = str(path)
+    doc = parse(decode(Path(path).read_bytes(), source), source)
+    warnings = []
+    org = config.organisation
+    if org.mode is Mode.ORGANISATION and not org.scp_target_ids:
+        loc = ("organisation", "scp_target_ids")
+        warnings.append(f"{source}:{_line_of(doc, loc)}: {'.'.join(loc)}: warning: no attachment target: the "
+                        "governance stack creates the SCPs but attaches them to nothing; list the OUs or "
+                        "accounts of the workload accounts")
+    return warnings
 
 
 class InvalidConfigExit(SystemExit):

@@ -157,6 +157,26 @@ class Delivery(Strict):
                                    "repository from")
 
 
+class Audit(Strict):
+    """The organisation's audit trail (docs/security-model.md#audit-trail): a CloudTrail trail (an
+    organisation trail from the governance account in mode organisation, an account trail in
+    single-account mode) into a KMS-encrypted, Object-Lock log archive, and an AWS Config recorder
+    with managed rules in every account."""
+
+    trail: bool = Field(default=True, description="Create the trail and its log archive; false when the "
+                        "organisation already has one (e.g. AWS Control Tower's), whose data events you then "
+                        "extend by hand")
+    config_recorder: bool = Field(default=True, description="Create an AWS Config recorder, delivery channel and "
+                                  "the managed rules in every account; false when the accounts already have a "
+                                  "recorder (an account has at most one per Region, e.g. AWS Control Tower's)")
+    retention_days: int = Field(default=365, ge=1, le=36500, description="Object Lock retention of every object "
+                                "in the log archive, and when the archive expires it")
+    lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        default="GOVERNANCE", description="Object Lock mode: GOVERNANCE (only a principal with "
+        "s3:BypassGovernanceRetention, which no persona has, may shorten it) or COMPLIANCE (no one, not even the "
+        "account root, may shorten it or delete the objects before the retention ends)")
+
+
 class Organisation(Strict):
     name: Annotated[str, Field(pattern=SLUG, description="Prefix of every stack and resource name")]
     mode: Mode
@@ -172,9 +192,10 @@ class Organisation(Strict):
         "in every account: an SSO/federation role ARN; default: the account's own IAM principals with MFA")
     scp_target_ids: list[Annotated[str, Field(pattern=r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32}|\d{12})$")]] = Field(
         default_factory=list,
-        description="Organizations OUs/accounts the governance stack attaches the preventive SCPs to; empty: "
-        "SCP documents are generated (docs/scp/) but not attached. Needs the governance account to be the "
-        "management account or a delegated administrator for Organizations policies",
+        description="Organizations OUs/accounts the governance stack attaches the preventive SCPs to (mode "
+        "organisation creates the SCPs in any case); empty: the SCPs exist but are attached to nothing and "
+        "`fmops validate` warns. The governance account must be the management account or a delegated "
+        "administrator for Organizations policies",
     )
     aws_organization_id: Annotated[str | None, Field(pattern=r"^o-[a-z0-9]{10,32}$")] = Field(
         default=None,
@@ -185,6 +206,8 @@ class Organisation(Strict):
     delivery: Delivery = Field(
         default=Delivery(), description="Mode organisation: the CDK pipelines that deploy the workload accounts "
         "(docs/delivery.md); single-account mode deploys with cdk deploy --all and takes no delivery settings")
+    audit: Audit = Field(default=Audit(), description="The audit trail: CloudTrail trail, log archive and "
+                         "AWS Config (docs/security-model.md#audit-trail)")
     dns_allowed_domains: list[Annotated[str, Field(pattern=DOMAIN)]] = Field(
         default_factory=list,
         description="Domains the VPCs may resolve besides AWS service names (e.g. '*.corp.example.com'); "

@@ -141,6 +141,11 @@ def access_log_bucket_name(organisation: str, account: str, region: str) -> str:
     return f"{organisation}-access-logs-{account}-{region}"
 
 
+def log_archive_bucket_name(organisation: str, account: str, region: str) -> str:
+    """The organisation's log archive (CloudTrail and AWS Config), in the governance account (or the only one)."""
+    return f"{organisation}-log-archive-{account}-{region}"
+
+
 def delivery_bucket_name(organisation: str, account: str, region: str) -> str:
     """The bucket the delivery pipelines' ``s3`` source reads the repository zip from."""
     return f"{organisation}-delivery-{account}-{region}"
@@ -154,6 +159,22 @@ def promoted_models_bucket_name(organisation: str, team: str, account: str, regi
         raise ValueError(f"bucket name {name} is longer than S3's {MAX_BUCKET_NAME} characters: shorten the "
                          "organisation or team name")
     return name
+
+
+# -- audit trail -------------------------------------------------------------------------------------
+def trail_name(organisation: str) -> str:
+    """The organisation's CloudTrail trail."""
+    return f"{organisation}-audit"
+
+
+def log_archive_key_alias(organisation: str) -> str:
+    """The log archive's KMS key: the recorders of other accounts name it by this alias."""
+    return f"alias/{organisation}/log-archive"
+
+
+def config_recorder_role_name(organisation: str) -> str:
+    """The role AWS Config records and delivers with, in every account (the log archive admits it by name)."""
+    return f"{organisation}-config-recorder"
 
 
 # -- SSM parameters and log groups ------------------------------------------------------------------

@@ -139,6 +139,30 @@ class TeamPlan:
 
 
 @dataclass(frozen=True)
+class AuditPlan:
+    """The organisation's audit trail, as one account sees it (``organisation.audit``)."""
+
+    archive_account: Account
+    """Where the log archive and the trail live: the governance account, or the only account."""
+    archive_bucket: str
+    trail_name: str
+    organisation_trail: bool
+    """Mode organisation: one organisation trail records every account of the organisation."""
+    trail: bool
+    config_recorder: bool
+    recorder_role_name: str
+    account_ids: tuple[str, ...]
+    """The accounts whose AWS Config recorders deliver into the archive."""
+    data_event_buckets: tuple[str, ...]
+    """The team data buckets whose object-level calls the trail records (every team, every account)."""
+    retention_days: int
+    lock_mode: str
+
+    def recorder_role_arns(self, partition: str = "aws") -> list[str]:
+        return [naming.role_arn(partition, account, self.recorder_role_name) for account in self.account_ids]
+
+
+@dataclass(frozen=True)
 class AccountPlan:
     """One account: its platform and the teams that use it."""
 
@@ -152,6 +176,14 @@ class AccountPlan:
     """The governance account of an organisation runs the delivery pipelines."""
     in_stage: bool
     """Delivered by a pipeline (a CDK Stage): the workload accounts of mode organisation."""
+    audit: AuditPlan | None = None
+    """The audit trail: the archive and the trail (in :attr:`AuditPlan.archive_account`), the recorder."""
+
+    @property
+    def hosts_archive(self) -> bool:
+        """This account holds the log archive (and the trail, if ``audit.trail``)."""
+        audit = self.audit
+        return audit is not None and (audit.trail or audit.config_recorder) and audit.archive_account.id == self.account.id
 
     @property
     def name(self) -> str:
@@ -234,6 +266,20 @@ def _team_plan(config: OrgConfig, facts: OrgFacts, team: Team, account: Account,
                     hosting_models=hosting_models(config, team))
 
 
+def _audit_plan(config: OrgConfig, facts: OrgFacts) -> AuditPlan:
+    org, archive = config.organisation, facts.mirror_account  # the governance account, or the only one
+    return AuditPlan(
+        archive_account=archive,
+        archive_bucket=naming.log_archive_bucket_name(org.name, archive.id, org.region),
+        trail_name=naming.trail_name(org.name), organisation_trail=not facts.single_account,
+        trail=org.audit.trail, config_recorder=org.audit.config_recorder,
+        recorder_role_name=naming.config_recorder_role_name(org.name), account_ids=facts.account_ids,
+        data_event_buckets=tuple(dict.fromkeys(
+            naming.team_bucket_name(org.name, team.name, account.id, org.region)
+            for team in config.teams for account in config.accounts if team in config.teams_in(account))),
+        retention_days=org.audit.retention_days, lock_mode=org.audit.lock_mode)
+
+
 def build_plan(config: OrgConfig) -> OrgPlan:
     """Derive the plan of a validated config (pure: no CDK, no I/O beyond the FM catalog)."""
     org = config.organisation
@@ -242,6 +288,7 @@ def build_plan(config: OrgConfig) -> OrgPlan:
     facts = OrgFacts(organisation=org, account_ids=tuple(config.account_ids), governance_account=governance,
                      mirror_account=config.accounts[0] if single else governance)  # type: ignore[arg-type]
     models = {team.name: tuple(team_bedrock_models(config, team)) for team in config.teams}
+    audit = _audit_plan(config, facts)
     accounts = []
     for account in config.accounts:
         runs_delivery = org.mode is Mode.ORGANISATION and account.role == "governance"
@@ -254,6 +301,7 @@ def build_plan(config: OrgConfig) -> OrgPlan:
             interface_endpoints=tuple(endpoints.interface_endpoints(features, delivery=runs_delivery)),
             runs_delivery=runs_delivery,
             in_stage=org.mode is Mode.ORGANISATION and account.role == "workload",
+            audit=audit,
         ))
     return OrgPlan(facts=facts, accounts=tuple(accounts), scp_model_arns=tuple(organisation_model_arns(config)),
                    mirrored_image_repositories=tuple(mirrored_image_repositories(config, facts.mirror)),

@@ -8,6 +8,7 @@ from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
 from fmops_constructs.aspects import FrameworkLambdasInVpc
+from fmops_constructs.audit import AuditTrail, ConfigRecorder, LogArchive
 from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.private_network import ExistingVpcProps, PrivateNetwork
 from fmops_constructs.secure_bucket import AccessLogBucket
@@ -25,7 +26,7 @@ class PlatformStack(Stack):
                  **kwargs) -> None:
         """:param plan: the account and the teams in it.
         :param scp_model_arns: the organisation's Bedrock allow-list, for the SCPs that the governance
-            account attaches (``organisation.scp_target_ids``)."""
+            account creates (mode organisation) and attaches to ``organisation.scp_target_ids``."""
         super().__init__(scope, construct_id, **kwargs)
         self._plan = plan
         account, org = plan.account, plan.org.organisation
@@ -53,7 +54,8 @@ class PlatformStack(Stack):
         # Only a VPC we create has CDK's default-SG custom resource.
         framework_lambdas = self._framework_lambdas_in_vpc() if account.network.existing is None else None
         self._platform_personas(plan)
-        if account.role == "governance" and org.scp_target_ids:
+        self._audit(plan)
+        if account.role == "governance" and not plan.org.single_account:
             self._service_control_policies(list(scp_model_arns))
         if framework_lambdas is not None:
             framework_lambdas.apply_to(self)  # last: every construct of the stack exists
@@ -85,12 +87,43 @@ class PlatformStack(Stack):
                 boundary=self.boundary.policy, principal_arn=org.platform_assume_principal,
             )
 
+    def _audit(self, plan: AccountPlan) -> None:
+        """The log archive and the trail (governance account, or the only one), the Config recorder."""
+        audit, org = plan.audit, plan.org.organisation
+        if audit is None:
+            return
+        alias = naming.log_archive_key_alias(org.name)
+        self.log_archive: LogArchive | None = None
+        if plan.hosts_archive:
+            self.log_archive = LogArchive(
+                self, "LogArchive", bucket_name=audit.archive_bucket, key_alias=alias, trail_name=audit.trail_name,
+                access_logs=self.access_logs, vpc_endpoint_ids=[self.network.s3_endpoint_id],
+                recorder_account_ids=list(audit.account_ids) if audit.config_recorder else [],
+                recorder_role_arns=audit.recorder_role_arns(self.partition) if audit.config_recorder else [],
+                retention_days=audit.retention_days, lock_mode=audit.lock_mode,
+                organisation_id=None if plan.org.single_account else org.aws_organization_id)
+            if audit.trail:
+                AuditTrail(self, "AuditTrail", archive=self.log_archive, trail_name=audit.trail_name,
+                           data_event_buckets=audit.data_event_buckets, organisation_trail=audit.organisation_trail)
+        if audit.config_recorder:
+            local = self.log_archive is not None
+            recorder = ConfigRecorder(
+                self, "ConfigRecorder", role_name=audit.recorder_role_name, archive_bucket=audit.archive_bucket,
+                archive_key_arn=self.log_archive.key.key_arn if self.log_archive is not None else None,
+                archive_account=None if local else audit.archive_account.id,
+                archive_key_alias=None if local else alias)
+            if self.log_archive is not None:  # the channel names the archive; it must exist and admit Config
+                recorder.channel.node.add_dependency(self.log_archive.bucket)
+                if self.log_archive.bucket.policy is not None:
+                    recorder.channel.node.add_dependency(self.log_archive.bucket.policy)
+
     def _service_control_policies(self, model_arns: list[str]) -> None:
-        """Attach the preventive SCPs to the configured OUs/accounts (needs Organizations rights)."""
+        """The preventive SCPs, attached to the configured OUs/accounts (``scp_target_ids``; none:
+        created, attached to nothing, and ``fmops validate`` warns). Needs Organizations rights."""
         for name, document in personas.scp_documents(model_arns).items():
             organizations.CfnPolicy(
                 self, f"Scp-{name}", name=name, type="SERVICE_CONTROL_POLICY", content=document,
-                target_ids=self._plan.org.organisation.scp_target_ids,
+                target_ids=self._plan.org.organisation.scp_target_ids or None,
                 description="FMOps preventive controls (infra/personas/preventive_statements)",
             )
 

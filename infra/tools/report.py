@@ -73,6 +73,27 @@ def stack_acknowledgments(stack: StackArtifact) -> list[dict[str, str]]:
     ]
 
 
+def audit_line(assembly: Path) -> str:
+    """What the audit trail records and what it costs: usage only, no fixed monthly price."""
+    trails, recorders, rules = [], 0, 0
+    for stack in read_stacks(assembly):
+        for resource in stack.resources.values():
+            kind, props = resource["Type"], resource.get("Properties", {})
+            if kind == "AWS::CloudTrail::Trail":
+                trails.append(props)
+            recorders += kind == "AWS::Config::ConfigurationRecorder"
+            rules += kind == "AWS::Config::ConfigRule"
+    described = []
+    for trail in trails:
+        selectors = trail.get("AdvancedEventSelectors", [])
+        data = [s for s in selectors if {"Field": "eventCategory", "Equals": ["Data"]} in s["FieldSelectors"]]
+        described.append(f"{'an organisation' if trail.get('IsOrganizationTrail') else 'an account'} trail "
+                         f"(management events and {len(data)} data-event selectors)")
+    return (f"Audit: {', '.join(described) or 'no trail'}; {recorders} AWS Config recorders, {rules} managed rules. "
+            "No fixed monthly cost: CloudTrail data events, AWS Config configuration items and rule evaluations "
+            "are billed per use (the first copy of management events is free).")
+
+
 def render(assembly: Path, organisation: Organisation = UNKNOWN_ORGANISATION, console: Console | None = None) -> int:
     """Print the summary; return 0 when within limits and clean, 1 otherwise.
 
@@ -106,6 +127,7 @@ def render(assembly: Path, organisation: Organisation = UNKNOWN_ORGANISATION, co
     for stack in stacks:
         if stack.endpoints:
             console.print(f"  {stack.name}: {', '.join(stack.endpoints)}", soft_wrap=True)
+    console.print(audit_line(assembly), soft_wrap=True)
     acknowledged = sum((s.acknowledged for s in stacks), Counter())
     console.print(f"cdk-nag ({', '.join(NAG_PACKS)}): 0 unacknowledged findings (synth fails otherwise); "
                   f"{sum(acknowledged.values())} acknowledgments of {len(acknowledged)} rules, reasons in "
