@@ -9,10 +9,12 @@ on its side of the network: nothing is pushed, and no VPC of the account needs a
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -61,16 +63,59 @@ def ecr_parts(image: str) -> tuple[str, str, str]:
     return account, region, rest.split("@")[0].split(":")[0]
 
 
+# The URIs of the images below (DEFAULT_IMAGES) in every Region the SDK lists, generated from the
+# pinned SDK by ``python -m fmops_constructs.sagemaker_images`` (a test proves the table is what
+# the SDK returns): importing the SDK costs about 2.7 s of CPU, more than all the templates' other
+# work, so a synth reads the table and asks the SDK only for an image or Region outside it.
+TABLE = Path(__file__).with_name("sagemaker_image_uris.json")
+
+
+def _key(image: AwsImage) -> str:
+    return "|".join(str(v) for v in (image.framework, image.version, image.image_scope, image.py_version,
+                                     image.instance_type, image.base_framework_version))
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, dict[str, str]]:
+    return json.loads(TABLE.read_text(encoding="utf-8")) if TABLE.exists() else {}
+
+
 @lru_cache(maxsize=None)
 def _retrieve(image: AwsImage, region: str) -> str:
+    known = _table().get(_key(image), {}).get(region)
+    return known if known is not None else _sdk_retrieve(image, region)
+
+
+def _sdk_retrieve(image: AwsImage, region: str) -> str:
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     # The SDK logs where it looked for its defaults file at import; the synth output is no place for it.
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
-    from sagemaker import image_uris  # heavy import: only when a template names an AWS image
+    from sagemaker import image_uris  # heavy import: only for an image or Region outside the table
 
     return str(image_uris.retrieve(image.framework, region, version=image.version, image_scope=image.image_scope,
                                    py_version=image.py_version, instance_type=image.instance_type,
                                    base_framework_version=image.base_framework_version))
+
+
+def generate_table() -> dict[str, dict[str, str]]:
+    """DEFAULT_IMAGES in every Region of the SageMaker endpoints botocore knows, from the SDK."""
+    import boto3
+
+    regions = sorted(boto3.session.Session().get_available_regions("sagemaker"))
+    table: dict[str, dict[str, str]] = {}
+    for image in DEFAULT_IMAGES:
+        uris = {}
+        for region in regions:
+            try:
+                uris[region] = _sdk_retrieve(image, region)
+            except ValueError:
+                continue  # the SDK has no registry of the image there
+        table[_key(image)] = uris
+    return table
+
+
+def table_text(table: dict[str, dict[str, str]]) -> str:
+    return json.dumps(table, indent=1, sort_keys=True) + "\n"
 
 
 # -- the images the project templates default to -------------------------------------------------
@@ -86,3 +131,9 @@ TGI_SERVING = AwsImage("huggingface-llm", "2.4.0", instance_type="ml.g5.2xlarge"
 # A CPU PyTorch container as a plain Python 3.12 runtime with boto3, for steps calling AWS APIs.
 PYTHON_CPU = AwsImage("pytorch", "2.6", image_scope="training", py_version="py312", instance_type="ml.m5.large",
                       purpose="PyTorch CPU (Python 3.12, boto3)")
+DEFAULT_IMAGES = (SKLEARN_PROCESSING, XGBOOST, HUGGINGFACE_TRAINING, TGI_SERVING, PYTHON_CPU)
+
+
+if __name__ == "__main__":
+    TABLE.write_text(table_text(generate_table()), encoding="utf-8")
+    print(f"wrote {TABLE}")

@@ -172,11 +172,24 @@ def test_roles_cannot_create_roles_without_the_boundary_nor_remove_it(default_te
     assert not check(node, "iam:CreatePolicyVersion", boundary_arn, {}, None, None, None, None)
 
 
+# Named roles without a permission boundary, each with why: the boundary caps what teams and
+# projects can do and create; these are platform service roles no person or team can assume.
+UNBOUNDED_SERVICE_ROLES = {
+    "fmops-config-recorder": ("config.amazonaws.com", "AWS Config's recorder holds AWS_ConfigRole, which reads the "
+                              "configuration of every service; no team ceiling can hold it, and only Config assumes it"),
+}
+
+
 def test_persona_roles_least_privilege(default_templates):
     for name, template in default_templates.items():
         for role in resources(template, "AWS::IAM::Role").values():
             props = role["Properties"]
             if "RoleName" not in props:
+                continue
+            if props["RoleName"] in UNBOUNDED_SERVICE_ROLES:
+                service, _ = UNBOUNDED_SERVICE_ROLES[props["RoleName"]]
+                principals = [s["Principal"] for s in props["AssumeRolePolicyDocument"]["Statement"]]
+                assert principals == [{"Service": service}], (props["RoleName"], principals)
                 continue
             assert "PermissionsBoundary" in props, props["RoleName"]
             assert "FullAccess" not in json.dumps(props.get("ManagedPolicyArns", [])), props["RoleName"]

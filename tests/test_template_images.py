@@ -122,3 +122,13 @@ def test_promotion_admits_the_mirror_and_the_aws_images_of_the_teams_templates(d
     assert prefixes[0] == f"{MIRROR_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{ORG}/"
     assert {TGI_SERVING.repository_prefix(REGION), SKLEARN_PROCESSING.repository_prefix(REGION)} <= set(prefixes)
     assert all(p.endswith(("/", ":")) for p in prefixes), "whole repositories, never a name prefix"
+
+
+def test_image_table_is_what_the_pinned_sdk_returns():
+    """The synth reads fmops_constructs/sagemaker_image_uris.json instead of importing the SDK;
+    it must hold exactly what the pinned SDK's image data gives, in every Region it lists."""
+    from fmops_constructs import sagemaker_images
+
+    assert sagemaker_images.TABLE.read_text() == sagemaker_images.table_text(sagemaker_images.generate_table()), \
+        "stale: run `python -m fmops_constructs.sagemaker_images`"
+    assert all(sagemaker_images.TABLE.read_text().count(region) for region in ("eu-west-1", "us-east-1"))
