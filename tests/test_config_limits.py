@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.config import DEFAULT_CONFIG, ConfigError, load_config
-from infra.config.limits import MAX_CONFIG_TAGS, region_zones
+from infra.config.limits import (AVAILABILITY_ZONES_FILE, MAX_CONFIG_TAGS, REGENERATE_ZONES, availability_zone_table,
+                                 region_zones)
 
 DEFAULT_TEXT = DEFAULT_CONFIG.read_text()
 FALCON_WEIGHTS = "weights: falcon-7b-instruct/base/"
@@ -131,3 +134,10 @@ def test_longest_names_that_fit_are_valid(tmp_path):
 def test_zones_come_from_bundled_data():
     assert region_zones("eu-west-1") == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
     assert region_zones("mars-north-1") is None
+
+
+def test_zone_table_is_what_the_pinned_cfn_lint_holds():
+    """availability_zones.json (read by validation, so that it needs no cfn-lint import) is the
+    table of the pinned cfn-lint."""
+    assert json.loads(AVAILABILITY_ZONES_FILE.read_text())["zones"] == availability_zone_table(), (
+        f"availability_zones.json is stale: run {REGENERATE_ZONES}")

@@ -29,19 +29,26 @@ def test_cfn_lint_finds_no_errors(request, which):
 
 
 def test_cfn_lint_command_reports_errors(tmp_path, default_assembly):
-    """`fmops cfn-lint` (run by `make synth`) exits 1 and names the template on an error."""
-    import shutil
+    """`fmops cfn-lint` (run by `make synth`) exits 1 and names the template on an error.
 
-    broken = tmp_path / "cdk.out"
-    shutil.copytree(default_assembly, broken, ignore=shutil.ignore_patterns("asset.*"))
-    path = sorted(broken.glob("*-platform.template.json"))[0]
-    template = json.loads(path.read_text())
+    The command runs on a one-stack assembly (the first platform stack, with a broken resource
+    added) rather than a copy of the whole default one: linting every template is the test above.
+    """
+    manifest = json.loads((default_assembly / "manifest.json").read_text())
+    name, artifact = next((k, a) for k, a in sorted(manifest["artifacts"].items())
+                          if a.get("type") == "aws:cloudformation:stack" and k.endswith("-platform"))
+    template = json.loads((default_assembly / artifact["properties"]["templateFile"]).read_text())
     template["Resources"]["Broken"] = {"Type": "AWS::S3::Bucket", "Properties": {"NoSuchProperty": 1}}
+    broken = tmp_path / "cdk.out"
+    broken.mkdir()
+    path = broken / artifact["properties"]["templateFile"]
     path.write_text(json.dumps(template))
+    (broken / "manifest.json").write_text(json.dumps({"version": manifest["version"], "artifacts": {name: artifact}}))
     result = subprocess.run([str(REPO / ".venv" / "bin" / "fmops"), "cfn-lint", str(broken)],
                             capture_output=True, text=True)
     assert result.returncode == 1, result.stdout
     assert path.name in result.stdout and "NoSuchProperty" in result.stdout
+    assert "cfn-lint: 1 templates, 1 errors" in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("which", ["default_assembly", "single_assembly"])

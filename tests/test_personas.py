@@ -9,6 +9,7 @@ S3, policy sizes and lint), evaluated with the project's evaluator ``infra.compl
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -265,12 +266,17 @@ def test_generated_policies_pass_parliament(default_templates):
 
 
 def test_governance_stack_attaches_the_scps_when_configured(tmp_path):
-    from tests.conftest import load_templates, synth
+    from infra.app.builder import build_app, new_app
+    from tests.conftest import load_templates
 
     path = tmp_path / "with-scp.yaml"
     path.write_text(DEFAULT_CONFIG.read_text().replace(
         "  log_retention_days: 365\n", "  log_retention_days: 365\n  scp_target_ids: [ou-ab12-cdef3456]\n"))
-    templates = load_templates(synth(load_config(path), tmp_path / "out"))
+    # The scoped synth of the risk team's pipeline builds the governance platform stack exactly as
+    # the whole organisation's synth does (tests/test_scoped_synth.py), and the risk accounts.
+    app = new_app(outdir=str(tmp_path / "out"))
+    build_app(load_config(path), app, pipeline_group="risk")
+    templates = load_templates(Path(app.synth().directory))
     policies = resources(templates["fmops-tooling-platform"], "AWS::Organizations::Policy")
     documents = personas.scp_documents(organisation_model_arns(load_config(path)))
     assert {p["Properties"]["Name"]: p["Properties"]["Content"] for p in policies.values()} == documents

@@ -26,7 +26,7 @@ TEAMS = 10
 pytestmark = pytest.mark.xdist_group("scale")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: xdist may run other modules between this group's tests
 def scale_stacks(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[StackInfo], float]:
     folder = tmp_path_factory.mktemp("scale")
     config = load_config(write_generated_config(TEAMS, folder / f"org-{TEAMS}-teams.yaml"))

@@ -7,10 +7,12 @@ resource, and the error names the field to shorten, the resulting name, its leng
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra import naming
@@ -205,13 +207,37 @@ def _check_tags(config: OrgConfig) -> None:
 
 # -- availability zones ---------------------------------------------------------------------------
 
-def region_zones(region: str) -> tuple[str, ...] | None:
-    """The AZ names of ``region`` from the table bundled with cfn-lint (botocore bundles none);
-    None for a region the table does not know."""
+AVAILABILITY_ZONES_FILE = Path(__file__).with_name("availability_zones.json")
+REGENERATE_ZONES = "python -c 'from infra.config.limits import write_availability_zones as w; w()'"
+
+
+def availability_zone_table() -> dict[str, list[str]]:
+    """Region -> its AZ names, from the table bundled with the pinned cfn-lint (botocore bundles
+    none). Used to write ``availability_zones.json`` (``write_availability_zones``), which
+    validation reads so that ``fmops validate`` and every synth need not import cfn-lint;
+    ``tests/test_config_limits.py`` proves the file is what the pinned cfn-lint holds."""
     from cfnlint.helpers import AVAILABILITY_ZONES
 
-    zones = AVAILABILITY_ZONES.get(region)
+    return {region: sorted(zones) for region, zones in sorted(AVAILABILITY_ZONES.items())}
+
+
+@cache
+def _zones() -> dict[str, list[str]]:
+    return json.loads(AVAILABILITY_ZONES_FILE.read_text(encoding="utf-8"))["zones"]
+
+
+def region_zones(region: str) -> tuple[str, ...] | None:
+    """The AZ names of ``region``; None for a region the table does not know."""
+    zones = _zones().get(region)
     return tuple(zones) if zones else None
+
+
+def write_availability_zones() -> None:
+    from importlib.metadata import version
+
+    document = {"source": f"cfn-lint {version('cfn-lint')} (cfnlint.helpers.AVAILABILITY_ZONES)",
+                "regenerate": REGENERATE_ZONES, "zones": availability_zone_table()}
+    AVAILABILITY_ZONES_FILE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
 def _check_zones(config: OrgConfig) -> None:

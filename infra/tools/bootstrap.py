@@ -17,8 +17,6 @@ from typing import Any
 from infra import naming
 from infra.assembly import read_stacks
 from infra.config import Account, Mode, OrgConfig
-from infra.plan.delivery import (delivers_with_pipelines, delivery_bucket_name, governance_account, pipeline_groups,
-                                 pipeline_stack_name)
 
 EXECUTION_POLICY = "cdk-execution"
 """Infix of the managed policies the CDK execution role gets (``<org>-cdk-execution-<kind>-<n>``)."""
@@ -118,6 +116,8 @@ def _create_policies(config: OrgConfig, account: Account, policies: dict[str, li
 def bootstrap_commands(config: OrgConfig, *, config_path: str, policies: dict[str, list[dict[str, Any]]]) -> str:
     """The commands that prepare every account and deploy what the platform team deploys (see
     docs/delivery.md), for ``config``; ``policies`` from :func:`execution_policies`."""
+    from infra.plan.delivery import delivers_with_pipelines, governance_account, pipeline_groups, pipeline_stack_name
+
     org = config.organisation
     region = org.region
     cdk = "npx --no-install cdk"
@@ -172,6 +172,8 @@ def bootstrap_commands(config: OrgConfig, *, config_path: str, policies: dict[st
 
 
 def _source_step(config: OrgConfig) -> str:
+    from infra.plan.delivery import delivery_bucket_name
+
     source = config.organisation.delivery.source
     if source.kind == "s3":
         return (f"upload a zip of this repository, from inside the governance account's VPC:\n"

@@ -35,7 +35,6 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from infra.plan import endpoints
 from infra.config import ConfigError, ConfigIssue, OrgConfig, Stage, load_config, load_config_text
 from infra.config.loader import to_plain
 
@@ -295,6 +294,8 @@ def plan(before: OrgConfig, after: OrgConfig, request: Request) -> list[str]:
 
 
 def _endpoint_changes(before: OrgConfig, after: OrgConfig) -> list[str]:
+    from infra.plan import endpoints  # the plan imports the CDK constructs: only when a plan is printed
+
     changes = []
     for account in before.accounts:
         was = endpoints.account_interface_endpoints(before, account)
