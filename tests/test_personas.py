@@ -92,8 +92,8 @@ def _roles(template: dict, others: list[dict] = ()) -> dict[str, Node]:
 
 
 def _account(template: dict) -> str:
-    policy = next(iter(resources(template, "AWS::IAM::ManagedPolicy").values()))["Properties"]
-    return next(s for s in json.dumps(policy).split(":") if s.isdigit() and len(s) == 12)
+    policies = json.dumps([p["Properties"] for p in resources(template, "AWS::IAM::ManagedPolicy").values()])
+    return next(s for s in policies.split(":") if s.isdigit() and len(s) == 12)
 
 
 def _scps() -> list[list[Policy]]:
@@ -251,6 +251,10 @@ PARLIAMENT_ACCEPTED = {
         "EC2 authorizes CreateVpcEndpoint on the VPC, subnets and security groups it uses as well as on the "
         "new endpoint (the EC2 service authorization reference lists all four resource types); parliament "
         "1.6.4 knows only vpc-endpoint",
+    ("UNKNOWN_ACTION", "logs:*Deletion*"):
+        "the launch boundary's pattern for logs:PutLogGroupDeletionProtection, which CloudFormation's log "
+        "group handler calls and which is newer than parliament 1.6.4's IAM data (cfn-lint's service "
+        "data lists it; tests/test_classification.py::test_actions_beyond_the_dataset_are_iam_actions)",
     ("MISMATCHED_TYPE_BUT_USABLE", "StringNotEquals"):
         "iam:PermissionsBoundary is compared with string operators in AWS's own examples",
 }
@@ -327,6 +331,8 @@ def test_persona_policies_leave_the_guarded_allow_to_the_genai_stack(default_tem
     does, attached by name to exactly the personas with an allow cell."""
     for team in ("risk", "genai"):
         for policy in resources(_stack(default_templates, team), "AWS::IAM::ManagedPolicy").values():
+            if policy["Properties"]["ManagedPolicyName"].endswith("-boundary"):
+                continue  # a ceiling, not a grant
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
                 if statement["Effect"] == "Allow":
                     assert "bedrock:InvokeModel" not in json.dumps(statement["Action"]), statement

@@ -10,6 +10,7 @@ evaluation is the project's (infra/compliance/iam_eval.py).
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 
 from infra import naming
 from infra.assembly import read_stacks
-from infra.compliance.iam_eval import Decision, Layers, Principal, Request, evaluate
+from infra.compliance.iam_eval import Decision, Layers, Principal, Request, evaluate, glob_match
 from infra.config import DEFAULT_CONFIG, load_config
 from infra.personas import classification, scp_documents
 from infra.personas.scp import organisation_model_arns
@@ -337,3 +338,52 @@ def test_the_launch_role_provisions_only_its_products(launch_role):
     assert not allowed("lambda:AddPermission", arn("lambda", "function:fmops-platform-x"))
     assert not allowed("iam:PutRolePolicy", PERSONA_ROLE)
     assert allowed("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role{PROJECT_PATH}SC-{ACCOUNT}-pp-abc-Role-XYZ")
+
+
+def _boundary_name(template: dict, role: dict) -> str:
+    boundary = role["Properties"]["PermissionsBoundary"]
+    if isinstance(boundary, dict) and list(boundary) == ["Ref"]:
+        return template["Resources"][boundary["Ref"]]["Properties"]["ManagedPolicyName"]
+    return json.dumps(boundary).rsplit("/", 1)[-1].split('"')[0]
+
+
+def _grants(template: dict, role_id: str, role: dict) -> list[dict]:
+    """The Allow statements of a role's inline policies and of the template's policies attached to it."""
+    documents = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    refs = {json.dumps(r) for r in role["Properties"].get("ManagedPolicyArns", [])}
+    name = json.dumps(role["Properties"].get("RoleName", role_id))
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            continue
+        roles = {json.dumps(r) for r in resource["Properties"].get("Roles", [])}
+        if json.dumps({"Ref": role_id}) in roles or name in roles or json.dumps({"Ref": logical_id}) in refs:
+            documents.append(resource["Properties"]["PolicyDocument"])
+    return [s for d in documents for s in d.get("Statement", []) if s.get("Effect") == "Allow"]
+
+
+def test_every_role_under_a_boundary_keeps_every_grant(default_templates):
+    """No grant of a synthesized role is void under its boundary: every action an identity policy
+    of a bounded role allows (patterns expanded over the classification) is in the ceiling of the
+    boundary the role carries; every role of every stack of the default organisation (product
+    roles: tests/test_catalog.py::test_product_roles_fit_under_the_team_boundary)."""
+    universe = {f"{s}:{a}".lower() for s, e in classification.load_classification().items() for a in e.actions}
+    permitted = {p: {a.lower() for a in classification.permitted_actions(p)} for p in ("team", "launch", "platform")}
+    void, checked = [], 0
+    for stack, template in default_templates.items():
+        for role_id, role in template["Resources"].items():
+            if role["Type"] != "AWS::IAM::Role" or "PermissionsBoundary" not in role["Properties"]:
+                continue
+            boundary = _boundary_name(template, role)
+            profile = "launch" if boundary.endswith("-launch-boundary") else \
+                "platform" if boundary.endswith("-platform-boundary") else "team"
+            for statement in _grants(template, role_id, role):
+                actions = statement.get("Action", [])
+                for action in actions if isinstance(actions, list) else [actions]:
+                    name = action.lower()
+                    expanded = {name} & universe if "*" not in name and "?" not in name else \
+                        {u for u in universe if u.startswith(name.split(":")[0] + ":") and glob_match(name, u)}
+                    checked += 1
+                    if not expanded or expanded - permitted[profile]:
+                        void.append((stack, role_id, profile, action))
+    assert checked > 500
+    assert not void, void

@@ -159,26 +159,10 @@ def preventive_statements(model_arns: list[str]) -> list[dict[str, Any]]:
     return statements
 
 
-def boundary_protection_statements(boundary_arn: str) -> list[dict[str, Any]]:
-    """The boundary cannot be removed, replaced or widened, and new roles must carry it."""
-    return [
-        {"Sid": "DenyRolesWithoutThisBoundary", "Effect": "Deny",
-         "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "Resource": "*",
-         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}}},
-        {"Sid": "DenyBoundaryRemoval", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
-         "Resource": "*"},
-        {"Sid": "DenyBoundaryEdits", "Effect": "Deny",
-         "Action": ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
-                    "iam:SetDefaultPolicyVersion"], "Resource": boundary_arn},
-    ]
-
-
-# The ceilings of the boundaries are generated from the classification of every action of the
-# services the platform uses (infra/personas/classification.py, data in infra/personas/actions):
-# identity policies grant; a boundary only caps, so a grant outside its ceiling is void.
-def boundary_ceiling(profile: classification.Profile = "team") -> list[str]:
-    """The Allow patterns of the boundary of ``profile``."""
-    return list(classification.ceiling(profile)[0])
+# The boundaries' ceilings and guards are generated from the classification of every action of
+# the services the platform uses (infra/personas/classification.py, data in
+# infra/personas/actions; guards in infra/personas/boundary.py): identity policies grant; a
+# boundary only caps, so a grant outside its ceiling is void.
 
 
 def approval_gate_statement(approver_arns: list[str]) -> dict[str, Any]:
