@@ -203,15 +203,14 @@ def boundary_document(boundary_arn: str, model_arns: list[str], approver_arns: l
     preventive = [s for s in preventive_statements(_any_account(model_arns))
                   if s["Sid"] != "DenySageMakerWithoutVpcSecurityGroups"]
     statements += [*preventive, approval_gate_statement(list(approver_arns)),
-                   *guard_statements(org, team, profile, team_boundary_arn=launch_for or "",
-                                     boundary_arns=[launch_for or boundary_arn, boundary_arn])]
+                   *guard_statements(org, team, profile, team_boundary_arn=launch_for or "")]
     return {"Version": "2012-10-17", "Statement": [s for s in statements if _applies_to(s, permitted)]}
 
 
 def _any_account(model_arns: list[str]) -> list[str]:
-    """The allow-list with ``*`` for the Region and account of inference profiles: a profile id
-    names one geography, and a role can invoke profiles of its own account only; IAM's 6,144
-    characters then hold eight cross-Region models."""
+    """The allow-list with ``*`` for the Region and account of inference profiles, to hold eight
+    cross-Region models in IAM's 6,144 characters: the boundary keeps the profile (its id names
+    the geography and the model), the identity policies that grant invoke keep the exact ARNs."""
     out = []
     for arn in model_arns:
         parts = arn.split(":", 5)

@@ -35,12 +35,10 @@ def _deny(sid: str, actions: list[str], **rest: Any) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Deny", "Action": actions, **({"Resource": "*"} | rest)}
 
 
-def guard_statements(org: str, team: str, profile: Profile, *, team_boundary_arn: str = "",
-                     boundary_arns: list[str] = ()) -> list[dict[str, Any]]:
+def guard_statements(org: str, team: str, profile: Profile, *, team_boundary_arn: str = "") -> list[dict[str, Any]]:
     """The guards of ``profile``'s boundary for ``team`` of ``org``.
 
     :param team_boundary_arn: (launch) the boundary every role the launch role creates must carry.
-    :param boundary_arns: (launch) the boundaries nobody under this one may edit or delete.
     """
     path = naming.project_role_path(org, team)
     team_roles = [f"arn:aws:iam::*:role{path}*", f"arn:aws:iam::*:role/{org}-{team}-*"]
@@ -70,9 +68,9 @@ def guard_statements(org: str, team: str, profile: Profile, *, team_boundary_arn
               NotResource=f"arn:aws:sagemaker:*:*:user-profile/*/{team}-${{aws:PrincipalTag/{naming.TAG_PERSONA}}}"),
         {"Sid": "AuditStoresReadOnly", "Effect": "Deny", "NotAction": ["s3:Get*", "s3:List*"],
          "Resource": [f"arn:aws:s3:::{b.format(org=org)}" for b in AUDIT_BUCKETS]},
+        _deny("GrantsOnlyForAwsServices", ["kms:CreateGrant"],
+              Condition={"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}),
     ]
-    statements.append(_deny("GrantsOnlyForAwsServices", ["kms:CreateGrant"],
-                             Condition={"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}))
     if profile != "launch":  # LAUNCH_IDENTITY_GUARDS
         statements.append(_deny("NoRetaggingOfOtherTeams", list(guard_patterns("NoRetaggingOfOtherTeams", profile)),
                                 Condition={"Null": {f"aws:ResourceTag/{naming.TAG_TEAM}": "false"},

@@ -53,7 +53,6 @@ NOT_FOR_LAUNCH = frozenset({"DenyBedrockWithoutGuardrail", "OwnStudioProfileOnly
 # ... and of actions the platform personas never call: they invoke no model (no invoke-fm cell).
 NOT_FOR_PLATFORM = frozenset({"DenyBedrockWithoutGuardrail"})
 Profile = Literal["team", "launch", "platform"]
-CLASSES = ("allow", "conditional", "platform", "deny")
 
 
 @dataclass(frozen=True)
@@ -118,18 +117,6 @@ def load_classification() -> dict[str, ServiceActions]:
     """Service prefix -> its classification, from ``infra/personas/actions``."""
     services = [_load(path) for path in sorted(ACTIONS_DIR.glob("*.yaml"))]
     return {s.service: s for s in services}
-
-
-def classify(action: str) -> str | None:
-    """The class of ``service:Action`` (case-insensitive, as IAM), or None if unclassified."""
-    service, _, name = action.partition(":")
-    entry = load_classification().get(service)
-    if entry is None:
-        return None
-    for candidate, classes in entry.classes().items():
-        if candidate.lower() == name.lower():
-            return classes[0]
-    return None
 
 
 def dataset_path() -> Path:
