@@ -65,11 +65,14 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
     ),
     "boundary-service-ceiling": Accepted(
         ("HIPAA.Security-IAMPolicyNoStatementsWithFullAccess", "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess"),
-        "This is a permissions boundary, not a grant: its service-level Allow (s3:*, sagemaker:*...) "
-        "only caps what identity policies may grant, and identity policies are generated from the "
-        "persona matrix with named actions. Listing every action here would make the ceiling "
-        "silently lag behind new API actions while adding no protection; the Deny statements are "
-        "the preventive controls.",
+        "This is a permissions boundary, not a grant: it only caps what identity policies may grant, "
+        "and identity policies are generated from the persona matrix with named actions. Its Allow "
+        "is generated from the classification of every action of the services it covers "
+        "(infra/personas/actions); a service-level pattern (sagemaker:* in the team and platform "
+        "boundaries, apigateway:* and lambda:* in the launch boundary) comes with a Deny of every "
+        "action the classification refuses (OutsideTheClassification), and application-autoscaling:* "
+        "in the launch boundary covers only actions the launch role's products need; the other Deny "
+        "statements are the guards and preventive controls.",
         checkov=("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111"),
     ),
     "cloudformation-provider-lambda": Accepted(

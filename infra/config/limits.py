@@ -136,7 +136,8 @@ def _team_names(config: OrgConfig, index: int, team: Team) -> Iterator[Name]:
     for role in (naming.promotion_role_name(org.name, team.name), naming.import_role_name(org.name, team.name)):
         yield Name("IAM role name", role, MAX_ROLE_NAME, here, fix)
         yield Name("Lambda function name", role, MAX_FUNCTION_NAME, here, fix)
-    for policy in (naming.boundary_name(org.name, team.name), naming.catalog_end_user_policy_name(org.name, team.name),
+    for policy in (naming.boundary_name(org.name, team.name), naming.launch_boundary_name(org.name, team.name),
+                   naming.catalog_end_user_policy_name(org.name, team.name),
                    naming.guarded_invoke_policy_name(org.name, team.name)):
         yield Name("IAM managed policy name", policy, MAX_POLICY_NAME, here, fix)
     for kind in ("data", "genai", "projects"):

@@ -66,6 +66,12 @@ def boundary_name(organisation: str, team: str) -> str:
     return f"{organisation}-{team}-boundary"
 
 
+def launch_boundary_name(organisation: str, team: str) -> str:
+    """The boundary of the team's Service Catalog launch role (created by the team stack): under
+    it, roles can only be created with the team's boundary."""
+    return f"{organisation}-{team}-launch-boundary"
+
+
 def policy_arn(partition: str, account: str, name: str) -> str:
     return f"arn:{partition}:iam::{account}:policy/{name}"
 

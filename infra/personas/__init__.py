@@ -13,6 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from infra import REPO_ROOT, naming
+from infra.compliance.iam_eval import glob_match
+from infra.personas import classification
+from infra.personas.boundary import guard_statements
 # The matrix's models and loader are typed data of the config layer; re-exported here.
 from infra.config.matrix import MATRIX_PATH, Capability, Cell, Grant, Matrix, Persona, Workflows, load_matrix
 
@@ -156,43 +159,10 @@ def preventive_statements(model_arns: list[str]) -> list[dict[str, Any]]:
     return statements
 
 
-def boundary_protection_statements(boundary_arn: str) -> list[dict[str, Any]]:
-    """The boundary cannot be removed, replaced or widened, and new roles must carry it."""
-    return [
-        {"Sid": "DenyRolesWithoutThisBoundary", "Effect": "Deny",
-         "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "Resource": "*",
-         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}}},
-        {"Sid": "DenyBoundaryRemoval", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
-         "Resource": "*"},
-        {"Sid": "DenyBoundaryEdits", "Effect": "Deny",
-         "Action": ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
-                    "iam:SetDefaultPolicyVersion"], "Resource": boundary_arn},
-    ]
-
-
-# What the project templates need beyond that (templates/): the portfolio's launch role and the
-# roles its products create carry this boundary, so CloudFormation, the products' services and
-# the management of project roles and policies (under the project path, only with this
-# boundary: see fmops_constructs/launch_role.py) must fit under the ceiling.
-PROJECT_TEMPLATE_CEILING = ["cloudformation:*", "lambda:*", "apigateway:*", "events:*", "sns:*",
-                            "application-autoscaling:*", "codepipeline:*", "codecommit:*",
-                            "codestar-connections:PassConnection", "codestar-connections:UseConnection",
-                            "cognito-idp:*Group*", "cognito-idp:DescribeUserPool*", "cognito-idp:UpdateUserPoolClient",
-                            "iam:*Role*", "iam:*Policy", "iam:*PolicyVersion*", "kms:CreateGrant", "kms:Encrypt",
-                            "ec2:*SecurityGroup*", "ec2:*PrivateIpAddresses", "ec2:CreateTags", "ec2:DeleteTags",
-                            "ssm:GetParameter*"]
-
-# The ceiling of the boundary: the services the platform uses. Identity policies grant; the
-# boundary only caps, so a grant outside these services is void even if a policy says so.
-BOUNDARY_CEILING = sorted(PROJECT_TEMPLATE_CEILING + ["s3:*", "sagemaker:*", "bedrock:*", "logs:*", "cloudwatch:*", "kms:Decrypt",
-                           "kms:GenerateDataKey*", "kms:DescribeKey", "ecr:*", "codeartifact:*",
-                           "sts:GetServiceBearerToken", "sts:AssumeRole", "servicecatalog:*",
-                           "execute-api:Invoke", "ec2:Describe*", "ec2:CreateVpcEndpoint",
-                           "ec2:DeleteVpcEndpoints", "ec2:AuthorizeSecurityGroupIngress",
-                           "ec2:RevokeSecurityGroupIngress", "ec2:CreateNetworkInterface*",
-                           "ec2:DeleteNetworkInterface*", "iam:PassRole", "iam:GetRole", "iam:GetPolicyVersion",
-                           "iam:CreateRole", "iam:PutRolePermissionsBoundary", "cloudtrail:LookupEvents",
-                           "config:GetComplianceDetailsByConfigRule"])
+# The boundaries' ceilings and guards are generated from the classification of every action of
+# the services the platform uses (infra/personas/classification.py, data in
+# infra/personas/actions; guards in infra/personas/boundary.py): identity policies grant; a
+# boundary only caps, so a grant outside its ceiling is void.
 
 
 def approval_gate_statement(approver_arns: list[str]) -> dict[str, Any]:
@@ -214,13 +184,49 @@ def approver_role_arns(org: str, team: str, account: str, matrix: Matrix | None 
     return [naming.role_arn("aws", account, name) for name in names]
 
 
-def boundary_document(boundary_arn: str, model_arns: list[str], approver_arns: list[str] = ()) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "Ceiling", "Effect": "Allow", "Action": BOUNDARY_CEILING, "Resource": "*"},
-                      *preventive_statements(model_arns), *boundary_protection_statements(boundary_arn),
-                      approval_gate_statement(list(approver_arns))],
-    }
+def boundary_document(boundary_arn: str, model_arns: list[str], approver_arns: list[str] = (), *,
+                      org: str, team: str, launch_for: str | None = None) -> dict[str, Any]:
+    """A permission boundary of ``team`` (``platform``: the platform personas') of ``org``: the
+    classified ceiling, the preventive denies and guards that apply to it, the approval gate.
+
+    :param launch_for: the team boundary's ARN: build the launch boundary (the team's Service
+        Catalog launch role's), under which roles can only be created with that boundary.
+    """
+    profile: classification.Profile = "launch" if launch_for else "platform" if team == "platform" else "team"
+    allow, deny = classification.ceiling(profile)
+    permitted = classification.permitted_actions(profile)
+    statements: list[dict[str, Any]] = [{"Sid": "Ceiling", "Effect": "Allow", "Action": list(allow), "Resource": "*"}]
+    if deny:
+        statements.append({"Sid": "OutsideTheClassification", "Effect": "Deny", "Action": list(deny), "Resource": "*"})
+    # SageMaker's VpcConfig requires both Subnets and SecurityGroupIds, so the subnets Deny
+    # alone refuses a request without VpcConfig; the SCP keeps both.
+    preventive = [s for s in preventive_statements(_any_account(model_arns))
+                  if s["Sid"] != "DenySageMakerWithoutVpcSecurityGroups"]
+    statements += [*preventive, approval_gate_statement(list(approver_arns)),
+                   *guard_statements(org, team, profile, team_boundary_arn=launch_for or "")]
+    return {"Version": "2012-10-17", "Statement": [s for s in statements if _applies_to(s, permitted)]}
+
+
+def _any_account(model_arns: list[str]) -> list[str]:
+    """The allow-list with ``*`` for the Region and account of inference profiles, to hold eight
+    cross-Region models in IAM's 6,144 characters: the boundary keeps the profile (its id names
+    the geography and the model), the identity policies that grant invoke keep the exact ARNs."""
+    out = []
+    for arn in model_arns:
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[5].startswith(("inference-profile/", "application-inference-profile/")):
+            arn = ":".join(parts[:3] + ["*", "*", parts[5]])
+        out.append(arn)
+    return list(dict.fromkeys(out))
+
+
+def _applies_to(statement: dict[str, Any], permitted: frozenset[str]) -> bool:
+    """Whether a Deny names an action of the ceiling (a Deny of what the ceiling refuses anyway
+    only costs characters of IAM's 6,144)."""
+    if statement["Effect"] == "Allow" or "NotAction" in statement or statement["Sid"] == "OutsideTheClassification":
+        return True
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    return any(glob_match(pattern.lower(), action.lower()) for pattern in actions for action in permitted)
 
 
 def scp_documents(model_arns: list[str]) -> dict[str, dict[str, Any]]:

@@ -74,7 +74,8 @@ class PlatformStack(Stack):
         name = naming.boundary_name(org.name, "platform")
         self.boundary = PermissionBoundary(
             self, "PlatformBoundary", name=name,
-            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns)),
+            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns),
+                                                org=org.name, team="platform"),
         )
         matrix = personas.load_matrix()
         for persona in matrix.platform_personas():

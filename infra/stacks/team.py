@@ -49,10 +49,19 @@ class TeamStack(Stack):
         scope = personas.Scope(org=plan.org.name, team=team.name, account=plan.account.id, region=plan.org.region,
                                model_arns=tuple(model_arns(self, plan.bedrock_models)))
         name = plan.boundary_name
+        boundary_arn = naming.policy_arn("aws", self.account, name)
+        approvers = personas.approver_role_arns(plan.org.name, team.name, self.account)
         self.boundary = PermissionBoundary(
             self, "Boundary", name=name,
-            document=personas.boundary_document(naming.policy_arn("aws", self.account, name), list(scope.model_arns),
-                                                personas.approver_role_arns(plan.org.name, team.name, self.account)),
+            document=personas.boundary_document(boundary_arn, list(scope.model_arns), approvers,
+                                                org=plan.org.name, team=team.name),
+        )
+        # The launch role's own: it may create roles only with the team boundary (above).
+        launch_name = naming.launch_boundary_name(plan.org.name, team.name)
+        self.launch_boundary = PermissionBoundary(
+            self, "LaunchBoundary", name=launch_name,
+            document=personas.boundary_document(naming.policy_arn("aws", self.account, launch_name), [], approvers,
+                                                org=plan.org.name, team=team.name, launch_for=boundary_arn),
         )
         matrix = personas.load_matrix()
         self.persona_roles = {

@@ -125,6 +125,7 @@ class RoleLayers:
     layers: Layers
     trust: dict[str, Any]
     tags: dict[str, str]
+    boundary_name: str = ""  # the name of its permission boundary policy, if it has one
 
 
 @dataclass
@@ -198,10 +199,11 @@ def account_principals(stacks: list[StackArtifact], scp_levels: list[list[dict]]
             if policy_name in policies_by_name:
                 identity.append(policies_by_name[policy_name])
         identity += attachments.get(name, [])
-        boundary = None
+        boundary, boundary_name = None, ""
         if "PermissionsBoundary" in props:
-            boundary = policies_by_name.get(resolver.value(props["PermissionsBoundary"]).rsplit("/", 1)[-1])
+            boundary_name = resolver.value(props["PermissionsBoundary"]).rsplit("/", 1)[-1]
+            boundary = policies_by_name.get(boundary_name)
         tags = {t["Key"]: resolver.value(t["Value"]) for t in props.get("Tags", [])}
         principals.roles[name] = RoleLayers(name, resolver.arn_of(logical_id), Layers(identity, boundary, scp_levels),
-                                            resolver.value(props["AssumeRolePolicyDocument"]), tags)
+                                            resolver.value(props["AssumeRolePolicyDocument"]), tags, boundary_name)
     return principals

@@ -61,6 +61,7 @@ class CatalogStack(Stack):
                                              role_name=naming.catalog_launch_role_name(org.name, team.name),
                                              launch_scope=LaunchScope(
                                                  team=team.name, boundary_name=plan.boundary_name,
+                                                 own_boundary_name=naming.launch_boundary_name(org.name, team.name),
                                                  role_path=naming.project_role_path(org.name, team.name),
                                                  parameter_prefix=naming.catalog_parameter_prefix(org.name, team.name),
                                                  log_group_prefix=naming.log_prefix(org.name, team.name),
