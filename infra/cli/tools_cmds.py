@@ -30,16 +30,25 @@ def _select_fm(args: argparse.Namespace) -> int:
         model_filter=fm_select.CatalogFilter(
             commercial_only=args.commercial_only, fine_tunable=args.fine_tunable,
             available_on=Availability(args.available_on) if args.available_on else None,
-            min_context=args.min_context))
+            min_context=args.min_context, min_eu_ai_act=args.min_eu_ai_act,
+            min_eu_requirements=dict(args.min_eu_requirement or ())))
     return fm_select.run_select_fm(request, as_json=args.json)
 
 
+def _requirement_minimum(text: str) -> tuple[str, int]:
+    """Parse ``REQUIREMENT=SCORE`` for --min-eu-requirement."""
+    requirement, sep, score = text.partition("=")
+    if not sep or not requirement or not score.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected REQUIREMENT=SCORE (e.g. data_governance=3), got '{text}'")
+    return requirement.strip(), int(score)
+
+
 def _non_negative_int(text: str) -> int:
-    """Parse a non-negative integer for --min-context."""
+    """Parse a non-negative integer for --min-context and --min-eu-ai-act."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
     return value
@@ -100,6 +109,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     select.add_argument("--fine-tunable", action="store_true", help="only fine-tunable models")
     select.add_argument("--available-on", choices=[a.value for a in Availability], help="only models available there")
     select.add_argument("--min-context", type=_non_negative_int, metavar="N", help="minimum context window (tokens)")
+    select.add_argument("--min-eu-ai-act", type=_non_negative_int, metavar="TOTAL",
+                        help="only models whose provider's EU AI Act grading totals at least TOTAL (of 48)")
+    select.add_argument("--min-eu-requirement", type=_requirement_minimum, action="append", metavar="REQ=SCORE",
+                        help="only models graded at least SCORE (of 4) on EU AI Act requirement REQ; repeatable "
+                        "(requirements: the ids of eu_ai_act.requirements in the catalog)")
     select.add_argument("--json", action="store_true", help="print the result as JSON")
 
     launch = add_command(commands, "provision", _provision,
