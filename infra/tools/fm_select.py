@@ -617,8 +617,9 @@ def _run(request: SelectRequest) -> Selection:
 
 
 def _metrics(candidate: Candidate) -> str:
-    """Return the candidate's three values on one line."""
-    return "  ".join(f"{p} {candidate.display(p)}" for p in Priority)
+    """Return the candidate's values on one line (its EU AI Act total only where it is graded)."""
+    shown = [p for p in Priority if p is not Priority.EU_AI_ACT or candidate.eu_ai_act_total is not None]
+    return "  ".join(f"{p} {candidate.display(p)}" for p in shown)
 
 
 def render_plain(selection: Selection) -> str:
