@@ -340,6 +340,7 @@ class FmEndpoint(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(cw_actions.ApplicationScalingAction(step))
+        self.no_capacity_alarm = alarm
 
     def _alarms(self, latency_threshold: Duration, action: cloudwatch.IAlarmAction) -> list[cloudwatch.Alarm]:
         capacity_per_period = self._target * self._max_instances * 5
@@ -366,6 +367,9 @@ class FmEndpoint(Construct):
         ]
         for alarm in alarms:
             alarm.add_alarm_action(action)
+        # A request that found no copy failed: the team hears of it too, not only the scaling policy.
+        if getattr(self, "no_capacity_alarm", None) is not None:
+            self.no_capacity_alarm.add_alarm_action(action)
         return alarms
 
 

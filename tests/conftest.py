@@ -7,6 +7,7 @@ the lock synthesizes, the others read the result.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 
@@ -78,3 +79,19 @@ def single_templates(single_assembly: Path) -> dict[str, dict]:
 
 def resources(template: dict, resource_type: str) -> dict[str, dict]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def product_templates(assembly: Path, stack: str) -> dict[str, dict]:
+    """template id -> product template, for the catalog stack ``stack`` (its products' templates
+    are file assets of the stack)."""
+    catalog = load_templates(assembly)[stack]
+    templates = {}
+    for product in resources(catalog, "AWS::ServiceCatalog::CloudFormationProduct").values():
+        tags = {t["Key"]: t["Value"] for t in product["Properties"]["Tags"]}
+        url = product["Properties"]["ProvisioningArtifactParameters"][0]["Info"]["LoadTemplateFromURL"]["Fn::Sub"]
+        digest = url.rsplit("/", 1)[1].removesuffix(".json")
+        folder, artifact = stack_artifacts(assembly)[stack]  # a stage's folder in mode organisation
+        manifest = json.loads((folder / artifact["properties"]["templateFile"].replace(
+            ".template.json", ".assets.json")).read_text())
+        templates[tags["fmops:template"]] = json.loads((folder / manifest["files"][digest]["source"]["path"]).read_text())
+    return templates

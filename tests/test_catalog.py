@@ -35,7 +35,7 @@ from infra.compliance.internet_free import check_template
 from infra.compliance.internet_free.organisation import Organisation
 from infra.config import ConfigError, Stage, load_config
 from templates.registry import BY_ID, REGISTRY, TEMPLATES_DIR
-from tests.conftest import REPO, load_templates, resources, stack_artifacts, synth
+from tests.conftest import REPO, load_templates, product_templates as _product_templates, resources, synth
 
 
 from tests.iam import Node, Policy, local_check_authorization_full  # noqa: E402
@@ -70,21 +70,6 @@ def _resolve(value: Any) -> Any:
     if isinstance(value, list):
         return [_resolve(v) for v in value]
     return value
-
-
-def _product_templates(assembly: Path, stack: str) -> dict[str, dict]:
-    """template id -> product template, for the catalog stack ``stack``."""
-    catalog = load_templates(assembly)[stack]
-    templates = {}
-    for product in resources(catalog, "AWS::ServiceCatalog::CloudFormationProduct").values():
-        tags = {t["Key"]: t["Value"] for t in product["Properties"]["Tags"]}
-        url = product["Properties"]["ProvisioningArtifactParameters"][0]["Info"]["LoadTemplateFromURL"]["Fn::Sub"]
-        digest = url.rsplit("/", 1)[1].removesuffix(".json")
-        folder, artifact = stack_artifacts(assembly)[stack]  # a stage's folder in mode organisation
-        manifest = json.loads((folder / artifact["properties"]["templateFile"].replace(
-            ".template.json", ".assets.json")).read_text())
-        templates[tags["fmops:template"]] = json.loads((folder / manifest["files"][digest]["source"]["path"]).read_text())
-    return templates
 
 
 @pytest.fixture(scope="module")

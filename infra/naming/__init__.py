@@ -177,6 +177,11 @@ def config_recorder_role_name(organisation: str) -> str:
     return f"{organisation}-config-recorder"
 
 
+def alarm_topic_name(organisation: str, team: str) -> str:
+    """The team's alarm topic in each of its accounts (every alarm of the team publishes to it)."""
+    return f"{organisation}-{team}-alarms"
+
+
 # -- SSM parameters and log groups ------------------------------------------------------------------
 def catalog_parameter_prefix(organisation: str, team: str) -> str:
     """SSM prefix of the values that the team's product templates read (written by its catalog stack)."""
