@@ -57,7 +57,8 @@ def _non_negative_int(text: str) -> int:
 def _provision(args: argparse.Namespace, **services: Any) -> int:
     """``services``: a ``provisioner`` and a ``console`` instead of boto3's and the terminal (tests)."""
     return provision.provision_project(args.template, args.name, args.param, list_products=args.list,
-                                       version=args.version, project_tag=args.project_tag, profile=args.profile,
+                                       version=args.version, project_tag=args.project_tag, via=args.via,
+                                       team=args.team, config=args.config, profile=args.profile,
                                        region=args.region, **services)
 
 
@@ -125,6 +126,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     launch.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     launch.add_argument("--version", help="product version (default: the newest)")
     launch.add_argument("--project-tag", help="value of the fmops:project TagOption")
+    launch.add_argument("--via", choices=["catalog", "project"], default="catalog",
+                        help="catalog: the team's Service Catalog product; project: its SageMaker project template "
+                        "(S3 URL, no Service Catalog), for teams with catalog.project_path project (default: catalog)")
+    launch.add_argument("--team", help="--via project: the team whose templates to launch")
+    launch.add_argument("--config", default=None, help="--via project: the platform config (default: the embedded one)")
     _aws_arguments(launch)
 
     projects = add_command(commands, "projects", _projects, "list the team's provisioned projects",
