@@ -56,6 +56,10 @@ def _catalogs(config: OrgConfig) -> None:
         if team.catalog.share_from_governance and config.organisation.mode is not Mode.ORGANISATION:
             raise LocatedError(here + ("share_from_governance",), f"team {team.name}: share_from_governance needs "
                                "mode organisation (a governance account to share from)")
+        if team.catalog.project_path == "project" and team.catalog.share_from_governance:
+            raise LocatedError(here + ("project_path",), f"team {team.name}: project_path project launches templates "
+                               "from S3 without Service Catalog, share_from_governance shares a Service Catalog "
+                               "portfolio: choose one (remove share_from_governance, or project_path: catalog)")
         connection = team.catalog.source.connection_arn
         if connection is not None and connection.split(":")[3] != config.organisation.region:
             raise LocatedError(here + ("source", "connection_arn"), f"team {team.name}: the connection is in "

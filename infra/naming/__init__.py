@@ -88,6 +88,12 @@ def catalog_launch_role_name(organisation: str, team: str) -> str:
     return f"{organisation}-{team}-catalog-launch"
 
 
+def project_launch_role_name(organisation: str, team: str) -> str:
+    """The CloudFormation role of the team's SageMaker template-provider projects (catalog.project_path
+    project), in every account of the team."""
+    return f"{organisation}-{team}-project-launch"
+
+
 def catalog_end_user_policy_name(organisation: str, team: str) -> str:
     return f"{organisation}-{team}-catalog-end-user"
 
@@ -186,6 +192,13 @@ def alarm_topic_name(organisation: str, team: str) -> str:
 def catalog_parameter_prefix(organisation: str, team: str) -> str:
     """SSM prefix of the values that the team's product templates read (written by its catalog stack)."""
     return f"/{organisation}/catalog/{team}"
+
+
+def project_template_parameter(organisation: str, team: str, template_id: str | None = None) -> str:
+    """SSM parameter of a SageMaker project template of the team (catalog.project_path project):
+    its URL, version and project role, as JSON; without ``template_id``, their common path."""
+    path = f"{catalog_parameter_prefix(organisation, team)}/project-template"
+    return path if template_id is None else f"{path}/{template_id}"
 
 
 def seed_key_parameter(template_id: str) -> str:

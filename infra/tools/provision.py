@@ -18,7 +18,7 @@ GenAI developer) in the account to provision in. ``TEMPLATE`` is a registry id
 * ``--via project`` (teams with ``catalog.project_path: project``, no Service Catalog): the
   project runs the template from its S3 URL with the team's project role
   (``TemplateProviders``), both read from the SSM parameter the team's catalog stack writes
-  (``<prefix>/project-template/<template>``); the parameters are checked against the
+  (``/<org>/catalog/<team>/project-template/<template>``); the parameters are checked against the
   template's (``cloudformation:GetTemplateSummary``), the tags are the team's from ``--config``.
 
 It waits with a progress display and prints the outputs. On failure it says why: the missing
@@ -48,8 +48,6 @@ PROJECT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 DONE = {"CreateCompleted": True, "CreateFailed": False}
 """Final states of a SageMaker project's creation (``DescribeProject`` ProjectStatus)."""
 SET_BY_SAGEMAKER = ("SageMakerProjectName", "SageMakerProjectId")
-PROJECT_TEMPLATE = "project-template"
-"""Key (below the team's catalog prefix) of the SSM parameters of its SageMaker project templates."""
 TEAM_TAG, PROJECT_TAG, COST_CENTRE_TAG = "fmops:team", "fmops:project", "fmops:cost-centre"
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 FAILED_STATES = ("CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED")
@@ -206,15 +204,15 @@ class Provisioner:
         tags = choose_tags(described.get("TagOptions", []), project_tag)
         return Launch(product, artifact["Id"], artifact["Name"], path["Id"], name, checked, tags)
 
-    def prepare_project(self, template: str, name: str, parameters: dict[str, str], *, prefix: str,
+    def prepare_project(self, template: str, name: str, parameters: dict[str, str], *, path: str,
                         tag_options: Sequence[dict[str, Any]], project_tag: str | None = None) -> Launch:
         """Check a ``--via project`` launch: the team's template (URL, version, project role) from
-        its SSM parameter below ``prefix``, the parameters against the template's."""
+        its SSM parameter below ``path``, the parameters against the template's."""
         _check_project_name(name)
-        templates = self.project_templates(prefix)
+        templates = self.project_templates(path)
         wanted = _registry_names().get(template, template)
         if wanted not in templates:
-            known = ", ".join(sorted(templates)) or (f"none (no SSM parameter below {prefix}/{PROJECT_TEMPLATE}/: "
+            known = ", ".join(sorted(templates)) or (f"none (no SSM parameter below {path}/: "
                                                      "is the team's catalog.project_path project in this account?)")
             raise ProvisionError(f"unknown SageMaker project template {template!r}; the team's templates here: {known}")
         found = templates[wanted]
@@ -229,12 +227,13 @@ class Provisioner:
         return Launch(product, "", found["version"], "", name, checked, tags, via="project",
                       template_url=found["url"], role_arn=found["role"])
 
-    def project_templates(self, prefix: str) -> dict[str, dict[str, str]]:
-        """template id -> {url, version, role} of the team's SageMaker project templates."""
+    def project_templates(self, path: str) -> dict[str, dict[str, str]]:
+        """template id -> {url, version, role} of the team's SageMaker project templates (the SSM
+        parameters below ``path``)."""
         found, token = {}, None
         while True:
             page = self._call("GetParametersByPath", self.ssm.get_parameters_by_path, service="ssm",
-                              Path=f"{prefix}/{PROJECT_TEMPLATE}", **({"NextToken": token} if token else {}))
+                              Path=path, **({"NextToken": token} if token else {}))
             for parameter in page.get("Parameters", []):
                 found[parameter["Name"].rsplit("/", 1)[1]] = json.loads(parameter["Value"])
             token = page.get("NextToken")
@@ -413,7 +412,7 @@ class ProjectPath:
     """Where ``--via project`` finds a team's templates: the SSM prefix the team's catalog stack
     writes below, and the tags its projects carry (the portfolio's TagOptions on the catalog path)."""
 
-    prefix: str
+    path: str
     tag_options: tuple[dict[str, Any], ...]
 
     @classmethod
@@ -436,7 +435,7 @@ class ProjectPath:
             raise ProvisionError(f"team {team_name} launches through Service Catalog (catalog.project_path "
                                  f"{team.catalog.project_path}): use --via catalog")
         options = tuple({"Key": key, "Values": list(values)} for key, values in tag_options(team).items())
-        return cls(naming.catalog_parameter_prefix(config.organisation.name, team.name), options)
+        return cls(naming.project_template_parameter(config.organisation.name, team.name), options)
 
 
 def _print_products(console: Console, products: list[Product]) -> None:
@@ -485,7 +484,7 @@ def provision_project(template: str | None, name: str | None, params: Sequence[s
         provisioner = provisioner or _clients(profile, region)
         if list_products:
             if path is not None:
-                _print_templates(console, provisioner.project_templates(path.prefix))
+                _print_templates(console, provisioner.project_templates(path.path))
             else:
                 _print_products(console, provisioner.products())
             return EXIT_OK
@@ -494,7 +493,7 @@ def provision_project(template: str | None, name: str | None, params: Sequence[s
         if path is not None:
             if version is not None:
                 raise ProvisionError("--version: a team's SageMaker project template has one version, the deployed one")
-            launch = provisioner.prepare_project(template, name, _parameters(params), prefix=path.prefix,
+            launch = provisioner.prepare_project(template, name, _parameters(params), path=path.path,
                                                  tag_options=path.tag_options, project_tag=project_tag)
         else:
             launch = provisioner.prepare(template, name, _parameters(params), version=version, project_tag=project_tag)

@@ -112,7 +112,7 @@ class FmHostingProduct(ProjectProductStack):
             model_data_url=f"s3://{bucket}/models/{weights.value_as_string}/",
             instance_type=models[next(iter(models))], encryption_key=self.project_key, data_capture_uri=capture,
             log_groups=[logs.LogGroup.from_log_group_arn(self, "EndpointLogGroup", log_group.attr_arn)],
-            alarm_action=cw_actions.SnsAction(topic), min_instances=1, max_instances=2)
+            alarm_action=cw_actions.SnsAction(topic), min_instances=1, max_instances=2, name_alarms=True)
         # The endpoint's choices come from the parameters, checked by the rules above; its security
         # group gets a literal description (the construct's names the endpoint, a deploy-time value).
         endpoint.security_group.node.default_child.group_description = (  # type: ignore[union-attr]
