@@ -21,7 +21,7 @@ import pytest
 from aws_cdk import Environment, Stack, Tags
 from aws_cdk import aws_servicecatalog as servicecatalog
 
-from fmops_constructs.launch_role import NEVER, SCOPES, UNSCOPED_READS, needed_actions, split_statements
+from fmops_constructs.launch_role import GENERATED, GENERATED_BUCKETS, NEVER, SCOPES, UNSCOPED_READS, needed_actions, split_statements
 from fmops_constructs.product import PROJECT_ID_PATTERN, PROJECT_NAME_PATTERN
 from infra import personas
 from infra.naming import STUDIO_VISIBILITY_TAG, catalog_parameter_prefix, log_prefix, project_role_path
@@ -515,7 +515,8 @@ def _sample_resource(action: str) -> str:
         return PROJECT_POLICY if "Polic" in action and "Role" not in action else PROJECT_ROLE
     pattern = SCOPES[service].resources[0]
     filled = (pattern.replace("{team}", TEAM).replace("{log_group_prefix}", log_prefix(ORG, TEAM))
-              .replace("{parameter_prefix}", catalog_parameter_prefix(ORG, TEAM)).replace("{connection}", ""))
+              .replace("{parameter_prefix}", catalog_parameter_prefix(ORG, TEAM)).replace("{connection}", "")
+              .replace("{generated_buckets}", GENERATED_BUCKETS).replace("{generated}", GENERATED))
     return _sub(filled).replace("*", f"{TEAM}-demo")
 
 
