@@ -15,7 +15,8 @@ end (exit 0 when no check fails, 1 when one does, 2 for a config it cannot rehea
 4. ``npx --no-install cdk deploy --all --require-approval never`` on that cloud assembly
    (``--app``; the stacks by name instead of ``--all`` when some cannot be deployed), which
    publishes the assets and deploys each stack through change sets;
-5. read the deployed state back with boto3 and check it (below);
+5. read the deployed state back with boto3 and check it (below), then provision the project
+   templates (below);
 6. ``npx --no-install cdk destroy --exclusively --force``, one deployed stack at a time, dependents
    first, check what happened, and stop the emulator (its whole process group), also after a
    failure, Ctrl-C or SIGTERM.
@@ -46,6 +47,15 @@ Checked on the deployed state (boto3 against the emulator):
   permission boundary that exists; the platform's service roles, trusted only by an AWS service
   (flow-log delivery, CDK custom-resource Lambdas, ECR, Bedrock log delivery), are listed. With no
   team or persona role deployed, the check says so instead of passing;
+- provisioning: each product of the catalog stacks whose resources moto can create is launched
+  as Service Catalog would launch it, as a CloudFormation stack ``SC-<account>-pp-rehearsal<n>``
+  from the product's template, with the platform values its parameters read from the SSM
+  parameters the catalog stack wrote, a project name and id, and a value for every parameter
+  without a default (its first allowed value); it must reach CREATE_COMPLETE with every resource
+  of a type moto implements created, and is deleted again. The products moto cannot create (a
+  resource it creates reads an attribute of one it skips) are listed with why, as NOT REHEARSED;
+  Service Catalog's ProvisionProduct and SageMaker's CreateProject, which moto does not
+  implement, are tested against botocore's Stubber (tests/test_provision.py);
 - after ``cdk destroy``: the stacks are gone, and every retained (DeletionPolicy Retain) bucket,
   key and log group of a destroyed stack still exists.
 
@@ -105,7 +115,7 @@ from moto.cloudformation.parsing import get_model_map
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infra.assembly import read_stacks  # noqa: E402  (needs the repo on sys.path)
+from infra.assembly import product_templates, read_stacks  # noqa: E402  (needs the repo on sys.path)
 from infra.plan import endpoints  # noqa: E402
 from infra.config import Account, ConfigError, Mode, OrgConfig, load_config  # noqa: E402
 from infra import naming  # noqa: E402
@@ -119,6 +129,7 @@ BOOTSTRAP_S = 180
 SYNTH_S = 600
 DEPLOY_S = 600
 DESTROY_S = 120  # per stack
+PROVISION_S = 120  # per product
 EMULATOR_STOP_S = 10
 BOTO = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2, "mode": "standard"})
 
@@ -793,6 +804,82 @@ def check_retained(aws: Aws, deployed: Deployed, destroyed: list[str]) -> str:
 
 # -- the run ------------------------------------------------------------------------------------
 
+# -- provisioning the project templates ---------------------------------------------------------
+
+def launch_parameters(template: dict, index: int) -> list[dict[str, str]]:
+    """What a launch gives: the project's name and id, and the first allowed value (or a name) for
+    every parameter without a default; the platform values keep their SSM defaults."""
+    given = {"SageMakerProjectName": f"rehearsal{index}", "SageMakerProjectId": f"p-rehearsal{index}"}
+    for key, spec in template.get("Parameters", {}).items():
+        if key not in given and "Default" not in spec:
+            given[key] = (spec.get("AllowedValues") or [f"rehearsal{index}"])[0]
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()]
+
+
+def _wait_for_stack(cloudformation: Any, stack: str, timeout_s: int) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+        if not described["StackStatus"].endswith("_IN_PROGRESS"):
+            return described
+        if time.monotonic() > deadline:
+            raise Problem(f"{stack} still {described['StackStatus']} after {timeout_s}s")
+        time.sleep(1)
+
+
+def provision_products(run: Rehearsal, aws: Aws, output_dir: Path, account_id: str) -> tuple[list[str], list[str]]:
+    """Launch every product moto can create (see the module docstring): (what was provisioned,
+    what cannot be and why). A failed launch raises Problem."""
+    implemented = implemented_types()
+    stacks = [s for s in read_stacks(output_dir) if s.directory == output_dir and s.name not in run.left_out]
+    provisioned, cannot = [], []
+    for index, product in enumerate(product_templates(stacks)):
+        label = f"{product.name} {product.version}"
+        blocked = left_out(Assembly({label: product.template}, {label: []}), implemented)
+        if blocked:
+            cannot.append(f"{label}: {blocked[label]}")
+            continue
+        stack = f"SC-{account_id}-pp-rehearsal{index}"
+        run.say(f"  provisioning {label} as {stack}")
+        aws.cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(product.template),
+                                        Parameters=launch_parameters(product.template, index),
+                                        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+        described = _wait_for_stack(aws.cloudformation, stack, PROVISION_S)
+        if described["StackStatus"] != "CREATE_COMPLETE":
+            raise Problem(f"{label}: {described['StackStatus']} {described.get('StackStatusReason', '')}")
+        deployed = read_deployed(aws.cloudformation, {stack: product.template})
+        unasserted = sorted(t for t in deployed.missing() if t != CDK_METADATA and not asserting_tests(t))
+        if unasserted:
+            raise Problem(f"{label}: not created by the emulator and named by no test under tests/: {unasserted}")
+        created = len(deployed.physical[stack])
+        skipped = sorted(t for t in deployed.missing() if t != CDK_METADATA)
+        provisioned.append(f"{label} ({created} resources; skipped by the emulator: {', '.join(skipped) or 'none'})")
+        aws.cloudformation.delete_stack(StackName=stack)
+    return provisioned, cannot
+
+
+def check_provisioning(run: Rehearsal, aws: Aws, output_dir: Path, account_id: str) -> None:
+    started = time.monotonic()
+    found: dict[str, list[str]] = {}
+
+    def provision() -> str:
+        found["provisioned"], found["cannot"] = provision_products(run, aws, output_dir, account_id)
+        if not found["provisioned"]:
+            raise NotRehearsed("moto can create none of the products: " + "; ".join(found["cannot"]))
+        return "; ".join(found["provisioned"])
+
+    run.check("provision products", provision)
+    run.timings["provision"] = time.monotonic() - started
+    if found.get("cannot"):
+        run.check("products the emulator cannot provision", lambda: _not_rehearsed(
+            "; ".join(found["cannot"]) + ". Their templates are asserted in tests/test_catalog.py, launches against "
+            "botocore's Stubber in tests/test_provision.py"))
+
+
+def _not_rehearsed(why: str) -> str:
+    raise NotRehearsed(why)
+
+
 def verify_deployed(run: Rehearsal, aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> None:
     run.say("5/6 verify: the deployed state, read back with boto3")
     run.check("stacks", lambda: check_stacks(aws, deployed.templates))
@@ -839,6 +926,7 @@ def deploy_and_check(run: Rehearsal, config: OrgConfig, config_path: Path, work:
             run.fail("read the deployed stacks", f"{type(error).__name__}: {error}")
             return
         verify_deployed(run, aws, deployed, config, account)
+        check_provisioning(run, aws, output_dir, account.id)
         outputs = {stack: _destroy(run, stack, work, env, output_dir)
                    for stack in destroy_order(deployed, assembly)}
         run.check("cdk destroy", lambda: check_destroy(aws, outputs, run))
