@@ -9,6 +9,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,22 @@ def product_templates(assembly: Path, stack: str) -> dict[str, dict]:
             ".template.json", ".assets.json")).read_text())
         templates[tags["fmops:template"]] = json.loads((folder / manifest["files"][digest]["source"]["path"]).read_text())
     return templates
+
+
+def resolve_pseudo(value: Any, account: str, region: str) -> Any:
+    """A synthesized value (a policy, a parameter) with the pseudo parameters of ``account`` and
+    ``region`` filled in: ``Fn::Sub`` and ``Fn::Join`` become text, a ``Ref`` of another name ``ref``."""
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account}
+    if isinstance(value, dict):
+        if "Fn::Sub" in value:
+            values = {**pseudo, "AWS::URLSuffix": "amazonaws.com"}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1), m.group(0)), value["Fn::Sub"])
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(resolve_pseudo(p, account, region)) for p in parts)
+        if "Ref" in value:
+            return pseudo.get(value["Ref"], "ref")
+        return {k: resolve_pseudo(v, account, region) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_pseudo(v, account, region) for v in value]
+    return value

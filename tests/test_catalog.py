@@ -35,7 +35,7 @@ from infra.compliance.internet_free import check_template
 from infra.compliance.internet_free.organisation import Organisation
 from infra.config import ConfigError, Stage, load_config
 from templates.registry import BY_ID, REGISTRY, TEMPLATES_DIR
-from tests.conftest import REPO, load_templates, product_templates as _product_templates, resources, synth
+from tests.conftest import REPO, load_templates, product_templates as _product_templates, resolve_pseudo, resources, synth
 
 
 from tests.iam import Node, Policy, local_check_authorization_full  # noqa: E402
@@ -58,18 +58,7 @@ def _sub(text: str, extra: dict[str, str] | None = None) -> str:
 
 def _resolve(value: Any) -> Any:
     """A synthesized policy with its pseudo parameters filled in."""
-    if isinstance(value, dict):
-        if "Fn::Sub" in value:
-            return _sub(value["Fn::Sub"])
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(str(_resolve(p)) for p in parts)
-        if "Ref" in value:
-            return {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}.get(value["Ref"], "ref")
-        return {k: _resolve(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(v) for v in value]
-    return value
+    return resolve_pseudo(value, ACCOUNT, REGION)
 
 
 @pytest.fixture(scope="module")
