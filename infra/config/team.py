@@ -120,10 +120,12 @@ class TeamCatalog(Strict):
         description="Allowed values of the fmops:project TagOption (cost allocation per project); default: the team name")
     source: ProjectSource = ProjectSource()
     project_path: Literal["catalog", "project"] = Field(
-        default="catalog", description="How the team's projects are launched, both as SageMaker projects Studio "
-        "lists: catalog: from Service Catalog products (the portfolio, a launch role trusted by Service Catalog); "
+        default="catalog", description="How Studio and `fmops provision` create the team's SageMaker projects: "
+        "catalog: from Service Catalog products (the portfolio, a launch role trusted by Service Catalog); "
         "project: without Service Catalog, from each template's S3 URL with the team's project role "
-        "(SageMaker template-provider projects, `fmops provision --via project`)")
+        "(template-provider projects, `fmops provision --via project`); there the launcher names the template "
+        "URL, so the project role, held to the team's names, tag, path and boundary, is the limit "
+        "(platform guide, SageMaker projects without Service Catalog)")
     share_from_governance: bool = Field(
         default=False, description="Publish the team's products once, in the governance account, and share the "
         "portfolio with the team's workload accounts (mode organisation)")
