@@ -152,13 +152,18 @@ def test_project_role_may_create_every_resource_of_the_templates(project_role, a
 
 
 def test_launchers_pass_the_project_role_to_cloudformation_only(assembly):
+    """Under the team boundary: pass that one role, to CloudFormation; read the parameters and the
+    templates (the .json objects of the asset bucket), nothing of another team."""
     config, _ = assembly
     team_plan = next(t for a in build_plan(load_config(config)).accounts for t in a.teams if t.name == TEAM)
     statements = [{**s, "Resource": [_sub(r) for r in s["Resource"]]} for s in end_user_statements(team_plan)]
     arn = f"arn:aws:iam::{ACCOUNT}:role/{ORG}-{TEAM}-lead-data-scientist"
+    boundary = next(p["Properties"]["PolicyDocument"] for p in
+                    resources(load_templates(assembly[1])[f"{ORG}-sandbox-{TEAM}"], "AWS::IAM::ManagedPolicy").values()
+                    if p["Properties"]["ManagedPolicyName"] == f"{ORG}-{TEAM}-boundary")
     launcher = Node(arn, f"{ORG}-{TEAM}-lead-data-scientist",
                     [Policy(arn, "end-user", {"Version": "2012-10-17", "Statement": statements})], [], {}, None, 0,
-                    False, False, None, False, {})
+                    False, False, Policy(arn, "boundary", _resolve(boundary)), False, {})  # the team's boundary too
     passing = {"iam:PassedToService": "cloudformation.amazonaws.com"}
     assert _allowed(launcher, "iam:PassRole", ROLE_ARN, passing)
     assert not _allowed(launcher, "iam:PassRole", ROLE_ARN, {"iam:PassedToService": "lambda.amazonaws.com"})
@@ -168,3 +173,6 @@ def test_launchers_pass_the_project_role_to_cloudformation_only(assembly):
     parameter = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{naming.project_template_parameter(ORG, TEAM)}"
     assert _allowed(launcher, "ssm:GetParametersByPath", parameter)
     assert not _allowed(launcher, "ssm:GetParametersByPath", parameter.replace(f"/{TEAM}/", "/risk/"))
+    template = f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/abc.json"
+    assert _allowed(launcher, "s3:GetObject", template)
+    assert not _allowed(launcher, "s3:GetObject", template.replace(".json", ".zip"))  # code assets stay unreadable

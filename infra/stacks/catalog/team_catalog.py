@@ -164,13 +164,17 @@ class CatalogStack(Stack):
             description=f"Launch, follow and run team {team.name}'s projects",
             document=policy_document(statements),
             roles=[iam.Role.from_role_name(self, f"EndUser-{name}", name) for name in end_user_roles(plan)])
-        acknowledge_wildcards(
-            policy, nag_document(statements),
-            "Service Catalog end-user calls: search and describe calls have no resource-level permissions, "
-            "launches are limited to the account's products and to the portfolios the role is associated with, "
-            "provisioning records to the account (servicecatalog:accountLevel) and changes to what the caller's "
-            "own role launched (servicecatalog:roleLevel); pipelines and labeling jobs carry the team's name "
-            "prefix, passed roles the team's project path, code uploads the code/ folders of project prefixes")
+        why = ("Service Catalog end-user calls: search and describe calls have no resource-level permissions, "
+               "launches are limited to the account's products and to the portfolios the role is associated with, "
+               "provisioning records to the account (servicecatalog:accountLevel) and changes to what the caller's "
+               "own role launched (servicecatalog:roleLevel); SageMaker projects are tagged with the team on create "
+               "and read or changed only when tagged with it; pipelines and labeling jobs carry the team's name "
+               "prefix, passed roles the team's project path, code uploads the code/ folders of project prefixes")
+        if team.catalog.project_path == "project":
+            why += ("; on the project path: the team's project-template parameters below its SSM path, the .json "
+                    "templates of the account's CDK asset bucket (their object names are content hashes), "
+                    "GetTemplateSummary (no resource type) and the stacks tagged with the team (SageMaker names them)")
+        acknowledge_wildcards(policy, nag_document(statements), why)
 
 
 def check_platform_values(stacks: Iterable[ProjectProductStack], available: set[PlatformValue],
