@@ -10,7 +10,7 @@ from typing import Any
 from infra.cli.parser import add_command, is_assembly
 from infra.config import Availability, load_config_or_exit
 from infra.tools import bootstrap as bootstrap_tool
-from infra.tools import docgen, fm_select, provision
+from infra.tools import docgen, fm_select, fm_select_command, provision
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -24,7 +24,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _select_fm(args: argparse.Namespace) -> int:
-    request = fm_select.SelectRequest(
+    request = fm_select_command.SelectRequest(
         priorities=args.priorities, priority=args.priority or (), scores=args.scores, models=args.models,
         catalog=args.catalog,
         model_filter=fm_select.CatalogFilter(
@@ -32,7 +32,7 @@ def _select_fm(args: argparse.Namespace) -> int:
             available_on=Availability(args.available_on) if args.available_on else None,
             min_context=args.min_context, min_eu_ai_act=args.min_eu_ai_act,
             min_eu_requirements=dict(args.min_eu_requirement or ())))
-    return fm_select.run_select_fm(request, as_json=args.json)
+    return fm_select_command.run_select_fm(request, as_json=args.json)
 
 
 def _requirement_minimum(text: str) -> tuple[str, int]:
