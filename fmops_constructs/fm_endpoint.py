@@ -123,6 +123,9 @@ class FmEndpoint(Construct):
     :param image_repository_arns: the ECR repositories the execution role may pull from, when
         ``image`` is a deploy-time choice (e.g. an ``Fn::If`` of an AWS-provided image and a
         mirror image). Default: the repository ``image`` names.
+    :param name_alarms: name the alarms ``<endpoint_name>-<metric>`` instead of letting
+        CloudFormation generate their names (a role held to the endpoint's name prefix can then
+        manage them). Default: false.
     """
 
     def __init__(
@@ -148,6 +151,7 @@ class FmEndpoint(Construct):
         environment: Mapping[str, str] | None = None,
         latency_threshold: Duration = Duration.seconds(30),
         image_repository_arns: Sequence[str] | None = None,
+        name_alarms: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if instance_type not in GPU_INSTANCE_TYPES:
@@ -157,6 +161,7 @@ class FmEndpoint(Construct):
         if not 0 <= min_instances <= max_instances or max_instances < 1:
             raise ValueError(f"need 0 <= min_instances ({min_instances}) <= max_instances ({max_instances}), max >= 1")
         self.endpoint_name = endpoint_name
+        self._name_alarms = name_alarms
         self.scales_to_zero = min_instances == 0
         self.ref = FmEndpointRef(endpoint_name, self.scales_to_zero)
         self.inference_component_name = self.ref.inference_component_name
@@ -331,7 +336,7 @@ class FmEndpoint(Construct):
             metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM, cooldown=Duration.minutes(1))
         step.add_adjustment(adjustment=1, lower_bound=0)
         alarm = cloudwatch.Alarm(
-            self, "NoCapacityAlarm",
+            self, "NoCapacityAlarm", alarm_name=self._alarm_name("no-capacity"),
             alarm_description=f"{self.endpoint_name}: a request found no model copy; start one",
             metric=self.ref.metric("NoCapacityInvocationFailures", statistic="Maximum",
                                        period=Duration.minutes(1)),
@@ -340,24 +345,28 @@ class FmEndpoint(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(cw_actions.ApplicationScalingAction(step))
+        self.no_capacity_alarm = alarm
+
+    def _alarm_name(self, metric: str) -> str | None:
+        return f"{self.endpoint_name}-{metric}" if self._name_alarms else None
 
     def _alarms(self, latency_threshold: Duration, action: cloudwatch.IAlarmAction) -> list[cloudwatch.Alarm]:
         capacity_per_period = self._target * self._max_instances * 5
         alarms = [
             cloudwatch.Alarm(
-                self, "LatencyAlarm", metric=self.ref.model_latency(),
+                self, "LatencyAlarm", metric=self.ref.model_latency(), alarm_name=self._alarm_name("latency"),
                 alarm_description=f"{self.endpoint_name}: p90 model latency above {latency_threshold.to_seconds()} s",
                 threshold=latency_threshold.to_seconds() * 1_000_000, evaluation_periods=3,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING),
             cloudwatch.Alarm(
-                self, "ServerErrorsAlarm", metric=self.ref.server_errors(),
+                self, "ServerErrorsAlarm", metric=self.ref.server_errors(), alarm_name=self._alarm_name("5xx"),
                 alarm_description=f"{self.endpoint_name}: the model container returns 5XX errors",
                 threshold=5, evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING),
             cloudwatch.Alarm(
-                self, "InvocationsAlarm", metric=self.ref.invocations(),
+                self, "InvocationsAlarm", metric=self.ref.invocations(), alarm_name=self._alarm_name("invocations"),
                 alarm_description=(f"{self.endpoint_name}: invocations above what {self._max_instances} instances "
                                    f"serve at the scaling target; raise max_instances"),
                 threshold=capacity_per_period, evaluation_periods=2,
@@ -366,6 +375,9 @@ class FmEndpoint(Construct):
         ]
         for alarm in alarms:
             alarm.add_alarm_action(action)
+        # A request that found no copy failed: the team hears of it too, not only the scaling policy.
+        if getattr(self, "no_capacity_alarm", None) is not None:
+            self.no_capacity_alarm.add_alarm_action(action)
         return alarms
 
 

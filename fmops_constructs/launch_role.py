@@ -75,6 +75,11 @@ class LaunchScope:
         Default: none.
     :param own_boundary_name: the launch role's own permission boundary. Default:
         ``boundary_name``.
+    :param service_catalog: the role launches Service Catalog products (the stacks are
+        ``SC-<account>-pp-*``, and so are the names CloudFormation generates). Otherwise it is the
+        CloudFormation role of SageMaker template-provider projects: SageMaker creates and names
+        the stack (not documented), so the role manages no stack and no generated name, only
+        resources the templates name ``<team>-...``. Default: true.
     """
 
     team: str
@@ -85,12 +90,17 @@ class LaunchScope:
     team_tag: str
     connection_arn: str | None = None
     own_boundary_name: str = ""
+    service_catalog: bool = True
 
     @property
     def fill(self) -> dict[str, str]:
-        """The values of the placeholders of :data:`SCOPES`."""
-        return {"team": self.team, "log_group_prefix": self.log_group_prefix,
-                "parameter_prefix": self.parameter_prefix, "connection": self.connection_arn or ""}
+        """The values of the placeholders of :data:`SCOPES`; ``{generated}`` and
+        ``{generated_buckets}`` only for Service Catalog (see :attr:`service_catalog`)."""
+        values = {"team": self.team, "log_group_prefix": self.log_group_prefix,
+                  "parameter_prefix": self.parameter_prefix, "connection": self.connection_arn or ""}
+        if self.service_catalog:
+            values.update(generated=GENERATED, generated_buckets=GENERATED_BUCKETS)
+        return values
 
 
 @dataclass(frozen=True)
@@ -125,14 +135,14 @@ SCOPES: dict[str, Scope] = {
     "kms": Scope((_arn("kms", "key/*"),), resource_tag=True,
                  action_conditions={"kms:CreateGrant": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}),
     "sns": Scope((_arn("sns", "{team}-*"),)),
-    "events": Scope((_arn("events", "rule/{team}-*"), _arn("events", f"rule/{GENERATED}"))),
+    "events": Scope((_arn("events", "rule/{team}-*"), _arn("events", "rule/{generated}"))),
     "codepipeline": Scope((_arn("codepipeline", "{team}-*"),)),
     "codecommit": Scope((_arn("codecommit", "{team}-*"),)),
-    "cloudwatch": Scope((_arn("cloudwatch", f"alarm:{GENERATED}"),)),
+    "cloudwatch": Scope((_arn("cloudwatch", "alarm:{team}-*"), _arn("cloudwatch", "alarm:{generated}"))),
     "application-autoscaling": Scope((_arn("application-autoscaling", "scalable-target/*"),)),
     "ec2": Scope((_arn("ec2", "security-group/*"), _arn("ec2", "vpc/*"))),
     "cognito-idp": Scope((_arn("cognito-idp", "userpool/*"),)),
-    "s3": Scope((f"arn:${{AWS::Partition}}:s3:::{GENERATED_BUCKETS}", f"arn:${{AWS::Partition}}:s3:::{GENERATED_BUCKETS}/*",
+    "s3": Scope(("arn:${AWS::Partition}:s3:::{generated_buckets}", "arn:${AWS::Partition}:s3:::{generated_buckets}/*",
                  "arn:${AWS::Partition}:s3:::cdk-*-assets-${AWS::AccountId}-${AWS::Region}/*")),
     "ssm": Scope((_arn("ssm", "parameter{parameter_prefix}/*"),)),
     "codestar-connections": Scope(("{connection}",)),
@@ -208,9 +218,9 @@ def launch_statements(scope: LaunchScope, resource_types: Iterable[str]) -> list
         {"Sid": "ProvisionedProductStacks", "Action": list(CLOUDFORMATION), "Resource": [STACKS + "/*"]},
         {"Sid": "ReadProductTemplates", "Action": ["s3:GetObject"], "Resource": ["*"],
          "Condition": {"StringEquals": {"s3:ExistingObjectTag/servicecatalog:provisioning": "true"}}},
-        {"Sid": "ReadPlatformParameters", "Action": ["ssm:GetParameters", "ssm:GetParameter"],
-         "Resource": [_arn("ssm", f"parameter{scope.parameter_prefix}/*")]},
-    ]
+    ] if scope.service_catalog else []
+    statements.append({"Sid": "ReadPlatformParameters", "Action": ["ssm:GetParameters", "ssm:GetParameter"],
+                       "Resource": [_arn("ssm", f"parameter{scope.parameter_prefix}/*")]})
     resource_types = list(resource_types)
     for resource_type, service in SERVICE_LINKED_ROLES.items():
         if resource_type in resource_types:
@@ -255,7 +265,10 @@ def _iam_statements(actions: set[str], path: str, boundary: str) -> list[dict[st
 
 def _scoped_statements(service: str, actions: list[str], scope: Scope,
                        launch: LaunchScope) -> list[dict[str, Any]]:
-    resources = [_fill(r, launch.fill) for r in scope.resources]
+    resources = [filled for filled in (_fill(r, launch.fill) for r in scope.resources) if "{generated" not in filled]
+    if not resources:
+        raise ValueError(f"launch role: service {service!r} has only generated-name scopes, which a "
+                         "template-provider project role cannot use")
     resource_tagged = {"StringEquals": {f"aws:ResourceTag/{launch.team_tag}": launch.team}}
     sid = "".join(part.capitalize() for part in service.replace("-", " ").split())
     if not (scope.create_tag or scope.resource_tag):
@@ -325,12 +338,13 @@ class ProductLaunchRole(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, role_name: str, launch_scope: LaunchScope) -> None:
         super().__init__(scope, construct_id)
         self.launch_scope = launch_scope
+        service, purpose = (("servicecatalog.amazonaws.com", "Service Catalog launch role") if launch_scope.service_catalog
+                            else ("cloudformation.amazonaws.com", "CloudFormation role of the SageMaker projects"))
         self.role = iam.Role(
-            self, "Role", role_name=role_name, assumed_by=iam.ServicePrincipal("servicecatalog.amazonaws.com"),
+            self, "Role", role_name=role_name, assumed_by=iam.ServicePrincipal(service),
             permissions_boundary=iam.ManagedPolicy.from_managed_policy_name(
                 self, "Boundary", launch_scope.own_boundary_name or launch_scope.boundary_name),
-            description=f"Service Catalog launch role of team {launch_scope.team}'s project templates "
-                        "(generated policy)",
+            description=f"{purpose} of team {launch_scope.team}'s project templates (generated policy)",
         )
         self.statements: list[dict[str, Any]] = []
 
@@ -349,10 +363,15 @@ class ProductLaunchRole(Construct):
             self._acknowledge(policy, part)
 
     def _acknowledge(self, policy: iam.ManagedPolicy, statements: list[dict[str, Any]]) -> None:
-        acknowledge_wildcards(
-            policy, nag_document(statements),
-            "generated from the resource handler permissions of the portfolio's templates; every resource pattern "
-            f"is held to team {self.launch_scope.team}: its name prefix, the project IAM path, its "
-            f"{self.launch_scope.team_tag} tag, its SSM parameters, or the SC-<account>-pp- names of "
-            "provisioned-product stacks; the Resource '*' statements are read-only calls without resource types "
-            "and the Service Catalog template read, which a servicecatalog:provisioning object-tag condition limits")
+        scope = self.launch_scope
+        held = (f"generated from the resource handler permissions of the team's templates; every resource pattern "
+                f"is held to team {scope.team}: its name prefix, the project IAM path, its {scope.team_tag} tag, "
+                "its SSM parameters")
+        if scope.service_catalog:
+            why = (f"{held}, or the SC-<account>-pp- names of provisioned-product stacks; the Resource '*' statements "
+                   "are read-only calls without resource types and the Service Catalog template read, which a "
+                   "servicecatalog:provisioning object-tag condition limits")
+        else:
+            why = (f"{held} (no stack and no CloudFormation-generated name: SageMaker names the project stacks); the "
+                   "Resource '*' statement is read-only calls without resource types")
+        acknowledge_wildcards(policy, nag_document(statements), why)

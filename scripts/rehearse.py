@@ -15,7 +15,8 @@ end (exit 0 when no check fails, 1 when one does, 2 for a config it cannot rehea
 4. ``npx --no-install cdk deploy --all --require-approval never`` on that cloud assembly
    (``--app``; the stacks by name instead of ``--all`` when some cannot be deployed), which
    publishes the assets and deploys each stack through change sets;
-5. read the deployed state back with boto3 and check it (below);
+5. read the deployed state back with boto3 and check it (below), then provision the project
+   templates (below);
 6. ``npx --no-install cdk destroy --exclusively --force``, one deployed stack at a time, dependents
    first, check what happened, and stop the emulator (its whole process group), also after a
    failure, Ctrl-C or SIGTERM.
@@ -46,6 +47,19 @@ Checked on the deployed state (boto3 against the emulator):
   permission boundary that exists; the platform's service roles, trusted only by an AWS service
   (flow-log delivery, CDK custom-resource Lambdas, ECR, Bedrock log delivery), are listed. With no
   team or persona role deployed, the check says so instead of passing;
+- provisioning: each product of the catalog stacks whose resources moto can create is launched
+  as Service Catalog would launch it, as a CloudFormation stack ``SC-<account>-pp-rehearsal<n>``
+  from the product's template, with the platform values its parameters read from SSM (the
+  catalog stack writes them; when the emulator cannot deploy that stack, the rehearsal writes them
+  from the deployed VPC, subnets, S3 endpoint, team key and alarm topic, and names the stand-ins
+  for what only the catalog stack creates), a project name and id, and a value for every
+  parameter without a default (its first allowed value); it must reach CREATE_COMPLETE with every resource
+  of a type moto implements created, and is deleted again. The products moto cannot create (a
+  resource it creates reads an attribute of one it skips) are listed with why, as NOT REHEARSED;
+  Service Catalog's ProvisionProduct and SageMaker's CreateProject, which moto does not
+  implement, are tested against botocore's Stubber (tests/test_provision.py). A launch moto
+  refuses although AWS accepts it (``PROVISION_LIMITS``: its old list of SageMaker instance
+  types) is listed with the reason, never passed;
 - after ``cdk destroy``: the stacks are gone, and every retained (DeletionPolicy Retain) bucket,
   key and log group of a destroyed stack still exists.
 
@@ -105,7 +119,7 @@ from moto.cloudformation.parsing import get_model_map
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infra.assembly import read_stacks  # noqa: E402  (needs the repo on sys.path)
+from infra.assembly import product_templates, read_stacks  # noqa: E402  (needs the repo on sys.path)
 from infra.plan import endpoints  # noqa: E402
 from infra.config import Account, ConfigError, Mode, OrgConfig, load_config  # noqa: E402
 from infra import naming  # noqa: E402
@@ -119,6 +133,7 @@ BOOTSTRAP_S = 180
 SYNTH_S = 600
 DEPLOY_S = 600
 DESTROY_S = 120  # per stack
+PROVISION_S = 120  # per product
 EMULATOR_STOP_S = 10
 BOTO = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2, "mode": "standard"})
 
@@ -134,6 +149,11 @@ DESTROY_LIMITS = (
     (re.compile(r"Cannot delete entity, must detach all policies first"),
      "moto has no CloudFormation delete for AWS::IAM::ManagedPolicy, so a role it is attached to "
      "(through the policy's Roles) 'must detach all policies first'"),
+)
+# Launches moto refuses although AWS accepts them: reported as NOT REHEARSED, with why.
+PROVISION_LIMITS = (
+    (re.compile(r"Value 'ml\.[a-z0-9.]+' at 'instanceType' failed to satisfy constraint: Member must satisfy enum"),
+     "moto's SageMaker knows an old list of instance types (no ml.g5), so it refuses the endpoint config"),
 )
 DOCKER_ERROR = "error running docker"
 
@@ -793,6 +813,175 @@ def check_retained(aws: Aws, deployed: Deployed, destroyed: list[str]) -> str:
 
 # -- the run ------------------------------------------------------------------------------------
 
+# -- provisioning the project templates ---------------------------------------------------------
+
+def launch_parameters(template: dict, index: int) -> list[dict[str, str]]:
+    """What a launch gives: the project's name and id, and the first allowed value (or a name) for
+    every parameter without a default; the platform values keep their SSM defaults."""
+    given = {"SageMakerProjectName": f"rehearsal{index}", "SageMakerProjectId": f"p-rehearsal{index}"}
+    for key, spec in template.get("Parameters", {}).items():
+        if key not in given and "Default" not in spec:
+            given[key] = (spec.get("AllowedValues") or [f"rehearsal{index}"])[0]
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()]
+
+
+def _wait_for_stack(cloudformation: Any, stack: str, timeout_s: int) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+        if not described["StackStatus"].endswith("_IN_PROGRESS"):
+            return described
+        if time.monotonic() > deadline:
+            raise Problem(f"{stack} still {described['StackStatus']} after {timeout_s}s")
+        time.sleep(1)
+
+
+def platform_values(deployed: Deployed, config: OrgConfig, account: Account) -> dict[str, tuple[str, str]]:
+    """Key below a team's catalog SSM prefix -> (value, where it comes from), for the platform
+    values the catalog stack writes when the emulator cannot deploy it: the deployed VPC, subnets,
+    S3 gateway endpoint, team data key and alarm topic, and stand-ins for what only the catalog
+    stack creates (the project key and security group: the team's data key and the endpoints'
+    group) or the emulator skips (guardrail, labeling workforce)."""
+    region = config.organisation.region
+    team = config.teams[0].name
+    team_stack = f"{config.organisation.name}-{account.name}-{team}"
+    gateway = [p for _, p, r in deployed.resources("AWS::EC2::VPCEndpoint")
+               if r["Properties"].get("VpcEndpointType") == "Gateway"]
+    groups = [p for stack, p, _ in deployed.resources("AWS::EC2::SecurityGroup") if stack.endswith("-platform")]
+    keys = [p for stack, p, _ in deployed.resources("AWS::KMS::Key") if stack == team_stack]
+    topics = [p for stack, p, _ in deployed.resources("AWS::SNS::Topic") if stack == team_stack]
+    key_arn = f"arn:aws:kms:{region}:{account.id}:key/{keys[0]}" if keys else "missing"
+    stand_in = "stand-in: the catalog stack is not deployed"
+    values = {
+        "vpc-id": (_vpc_id(deployed), "deployed VPC"),
+        "subnet-ids": (",".join(deployed.physical_ids("AWS::EC2::Subnet")), "deployed subnets"),
+        "s3-endpoint-id": (gateway[0] if gateway else "missing", "deployed S3 gateway endpoint"),
+        "data-key-arn": (key_arn, "deployed team data key"),
+        "alarm-topic-arn": (topics[0] if topics else "missing", "deployed team alarm topic"),
+        "project-key-arn": (key_arn, f"{stand_in} (the team's data key)"),
+        "security-group-id": (groups[0] if groups else "missing", f"{stand_in} (the endpoints' group)"),
+        "seed-bucket": (f"cdk-hnb659fds-assets-{account.id}-{region}", "the bootstrap asset bucket"),
+        "promotion-account": ("none", "single account: no next stage"),
+    }
+    skipped = f"{stand_in}; moto does not implement it"
+    values.update({
+        "guardrail-arn": (f"arn:aws:bedrock:{region}:{account.id}:guardrail/rehearsal", f"{skipped} (a guardrail ARN)"),
+        "guardrail-key-arn": (key_arn, f"{skipped} (the team's data key)"),
+        "labeling-user-pool-id": (f"{region}_rehearsal", f"{skipped} (a user pool id)"),
+        "labeling-client-id": ("rehearsal", f"{skipped} (a client id)"),
+        "execute-api-endpoint-id": ("vpce-0rehearsal", f"{stand_in} (an endpoint id)"),
+    })
+    return values
+
+
+def _write_platform_values(aws: Aws, template: dict, values: dict[str, tuple[str, str]], used: dict[str, str]) -> None:
+    """Put the SSM parameters a product's parameters default to, unless the emulator has them."""
+    for spec in template.get("Parameters", {}).values():
+        name = spec.get("Default", "")
+        if not spec["Type"].startswith("AWS::SSM::Parameter::") or not name:
+            continue
+        try:
+            aws.ssm.get_parameter(Name=name)
+            continue
+        except ClientError:
+            pass
+        key = name.rsplit("/", 1)[1]
+        value, source = (f"rehearsal/{key}.zip", "stand-in seed bundle key") if "/seed/" in name else values.get(
+            key, (None, ""))
+        if value is None:
+            raise Problem(f"no platform value for SSM parameter {name}")
+        kind = "StringList" if "List<" in spec["Type"] else "String"
+        aws.ssm.put_parameter(Name=name, Value=value, Type=kind)
+        used[key] = source
+
+
+def provision_products(run: Rehearsal, aws: Aws, output_dir: Path, values: dict[str, tuple[str, str]],
+                       account_id: str) -> tuple[list[str], list[str], dict[str, str]]:
+    """Launch every product moto can create (see the module docstring): (what was provisioned,
+    what cannot be and why, the platform values written and where from). A failed launch raises
+    Problem."""
+    implemented = implemented_types()
+    stacks = [s for s in read_stacks(output_dir) if s.directory == output_dir]
+    provisioned, cannot, used = [], [], {}
+    for index, product in enumerate(product_templates(stacks)):
+        label = f"{product.name} {product.version}"
+        blocked = left_out(Assembly({label: product.template}, {label: []}), implemented)
+        if blocked:
+            cannot.append(f"{label}: {blocked[label]}")
+            continue
+        stack = f"SC-{account_id}-pp-rehearsal{index}"
+        run.say(f"  provisioning {label} as {stack}")
+        _write_platform_values(aws, product.template, values, used)
+        try:
+            aws.cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(product.template),
+                                            Parameters=launch_parameters(product.template, index),
+                                            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+        except ClientError as error:
+            why = next((why for pattern, why in PROVISION_LIMITS if pattern.search(str(error))), None)
+            if why is None:
+                raise
+            cannot.append(f"{label}: {why}")
+            continue
+        described = _wait_for_stack(aws.cloudformation, stack, PROVISION_S)
+        if described["StackStatus"] != "CREATE_COMPLETE":
+            raise Problem(f"{label}: {described['StackStatus']} {described.get('StackStatusReason', '')}")
+        deployed = read_deployed(aws.cloudformation, {stack: product.template})
+        missing = {t: ids for t, ids in deployed.missing().items() if t != CDK_METADATA}
+        resources = product.template["Resources"]
+        conditional = sorted(i.split("/", 1)[1] for ids in missing.values() for i in ids
+                             if "Condition" in resources[i.split("/", 1)[1]])
+        failed = sorted(i for t, ids in missing.items() if _implemented(t, implemented) for i in ids
+                        if "Condition" not in resources[i.split("/", 1)[1]])
+        if failed:
+            raise Problem(f"{label}: moto implements these and did not create them: {failed}")
+        skipped = sorted(t for t, ids in missing.items() if not _implemented(t, implemented)
+                         and any("Condition" not in resources[i.split("/", 1)[1]] for i in ids))
+        unasserted = [t for t in skipped if not asserting_tests(t)]
+        if unasserted:
+            raise Problem(f"{label}: not created by the emulator and named by no test under tests/: {unasserted}")
+        provisioned.append(f"{label} ({len(deployed.physical[stack])} resources; skipped by the emulator: "
+                           f"{', '.join(skipped) or 'none'}; not created, their condition false for this launch: "
+                           f"{', '.join(conditional) or 'none'}; {_terminate(aws, stack)})")
+    return provisioned, cannot, used
+
+
+def _terminate(aws: Aws, stack: str) -> str:
+    """Delete a provisioned product's stack, as terminating it would; what happened."""
+    try:
+        aws.cloudformation.delete_stack(StackName=stack)
+    except ClientError as error:
+        why = _known_destroy_limit(str(error))
+        if why is None:
+            raise
+        return f"not deleted: {why}"
+    return "deleted"
+
+
+def check_provisioning(run: Rehearsal, aws: Aws, output_dir: Path, deployed: Deployed, config: OrgConfig,
+                       account: Account) -> None:
+    started = time.monotonic()
+    found: dict[str, Any] = {}
+
+    def provision() -> str:
+        values = platform_values(deployed, config, account)
+        found["provisioned"], found["cannot"], used = provision_products(run, aws, output_dir, values, account.id)
+        if not found["provisioned"]:
+            raise NotRehearsed("moto can create none of the products: " + "; ".join(found["cannot"]))
+        sources = ", ".join(f"{key} ({source})" for key, source in sorted(used.items()))
+        return "; ".join(found["provisioned"]) + (f". Platform values written for them: {sources}" if used else "")
+
+    run.check("provision products", provision)
+    run.timings["provision"] = time.monotonic() - started
+    if found.get("cannot"):
+        run.check("products the emulator cannot provision", lambda: _not_rehearsed(
+            "; ".join(found["cannot"]) + ". Their templates are asserted in tests/test_catalog.py, launches against "
+            "botocore's Stubber in tests/test_provision.py"))
+
+
+def _not_rehearsed(why: str) -> str:
+    raise NotRehearsed(why)
+
+
 def verify_deployed(run: Rehearsal, aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> None:
     run.say("5/6 verify: the deployed state, read back with boto3")
     run.check("stacks", lambda: check_stacks(aws, deployed.templates))
@@ -839,6 +1028,7 @@ def deploy_and_check(run: Rehearsal, config: OrgConfig, config_path: Path, work:
             run.fail("read the deployed stacks", f"{type(error).__name__}: {error}")
             return
         verify_deployed(run, aws, deployed, config, account)
+        check_provisioning(run, aws, output_dir, deployed, config, account)
         outputs = {stack: _destroy(run, stack, work, env, output_dir)
                    for stack in destroy_order(deployed, assembly)}
         run.check("cdk destroy", lambda: check_destroy(aws, outputs, run))

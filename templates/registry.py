@@ -95,7 +95,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "alarms, the AWS-provided TGI image (or a custom one of the organisation's ECR mirror): weights staged in the team bucket, or an "
                     "approved model package of the team's registry (fine-tuned, or promoted from the previous stage)",
         product_stack=FmHostingProduct,
-        version="1.2.0",
+        version="1.3.0",
         required_features=frozenset({"hosting"}),
         images=fm_hosting.IMAGES,
     ),

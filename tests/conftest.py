@@ -7,7 +7,10 @@ the lock synthesizes, the others read the result.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import re
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,38 @@ def single_templates(single_assembly: Path) -> dict[str, dict]:
 
 def resources(template: dict, resource_type: str) -> dict[str, dict]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def product_templates(assembly: Path, stack: str) -> dict[str, dict]:
+    """template id -> product template, for the catalog stack ``stack`` (its products' templates
+    are file assets of the stack)."""
+    catalog = load_templates(assembly)[stack]
+    templates = {}
+    for product in resources(catalog, "AWS::ServiceCatalog::CloudFormationProduct").values():
+        tags = {t["Key"]: t["Value"] for t in product["Properties"]["Tags"]}
+        url = product["Properties"]["ProvisioningArtifactParameters"][0]["Info"]["LoadTemplateFromURL"]["Fn::Sub"]
+        digest = url.rsplit("/", 1)[1].removesuffix(".json")
+        folder, artifact = stack_artifacts(assembly)[stack]  # a stage's folder in mode organisation
+        manifest = json.loads((folder / artifact["properties"]["templateFile"].replace(
+            ".template.json", ".assets.json")).read_text())
+        templates[tags["fmops:template"]] = json.loads((folder / manifest["files"][digest]["source"]["path"]).read_text())
+    return templates
+
+
+def resolve_pseudo(value: Any, account: str, region: str) -> Any:
+    """A synthesized value (a policy, a parameter) with the pseudo parameters of ``account`` and
+    ``region`` filled in: ``Fn::Sub`` and ``Fn::Join`` become text, a ``Ref`` of another name ``ref``."""
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account}
+    if isinstance(value, dict):
+        if "Fn::Sub" in value:
+            values = {**pseudo, "AWS::URLSuffix": "amazonaws.com"}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1), m.group(0)), value["Fn::Sub"])
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(resolve_pseudo(p, account, region)) for p in parts)
+        if "Ref" in value:
+            return pseudo.get(value["Ref"], "ref")
+        return {k: resolve_pseudo(v, account, region) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_pseudo(v, account, region) for v in value]
+    return value

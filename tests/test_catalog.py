@@ -21,7 +21,7 @@ import pytest
 from aws_cdk import Environment, Stack, Tags
 from aws_cdk import aws_servicecatalog as servicecatalog
 
-from fmops_constructs.launch_role import NEVER, SCOPES, UNSCOPED_READS, needed_actions, split_statements
+from fmops_constructs.launch_role import GENERATED, GENERATED_BUCKETS, NEVER, SCOPES, UNSCOPED_READS, needed_actions, split_statements
 from fmops_constructs.product import PROJECT_ID_PATTERN, PROJECT_NAME_PATTERN
 from infra import personas
 from infra.personas import classification
@@ -36,7 +36,7 @@ from infra.compliance.internet_free import check_template
 from infra.compliance.internet_free.organisation import Organisation
 from infra.config import ConfigError, Stage, load_config
 from templates.registry import BY_ID, REGISTRY, TEMPLATES_DIR
-from tests.conftest import REPO, load_templates, resources, stack_artifacts, synth
+from tests.conftest import REPO, load_templates, product_templates as _product_templates, resolve_pseudo, resources, synth
 
 
 from tests.iam import Node, Policy, local_check_authorization_full  # noqa: E402
@@ -59,33 +59,7 @@ def _sub(text: str, extra: dict[str, str] | None = None) -> str:
 
 def _resolve(value: Any) -> Any:
     """A synthesized policy with its pseudo parameters filled in."""
-    if isinstance(value, dict):
-        if "Fn::Sub" in value:
-            return _sub(value["Fn::Sub"])
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(str(_resolve(p)) for p in parts)
-        if "Ref" in value:
-            return {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}.get(value["Ref"], "ref")
-        return {k: _resolve(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(v) for v in value]
-    return value
-
-
-def _product_templates(assembly: Path, stack: str) -> dict[str, dict]:
-    """template id -> product template, for the catalog stack ``stack``."""
-    catalog = load_templates(assembly)[stack]
-    templates = {}
-    for product in resources(catalog, "AWS::ServiceCatalog::CloudFormationProduct").values():
-        tags = {t["Key"]: t["Value"] for t in product["Properties"]["Tags"]}
-        url = product["Properties"]["ProvisioningArtifactParameters"][0]["Info"]["LoadTemplateFromURL"]["Fn::Sub"]
-        digest = url.rsplit("/", 1)[1].removesuffix(".json")
-        folder, artifact = stack_artifacts(assembly)[stack]  # a stage's folder in mode organisation
-        manifest = json.loads((folder / artifact["properties"]["templateFile"].replace(
-            ".template.json", ".assets.json")).read_text())
-        templates[tags["fmops:template"]] = json.loads((folder / manifest["files"][digest]["source"]["path"]).read_text())
-    return templates
+    return resolve_pseudo(value, ACCOUNT, REGION)
 
 
 @pytest.fixture(scope="module")
@@ -535,7 +509,8 @@ def _sample_resource(action: str) -> str:
         return PROJECT_POLICY if "Polic" in action and "Role" not in action else PROJECT_ROLE
     pattern = SCOPES[service].resources[0]
     filled = (pattern.replace("{team}", TEAM).replace("{log_group_prefix}", log_prefix(ORG, TEAM))
-              .replace("{parameter_prefix}", catalog_parameter_prefix(ORG, TEAM)).replace("{connection}", ""))
+              .replace("{parameter_prefix}", catalog_parameter_prefix(ORG, TEAM)).replace("{connection}", "")
+              .replace("{generated_buckets}", GENERATED_BUCKETS).replace("{generated}", GENERATED))
     return _sub(filled).replace("*", f"{TEAM}-demo")
 
 

@@ -185,10 +185,10 @@ def _grants(statements: list[dict]) -> dict[str, list[str]]:
 # -- one template, two modes ----------------------------------------------------------------------
 
 def test_the_product_version_is_bumped_and_tagged(hosting):
-    assert BY_ID["fm-hosting"].version == "1.2.0"
+    assert BY_ID["fm-hosting"].version == "1.3.0"
     tags = {t["Key"]: t["Value"] for r in hosting["Resources"].values()
             for t in r.get("Properties", {}).get("Tags", []) if isinstance(t, dict)}
-    assert tags["fmops:template-version"] == "1.2.0"
+    assert tags["fmops:template-version"] == "1.3.0"
 
 
 def test_package_mode_serves_the_package_in_the_vpc_with_network_isolation(modes):

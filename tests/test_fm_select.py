@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -246,6 +247,93 @@ def test_combined_filters(catalog: Catalog) -> None:
         commercial_only=True, fine_tunable=True, available_on=Availability.JUMPSTART, min_context=2048
     )
     assert _ids(catalog, model_filter) == {"google-flan-ul2", "tii-falcon-40b-instruct", "tii-falcon-7b-instruct"}
+
+
+# --- the EU AI Act grading -----------------------------------------------------------------
+
+
+def _grade(catalog: Catalog, model_id: str) -> tuple[int | None, dict[str, int]]:
+    """The catalog's grading of a model's provider: (total, requirement -> score), read from the table."""
+    model = catalog.get(model_id)
+    if model.eu_ai_act_graded_model is None:
+        return None, {}
+    grade = catalog.eu_ai_act.grade_for(model.eu_ai_act_graded_model)
+    return grade.stated_total, dict(grade.scores)
+
+
+def test_eu_ai_act_priority_orders_by_the_providers_total(catalog: Catalog) -> None:
+    selection = select_fm(catalog, ["eu-ai-act"])
+    graded = [item.candidate.id for item in selection.ranking if _grade(catalog, item.candidate.id)[0] is not None]
+    totals = [_grade(catalog, model_id)[0] for model_id in graded]
+    assert totals == sorted(totals, reverse=True) and len(set(totals)) > 2
+    ungraded = [item.candidate.id for item in selection.ranking][len(graded):]
+    assert ungraded and all(_grade(catalog, m)[0] is None for m in ungraded)  # after every graded model
+    first = selection.ranking[0]
+    assert first.explanation.startswith(f"{first.candidate.id} chosen: P0 eu-ai-act {totals[0]}/48 is the best graded")
+    last = selection.ranking[-1]
+    assert "no EU AI Act grade for P0 eu-ai-act: ranked after models that have one" in last.notes
+
+
+def test_eu_ai_act_breaks_a_cost_tie(catalog: Catalog) -> None:
+    """meta-llama-65b and another $$$ model: the better-graded provider wins the tie on cost."""
+    ties = [m.id for m in catalog.models if m.relative_cost == 1 and m.eu_ai_act_total is not None]
+    assert len({catalog.get(m).eu_ai_act_total for m in ties}) > 1
+    selection = select_fm(catalog, ["cost", "eu-ai-act"], model_ids=ties)
+    best = max(ties, key=lambda m: (catalog.get(m).eu_ai_act_total, -ties.index(m)))
+    assert selection.chosen.id == best
+    assert "P1 eu-ai-act" in selection.ranking[0].explanation
+
+
+def test_min_eu_ai_act_total_filter(catalog: Catalog) -> None:
+    selection = select_fm(catalog, ["cost"], model_filter=CatalogFilter(min_eu_ai_act=25))
+    kept = {item.candidate.id for item in selection.ranking}
+    assert kept == {m.id for m in catalog.models if (m.eu_ai_act_total or -1) >= 25}
+    reasons = {e.model_id: e.reason for e in selection.excluded}
+    assert reasons["anthropic-claude"] == "EU AI Act total 7/48 < 25 (--min-eu-ai-act; graded as Claude)"
+    assert reasons["amazon-titan-text-large"] == "Amazon is not graded against the EU AI Act (--min-eu-ai-act)"
+    for item in selection.ranking:  # the explanation says how each kept model meets it
+        total = _grade(catalog, item.candidate.id)[0]
+        assert any(note.endswith(f"total {total}/48 >= 25") for note in item.notes)
+
+
+def test_min_eu_requirement_filter_reads_each_requirement(catalog: Catalog) -> None:
+    """A per-requirement minimum keeps exactly the models whose provider's cell meets it, whatever its total."""
+    wanted = {"compute": 4, "energy": 3}
+    selection = select_fm(catalog, ["cost"], model_filter=CatalogFilter(min_eu_requirements=wanted))
+    kept = {item.candidate.id for item in selection.ranking}
+    expected = {m.id for m in catalog.models
+                if _grade(catalog, m.id)[0] is not None
+                and all(_grade(catalog, m.id)[1][r] >= v for r, v in wanted.items())}
+    assert kept == expected and kept
+    lowest_kept = min(_grade(catalog, k)[0] for k in kept)
+    better_total_excluded = {m.id for m in catalog.models if (m.eu_ai_act_total or -1) > lowest_kept} - kept
+    assert better_total_excluded  # a per-requirement filter, not a total threshold in disguise
+    failed = [e for e in selection.excluded if "--min-eu-requirement" in e.reason and "not graded" not in e.reason]
+    assert failed and all(e.reason.startswith(("EU AI Act compute", "EU AI Act energy")) for e in failed)
+
+
+@pytest.mark.parametrize(("model_filter", "message"), [
+    (CatalogFilter(min_eu_ai_act=49), "min-eu-ai-act: 49 is outside the grading's 0-48"),
+    (CatalogFilter(min_eu_requirements={"data_governanc": 2}),
+     "min-eu-requirement: unknown requirement 'data_governanc'; did you mean data_governance?"),
+    (CatalogFilter(min_eu_requirements={"energy": 5}), "min-eu-requirement: energy=5 is outside the grading's 0-4"),
+])
+def test_bad_eu_ai_act_thresholds_are_refused(catalog: Catalog, model_filter: CatalogFilter, message: str) -> None:
+    with pytest.raises(SelectionError, match=re.escape(message)):
+        select_fm(catalog, ["cost"], model_filter=model_filter)
+
+
+def test_cli_eu_ai_act_filters_and_json(capsys: pytest.CaptureFixture[str], catalog: Catalog) -> None:
+    code, out, _ = _run(capsys, "--priorities", "eu-ai-act,cost", "--min-eu-ai-act", "20",
+                        "--min-eu-requirement", "data_governance=3", "--json")
+    assert code == 0
+    result = json.loads(out)
+    for row in result["ranking"]:
+        total, scores = _grade(catalog, row["id"])
+        assert row["eu_ai_act"]["total"] == total >= 20 and row["eu_ai_act"]["scores"] == scores
+        assert scores["data_governance"] >= 3
+    code, _, err = _run(capsys, "--priorities", "cost", "--min-eu-requirement", "energy")
+    assert code == 2 and "--min-eu-requirement: expected REQUIREMENT=SCORE" in err
 
 
 # --- input errors -------------------------------------------------------------------------

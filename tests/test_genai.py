@@ -384,19 +384,21 @@ def test_scale_to_zero_uses_an_inference_component(default_templates):
         {"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]
     [wake] = [a for a in resources(template, "AWS::CloudWatch::Alarm").values()
               if a["Properties"]["MetricName"] == "NoCapacityInvocationFailures"]
-    assert wake["Properties"]["AlarmActions"] == [{"Ref": step_id}]
+    actions = wake["Properties"]["AlarmActions"]
+    assert actions[0] == {"Ref": step_id} and len(actions) == 2  # scale out, and tell the team (test_alarms.py)
 
 
 def test_alarms_on_latency_errors_and_invocations_notify_the_team(default_templates):
     template = default_templates["fmops-risk-dev-risk-endpoints"]
-    genai = default_templates["fmops-risk-dev-risk-genai"]
-    topic_id, topic = one(genai, "AWS::SNS::Topic")
+    team = default_templates["fmops-risk-dev-risk"]
+    [(topic_id, topic)] = [(k, t) for k, t in resources(team, "AWS::SNS::Topic").items()
+                           if t["Properties"]["TopicName"] == "fmops-risk-alarms"]
     assert "KmsMasterKeyId" in topic["Properties"]
     alarms = {a["Properties"]["MetricName"]: a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()}
     assert set(alarms) == {"ModelLatency", "Invocation5XXErrors", "Invocations"}
     for alarm in alarms.values():
         [action] = alarm["AlarmActions"]
-        assert render(action).startswith(_export(default_templates, "risk", "dev", topic_id))
+        assert render(action).startswith(f"${{import:fmops-risk-dev-risk:ExportsOutputRef{topic_id}")
         assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
             "EndpointName": "fmops-risk-flan-t5", "VariantName": "AllTraffic"}
     assert (alarms["ModelLatency"]["ExtendedStatistic"], alarms["ModelLatency"]["Threshold"]) == ("p90", 30_000_000)

@@ -74,7 +74,7 @@ def acme(tmp_path: Path) -> Path:
 
 
 def test_keeps_every_line_comment_and_quote(acme: Path) -> None:
-    assert onboard(acme, "two", "--cost-centre", "CC-2", "--features", "studio,hosting",
+    assert onboard(acme, "two", "--cost-centre", "CC-2", "--features", "studio,hosting", "--alarm-email", "two-oncall@example.com",
                    "--new-accounts", "dev=333333333331") == 0
     after = acme.read_text()
     assert not _removed_lines(COMMENTED, after)

@@ -1,6 +1,9 @@
-"""`fmops provision` and `fmops projects` against botocore's Stubber (Service Catalog provisioning,
-which moto does not implement: the Stubber validates every request and response against the
-service model) and moto (STS, and DescribeProduct, which it implements)."""
+"""`fmops provision` and `fmops projects` against botocore's Stubber (SageMaker projects and
+Service Catalog provisioning, which moto does not implement: the Stubber validates every request
+and response against the service model) and moto (STS, and DescribeProduct, which it
+implements). Both paths create a SageMaker project: from the team's Service Catalog product
+(``--via catalog``) or from the template URL and project role its catalog stack publishes in SSM
+(``--via project``)."""
 
 from __future__ import annotations
 
@@ -11,14 +14,14 @@ import re
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from moto import mock_aws
 from rich.console import Console
 
-from fmops_constructs.product import PROJECT_ID_PATTERN
 from infra import cli
 from infra.tools.provision import (EXIT_FAILED, EXIT_INPUT, EXIT_OK, Product, ProvisionError, Provisioner, check_parameters,
-                             choose_tags, new_project_id)
+                             choose_tags)
+from tests.conftest import REPO
 
 REGION = "eu-west-1"
 PRODUCT = {"ProductId": "prod-abcdefghijklm", "Name": "FM hosting", "ShortDescription": "A model on an endpoint",
@@ -42,13 +45,37 @@ def aws():
 
 
 @pytest.fixture
-def stubs(aws):
-    catalog, cloudformation = _client("servicecatalog"), _client("cloudformation")
-    with Stubber(catalog) as catalog_stub, Stubber(cloudformation) as cfn_stub:
-        provisioner = Provisioner(catalog, cloudformation, _client("sts"), poll_seconds=0, sleep=lambda _: None)
-        yield provisioner, catalog_stub, cfn_stub
-        catalog_stub.assert_no_pending_responses()
-        cfn_stub.assert_no_pending_responses()
+def clients(aws):
+    """The Provisioner on stubbed clients: (provisioner, stubs by service)."""
+    services = {name: _client(name) for name in ("servicecatalog", "cloudformation", "sagemaker", "ssm")}
+    stubbers = {name: Stubber(client) for name, client in services.items()}
+    for stubber in stubbers.values():
+        stubber.activate()
+    provisioner = Provisioner(services["servicecatalog"], services["cloudformation"], _client("sts"),
+                              sagemaker=services["sagemaker"], ssm=services["ssm"], poll_seconds=0,
+                              sleep=lambda _: None)
+    yield provisioner, stubbers
+    for stubber in stubbers.values():
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
+
+
+@pytest.fixture
+def stubs(clients):
+    provisioner, stubbers = clients
+    return provisioner, stubbers["servicecatalog"], stubbers["cloudformation"]
+
+
+PROJECT_ID = "p-abcdefghijkl"
+PROJECT_ARN = f"arn:aws:sagemaker:{REGION}:333333333331:project/support-bot"
+
+
+def _sent(client, operation: str) -> dict:
+    """What the client sends for ``operation`` (filled in when it is called)."""
+    sent: dict = {}
+    client.meta.events.register(f"provide-client-params.{client.meta.service_model.service_name}.{operation}",
+                                lambda params, **_: sent.update(params))
+    return sent
 
 
 def _console() -> Console:
@@ -104,20 +131,25 @@ def _expect_resolution(stub: Stubber, parameters: list[dict]) -> None:
                        "PathId": PATH["Id"]})
 
 
-def test_provisions_with_checked_parameters_waits_and_prints_outputs(stubs, hosting_parameters):
-    provisioner, catalog, _ = stubs
+def _project_states(sagemaker: Stubber, *states: str, **final: object) -> None:
+    for index, state in enumerate(states):
+        extra = final if index == len(states) - 1 else {}
+        sagemaker.add_response("describe_project", {
+            "ProjectArn": PROJECT_ARN, "ProjectName": "support-bot", "ProjectId": PROJECT_ID,
+            "ProjectStatus": state, "CreationTime": datetime.datetime(2026, 6, 1), **extra},
+            {"ProjectName": "support-bot"})
+
+
+def test_catalog_path_creates_a_sagemaker_project_from_the_product(clients, hosting_parameters):
+    """--via catalog: CreateProject with the product, the checked parameters and the TagOptions;
+    SageMaker, not the command, names the project's id."""
+    provisioner, stubbers = clients
+    catalog, sagemaker = stubbers["servicecatalog"], stubbers["sagemaker"]
     _expect_resolution(catalog, hosting_parameters)
-    sent = {}
-    provisioner.catalog.meta.events.register("provide-client-params.servicecatalog.ProvisionProduct",
-                                             lambda params, **_: sent.update(params))
-    catalog.add_response("provision_product", {"RecordDetail": {"RecordId": "rec-123456789012", "Status": "CREATED"}},
-                         {"ProductId": PRODUCT["ProductId"], "ProvisioningArtifactId": "pa-new0000000002",
-                          "PathId": PATH["Id"], "ProvisionedProductName": "support-bot", "ProvisionToken": ANY,
-                          "ProvisioningParameters": ANY, "Tags": ANY})
-    for status in ("IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"):
-        catalog.add_response("describe_record", {"RecordDetail": {
-            "RecordId": "rec-123456789012", "Status": status, "ProvisionedProductId": "pp-abcdefghijklm"}},
-            {"Id": "rec-123456789012"})
+    sent = _sent(provisioner.sagemaker, "CreateProject")
+    sagemaker.add_response("create_project", {"ProjectArn": PROJECT_ARN, "ProjectId": PROJECT_ID})
+    _project_states(sagemaker, "Pending", "CreateInProgress", "CreateCompleted",
+                    ServiceCatalogProvisionedProductDetails={"ProvisionedProductId": "pp-abcdefghijklm"})
     catalog.add_response("get_provisioned_product_outputs", {"Outputs": [
         {"OutputKey": "EndpointName", "OutputValue": "genai-support-bot"}]},
         {"ProvisionedProductId": "pp-abcdefghijklm"})
@@ -127,24 +159,28 @@ def test_provisions_with_checked_parameters_waits_and_prints_outputs(stubs, host
                           provisioner, console)
     assert code == EXIT_OK, _text(console)
     assert "genai-support-bot" in _text(console)
-    parameters = {p["Key"]: p["Value"] for p in sent["ProvisioningParameters"]}
-    assert parameters["SageMakerProjectName"] == "support-bot"
-    assert re.fullmatch(PROJECT_ID_PATTERN, parameters["SageMakerProjectId"])
+    assert sent["ProjectName"] == "support-bot" and "TemplateProviders" not in sent
+    details = sent["ServiceCatalogProvisioningDetails"]
+    assert (details["ProductId"], details["ProvisioningArtifactId"], details["PathId"]) == (
+        PRODUCT["ProductId"], "pa-new0000000002", PATH["Id"])
+    parameters = {p["Key"]: p["Value"] for p in details["ProvisioningParameters"]}
+    assert parameters == {"Model": "tii-falcon-7b-instruct", "WeightsFolder": "falcon-7b-instruct/base"}
     assert {t["Key"]: t["Value"] for t in sent["Tags"]} == {
         "fmops:team": "genai", "fmops:cost-centre": "CC-2001", "fmops:project": "assistant"}
 
 
-def test_rollback_names_the_failing_resource_and_reason(stubs, hosting_parameters):
+def test_rollback_names_the_failing_resource_and_reason(stubs, clients, hosting_parameters):
     provisioner, catalog, cloudformation = stubs
+    sagemaker = clients[1]["sagemaker"]
     _expect_resolution(catalog, hosting_parameters)
-    catalog.add_response("provision_product", {"RecordDetail": {"RecordId": "rec-999999999999", "Status": "CREATED"}})
-    catalog.add_response("describe_record", {"RecordDetail": {
-        "RecordId": "rec-999999999999", "Status": "FAILED", "ProvisionedProductId": "pp-abcdefghijklm",
-        "RecordErrors": [{"Code": "StackRollback", "Description": "The stack rolled back"}]}})
+    sagemaker.add_response("create_project", {"ProjectArn": PROJECT_ARN, "ProjectId": PROJECT_ID})
+    _project_states(sagemaker, "CreateFailed", ServiceCatalogProvisionedProductDetails={
+        "ProvisionedProductId": "pp-abcdefghijklm", "ProvisionedProductStatusMessage": "The stack rolled back"})
     stack = "arn:aws:cloudformation:eu-west-1:333333333331:stack/SC-333333333331-pp-abc/1234"
     catalog.add_response("search_provisioned_products", {"ProvisionedProducts": [
-        {"Name": "support-bot", "PhysicalId": stack, "Id": "pp-abcdefghijklm"}]},
-        {"AccessLevelFilter": {"Key": "Account", "Value": "self"}, "Filters": {"SearchQuery": ["name:support-bot"]}})
+        {"Name": "support-bot-p-abcdefghijkl", "PhysicalId": stack, "Id": "pp-abcdefghijklm"}]},
+        {"AccessLevelFilter": {"Key": "Account", "Value": "self"},
+         "Filters": {"SearchQuery": ["id:pp-abcdefghijklm"]}})
     when = datetime.datetime(2026, 6, 1)
     events = [  # newest first, as CloudFormation returns them
         {"StackId": stack, "EventId": "3", "StackName": "SC-333333333331-pp-abc", "Timestamp": when,
@@ -166,7 +202,92 @@ def test_rollback_names_the_failing_resource_and_reason(stubs, hosting_parameter
     assert code == EXIT_FAILED
     assert "failed resource EndpointModel (AWS::SageMaker::Model): Could not access model data" in text
     assert "EndpointConfig" not in text  # cancelled resources are consequences, not causes
-    assert "StackRollback: The stack rolled back" in text
+    assert "The stack rolled back" in text and PROJECT_ID in text
+
+
+# -- --via project: no Service Catalog --------------------------------------------------------
+
+TEMPLATE_URL = "https://s3.eu-west-1.amazonaws.com/cdk-hnb659fds-assets-123456789012-eu-west-1/abc.json"
+PROJECT_ROLE = "arn:aws:iam::123456789012:role/fmops-pilot-project-launch"
+
+
+@pytest.fixture
+def project_config(tmp_path):
+    """The single-account config with team pilot on the project path."""
+    text = (REPO / "config" / "single-account.yaml").read_text()
+    path = tmp_path / "trial.yaml"
+    path.write_text(text.replace("    alarms: {emails: [pilot-oncall@example.com]}\n",
+                                 "    alarms: {emails: [pilot-oncall@example.com]}\n    catalog: {project_path: project}\n"))
+    return path
+
+
+def _expect_project_template(stubbers: dict, parameters: list[dict]) -> None:
+    stubbers["ssm"].add_response("get_parameters_by_path", {"Parameters": [
+        {"Name": "/fmops/catalog/pilot/project-template/fm-hosting", "Type": "String",
+         "Value": json.dumps({"url": TEMPLATE_URL, "version": "1.3.0", "role": PROJECT_ROLE})}]},
+        {"Path": "/fmops/catalog/pilot/project-template"})
+    summary = [{k: p[k] for k in ("ParameterKey", "ParameterType", "Description", "DefaultValue", "ParameterConstraints")
+                if k in p and (k != "ParameterConstraints" or "AllowedValues" in p[k])} for p in parameters]
+    for entry, original in zip(summary, parameters):
+        if "AllowedValues" in original.get("ParameterConstraints", {}):
+            entry["ParameterConstraints"] = {"AllowedValues": original["ParameterConstraints"]["AllowedValues"]}
+    stubbers["cloudformation"].add_response("get_template_summary", {"Parameters": summary},
+                                            {"TemplateURL": TEMPLATE_URL})
+
+
+def test_project_path_creates_a_sagemaker_project_from_the_template_url(clients, hosting_parameters, project_config):
+    """--via project: CreateProject with TemplateProviders (the URL and role of the SSM parameter),
+    the parameters checked against the template, the team's tags; outputs read from the stack."""
+    provisioner, stubbers = clients
+    _expect_project_template(stubbers, hosting_parameters)
+    sent = _sent(provisioner.sagemaker, "CreateProject")
+    stubbers["sagemaker"].add_response("create_project", {"ProjectArn": PROJECT_ARN, "ProjectId": PROJECT_ID})
+    stack = "arn:aws:cloudformation:eu-west-1:123456789012:stack/SM-p-abcdefghijkl/1"
+    _project_states(stubbers["sagemaker"], "CreateInProgress", "CreateCompleted", TemplateProviderDetails=[
+        {"CfnTemplateProviderDetail": {"TemplateName": "fm-hosting", "TemplateURL": TEMPLATE_URL,
+                                       "StackDetail": {"Name": "SM-p-abcdefghijkl", "Id": stack,
+                                                       "StatusMessage": "CREATE_COMPLETE"}}}])
+    stubbers["cloudformation"].add_response("describe_stacks", {"Stacks": [
+        {"StackName": "SM-p-abcdefghijkl", "StackId": stack, "CreationTime": datetime.datetime(2026, 6, 1),
+         "StackStatus": "CREATE_COMPLETE", "Outputs": [{"OutputKey": "EndpointName", "OutputValue": "pilot-bot"}]}]},
+        {"StackName": stack})
+    console = _console()
+    code = main_provision(["fm-hosting", "--name", "support-bot", "--via", "project", "--team", "pilot",
+                           "--config", str(project_config), "--param", "Model=tii-falcon-7b-instruct",
+                           "--param", "WeightsFolder=falcon-7b-instruct/base"], provisioner, console)
+    assert code == EXIT_OK, _text(console)
+    assert "pilot-bot" in _text(console)
+    assert "ServiceCatalogProvisioningDetails" not in sent
+    [provider] = sent["TemplateProviders"]
+    cfn = provider["CfnTemplateProvider"]
+    assert (cfn["TemplateName"], cfn["TemplateURL"], cfn["RoleARN"]) == ("fm-hosting", TEMPLATE_URL, PROJECT_ROLE)
+    assert {p["Key"]: p["Value"] for p in cfn["Parameters"]} == {
+        "SageMakerProjectName": "support-bot", "Model": "tii-falcon-7b-instruct",
+        "WeightsFolder": "falcon-7b-instruct/base"}
+    assert {t["Key"]: t["Value"] for t in sent["Tags"]} == {
+        "fmops:team": "pilot", "fmops:cost-centre": "CC-0001", "fmops:project": "pilot"}
+
+
+def test_project_path_refuses_bad_input_before_creating_anything(clients, hosting_parameters, project_config):
+    provisioner, stubbers = clients
+    _expect_project_template(stubbers, hosting_parameters)
+    console = _console()
+    common = ["--name", "bot", "--via", "project", "--team", "pilot", "--config", str(project_config)]
+    assert main_provision(["fm-hosting", *common, "--param", "Model=gpt-42", "--param", "WeightsFolder=x"],
+                          provisioner, console) == EXIT_INPUT
+    assert "bad parameter Model='gpt-42': allowed values are" in _text(console)
+    stubbers["ssm"].add_response("get_parameters_by_path", {"Parameters": []},
+                                 {"Path": "/fmops/catalog/pilot/project-template"})
+    console = _console()
+    assert main_provision(["genai-app", *common], provisioner, console) == EXIT_INPUT
+    assert "unknown SageMaker project template 'genai-app'" in _text(console)
+    for argv, message in ((["fm-hosting", "--name", "bot", "--via", "project"], "--via project needs --team"),
+                          (["fm-hosting", "--name", "bot", "--via", "project", "--team", "risk"],
+                           "team risk launches through Service Catalog"),
+                          (["fm-hosting", *common, "--version", "1.0.0"], "--version")):
+        console = _console()
+        assert main_provision(argv, provisioner, console) == EXIT_INPUT, argv
+        assert message in _text(console)
 
 
 @pytest.mark.parametrize(("params", "message"), [
@@ -258,8 +379,18 @@ def test_check_parameters_accepts_defaults():
     assert check_parameters(declared, {"B": "x"}) == {"B": "x"}
 
 
-def test_project_ids_have_sagemakers_shape():
-    assert all(re.fullmatch(PROJECT_ID_PATTERN, new_project_id()) and len(new_project_id()) == 14 for _ in range(20))
+def test_sagemakers_parameters_are_not_the_users(stubs, hosting_parameters):
+    """SageMaker gives the template its project name and id: the command invents neither and refuses them."""
+    provisioner, catalog, _ = stubs
+    _expect_resolution(catalog, hosting_parameters)
+    console = _console()
+    assert main_provision(["fm-hosting", "--name", "bot", "--project-tag", "search", "--param",
+                           "SageMakerProjectId=p-123456789012"], provisioner, console) == EXIT_INPUT
+    assert "SageMakerProjectId: SageMaker sets it" in _text(console)
+    declared = [{"ParameterKey": "SageMakerProjectName"}, {"ParameterKey": "SageMakerProjectId"}]
+    assert check_parameters(declared, {}, provided=("SageMakerProjectName", "SageMakerProjectId")) == {}
+    with pytest.raises(ProvisionError, match="missing parameter SageMakerProjectId"):
+        check_parameters(declared, {"SageMakerProjectName": "x"})
 
 
 def test_cli_delegates_both_commands():

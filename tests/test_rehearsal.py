@@ -20,10 +20,11 @@ from tests.conftest import REPO, resources
 REHEARSE = REPO / "scripts" / "rehearse.py"
 REHEARSAL_TIMEOUT_S = 1800
 MUST_PASS = ("cdk bootstrap", "cdk synth", "cdk deploy", "stacks", "resources created", "VPC without internet",
-             "VPC endpoints", "endpoint security group", "bucket encryption", "KMS keys", "flow logs", "Lambda in VPC")
+             "VPC endpoints", "endpoint security group", "bucket encryption", "KMS keys", "flow logs", "Lambda in VPC",
+             "provision products")
 # Checks the emulator may be unable to show; the rehearsal then says why (see the script's docstring).
 EMULATOR_LIMITS = {"stacks the emulator can deploy", "custom resources", "permission boundaries", "cdk destroy",
-                   "retained on destroy"}
+                   "retained on destroy", "products the emulator cannot provision"}
 
 pytestmark = pytest.mark.xdist_group("rehearsal")
 
@@ -86,6 +87,30 @@ def test_stacks_reading_attributes_moto_lacks_are_left_out_with_their_dependents
     assert set(reasons) == {"genai", "app", "studio"}
     assert "Guardrail (AWS::Bedrock::Guardrail)" in reasons["genai"] and reasons["app"] == "depends on genai"
     assert "Domain (AWS::SageMaker::Domain)" in reasons["studio"]
+
+
+def test_provisioned_products_are_named_and_reported(rehearsal) -> None:
+    """At least one product of the catalog is launched in the emulator; those it cannot create are
+    named with why."""
+    _, report = rehearsal
+    checks = {check["name"]: check for check in report["checks"]}
+    provisioned = checks["provision products"]["detail"]
+    assert "FM fine-tuning (PEFT)" in provisioned and "resources;" in provisioned
+    cannot = checks.get("products the emulator cannot provision")
+    assert cannot is None or cannot["status"] == "NOT REHEARSED"
+
+
+def test_a_launch_gives_every_parameter_without_a_default() -> None:
+    template = {"Parameters": {"SageMakerProjectName": {"Type": "String"}, "SageMakerProjectId": {"Type": "String"},
+                               "Model": {"Type": "String", "AllowedValues": ["a", "b"]},
+                               "Folder": {"Type": "String"}, "Platform": {"Type": "String", "Default": "/x/y"}}}
+    given = {p["ParameterKey"]: p["ParameterValue"] for p in _script().launch_parameters(template, 3)}
+    assert given == {"SageMakerProjectName": "rehearsal3", "SageMakerProjectId": "p-rehearsal3", "Model": "a",
+                     "Folder": "rehearsal3"}
+    [(pattern, _)] = _script().PROVISION_LIMITS
+    assert pattern.search("Value 'ml.g5.12xlarge' at 'instanceType' failed to satisfy constraint: Member must "
+                          "satisfy enum value set: ['ml.m5.large']")
+    assert not pattern.search("Value 'x' at 'roleArn' failed to satisfy constraint")
 
 
 def test_stacks_are_destroyed_before_the_stacks_they_depend_on() -> None:

@@ -26,7 +26,8 @@ COMPARED = ("Type", "Properties", "DeletionPolicy", "UpdateReplacePolicy", "Cond
 DEFAULT = REPO / "config" / "default.yaml"
 ADDED = Request(team="ml", cost_centre="CC-3001", features=["studio", "pipelines", "hosting", "bedrock"],
                 accounts={Stage.DEV: "ml-dev", Stage.PREPROD: "ml-preprod", Stage.PROD: "ml-prod"},
-                new_account_ids={Stage.DEV: "444444444441", Stage.PREPROD: "444444444442", Stage.PROD: "444444444443"})
+                new_account_ids={Stage.DEV: "444444444441", Stage.PREPROD: "444444444442", Stage.PROD: "444444444443"},
+                alarm_emails=("ml-oncall@example.com",))
 
 # Every platform stack of a new VPC has a log key, a flow-log group and an access-log bucket.
 PER_PLATFORM = 3

@@ -38,6 +38,7 @@ SECOND_SINGLE_TEAM = """  - name: second
     cost_centre: CC-0002
     accounts: {dev: sandbox}
     features: [studio, pipelines, hosting, service-catalog]
+    alarms: {emails: [second-oncall@example.com]}
 """
 
 

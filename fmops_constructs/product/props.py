@@ -35,6 +35,7 @@ class PlatformValue(Enum):
     GUARDRAIL_KEY_ARN = ("guardrail-key-arn", "String", "KMS key of the team's guardrail")
     SEED_BUCKET = ("seed-bucket", "String", "Bucket of the templates' seed code bundles")
     PROMOTION_ACCOUNT = ("promotion-account", "String", "The team's next-stage account, or none")
+    ALARM_TOPIC_ARN = ("alarm-topic-arn", "String", "The team's alarm topic (every alarm publishes to it)")
     LABELING_USER_POOL_ID = ("labeling-user-pool-id", "String", "Cognito user pool of the account's labelers")
     LABELING_CLIENT_ID = ("labeling-client-id", "String", "App client of the labelers' user pool")
 

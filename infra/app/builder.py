@@ -188,8 +188,12 @@ class OrganisationBuilder:
             made.genai[team.name] = genai
             genai.add_stack_dependency(made.teams[team.name])  # attaches a policy to its persona roles
             if team.hosts_endpoints:
+                alarms = made.teams[team.name].alarms
+                if alarms is None:
+                    raise ValueError(f"team {team.name} hosts endpoints without an alarm topic")
                 self.team_scoped(team.team, FmEndpointsStack(
                     scope, **self._named(team.stack_name("endpoints")), plan=team, genai=genai, network=network,
+                    alarm_topic=alarms.topic,
                     env=env, description=self._description(f"FM endpoints of team {team.name} in {plan.name}"),
                 )).add_stack_dependency(made.teams[team.name])  # the team's permission boundary
 

@@ -35,7 +35,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _onboard_team(args: argparse.Namespace) -> int:
     return onboard.onboard_team(args.config, args.team, args.cost_centre, args.features, accounts=args.accounts,
-                                new_accounts=args.new_accounts, dry_run=args.dry_run)
+                                new_accounts=args.new_accounts, dry_run=args.dry_run,
+                                alarm_emails=tuple(args.alarm_email or ()))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -57,4 +58,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     where = team.add_mutually_exclusive_group(required=True)
     where.add_argument("--accounts", help="existing workload accounts: dev=NAME[,preprod=NAME,prod=NAME]")
     where.add_argument("--new-accounts", help="new workload accounts: dev=ID[,preprod=ID,prod=ID]")
+    team.add_argument("--alarm-email", action="append", metavar="ADDRESS",
+                      help="who receives the team's CloudWatch alarms (repeatable; teams.alarms.emails); needed with "
+                      "feature hosting")
     team.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")

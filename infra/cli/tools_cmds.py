@@ -10,7 +10,7 @@ from typing import Any
 from infra.cli.parser import add_command, is_assembly
 from infra.config import Availability, load_config_or_exit
 from infra.tools import bootstrap as bootstrap_tool
-from infra.tools import docgen, fm_select, provision
+from infra.tools import docgen, fm_select, fm_select_command, provision
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -24,22 +24,31 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _select_fm(args: argparse.Namespace) -> int:
-    request = fm_select.SelectRequest(
+    request = fm_select_command.SelectRequest(
         priorities=args.priorities, priority=args.priority or (), scores=args.scores, models=args.models,
         catalog=args.catalog,
         model_filter=fm_select.CatalogFilter(
             commercial_only=args.commercial_only, fine_tunable=args.fine_tunable,
             available_on=Availability(args.available_on) if args.available_on else None,
-            min_context=args.min_context))
-    return fm_select.run_select_fm(request, as_json=args.json)
+            min_context=args.min_context, min_eu_ai_act=args.min_eu_ai_act,
+            min_eu_requirements=dict(args.min_eu_requirement or ())))
+    return fm_select_command.run_select_fm(request, as_json=args.json)
+
+
+def _requirement_minimum(text: str) -> tuple[str, int]:
+    """Parse ``REQUIREMENT=SCORE`` for --min-eu-requirement."""
+    requirement, sep, score = text.partition("=")
+    if not sep or not requirement or not score.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected REQUIREMENT=SCORE (e.g. data_governance=3), got '{text}'")
+    return requirement.strip(), int(score)
 
 
 def _non_negative_int(text: str) -> int:
-    """Parse a non-negative integer for --min-context."""
+    """Parse a non-negative integer for --min-context and --min-eu-ai-act."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
     return value
@@ -48,7 +57,8 @@ def _non_negative_int(text: str) -> int:
 def _provision(args: argparse.Namespace, **services: Any) -> int:
     """``services``: a ``provisioner`` and a ``console`` instead of boto3's and the terminal (tests)."""
     return provision.provision_project(args.template, args.name, args.param, list_products=args.list,
-                                       version=args.version, project_tag=args.project_tag, profile=args.profile,
+                                       version=args.version, project_tag=args.project_tag, via=args.via,
+                                       team=args.team, config=args.config, profile=args.profile,
                                        region=args.region, **services)
 
 
@@ -100,6 +110,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     select.add_argument("--fine-tunable", action="store_true", help="only fine-tunable models")
     select.add_argument("--available-on", choices=[a.value for a in Availability], help="only models available there")
     select.add_argument("--min-context", type=_non_negative_int, metavar="N", help="minimum context window (tokens)")
+    select.add_argument("--min-eu-ai-act", type=_non_negative_int, metavar="TOTAL",
+                        help="only models whose provider's EU AI Act grading totals at least TOTAL (of 48)")
+    select.add_argument("--min-eu-requirement", type=_requirement_minimum, action="append", metavar="REQ=SCORE",
+                        help="only models graded at least SCORE (of 4) on EU AI Act requirement REQ; repeatable "
+                        "(requirements: the ids of eu_ai_act.requirements in the catalog)")
     select.add_argument("--json", action="store_true", help="print the result as JSON")
 
     launch = add_command(commands, "provision", _provision,
@@ -111,6 +126,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     launch.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     launch.add_argument("--version", help="product version (default: the newest)")
     launch.add_argument("--project-tag", help="value of the fmops:project TagOption")
+    launch.add_argument("--via", choices=["catalog", "project"], default="catalog",
+                        help="catalog: the team's Service Catalog product; project: its SageMaker project template "
+                        "(S3 URL, no Service Catalog), for teams with catalog.project_path project (default: catalog)")
+    launch.add_argument("--team", help="--via project: the team whose templates to launch")
+    launch.add_argument("--config", default=None, help="--via project: the platform config (default: the embedded one)")
     _aws_arguments(launch)
 
     projects = add_command(commands, "projects", _projects, "list the team's provisioned projects",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -20,12 +20,64 @@ class TeamAccounts(Strict):
         return {Stage(k): v for k, v in self.model_dump().items() if v is not None}
 
 
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
 class TeamBudget(Strict):
     """A monthly AWS Budget per team and account, on the team's cost-allocation tag."""
 
     monthly_usd: float = Field(gt=0, description="Monthly budget of the team in each of its accounts, USD")
-    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(
+    alert_emails: list[Annotated[str, Field(pattern=EMAIL)]] = Field(
         min_length=1, max_length=10, description="Who is told at 80% of actual and 100% of forecast spend")
+
+
+UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class SlackChannel(Strict):
+    """A Slack channel that AWS Chatbot posts the team's alarms to. The workspace must first be
+    authorised once in the AWS Chatbot console of each account (a Slack OAuth step CloudFormation
+    cannot do)."""
+
+    workspace_id: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,255}$")] = Field(
+        description="Slack workspace (team) id, e.g. T012ABCDEFG (the Chatbot console lists it)")
+    channel_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,255}$")] = Field(
+        description="Slack channel id, e.g. C012ABCDEFG (channel details in Slack)")
+
+
+class TeamsChannel(Strict):
+    """A Microsoft Teams channel that AWS Chatbot posts the team's alarms to. The Teams tenant
+    must first be authorised once in the AWS Chatbot console of each account."""
+
+    tenant_id: Annotated[str, Field(pattern=UUID)] = Field(description="Microsoft Entra tenant id (a UUID)")
+    team_id: Annotated[str, Field(pattern=UUID)] = Field(description="Microsoft Teams team id (a UUID)")
+    channel_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_=+/.,-]*%3[aA][A-Za-z0-9_=+/.,-]*%40[A-Za-z0-9_=+/.,-]*$")] = Field(
+        description="Teams channel id, URL-encoded as in the channel's link (e.g. 19%3a...%40thread.tacv2)")
+
+
+class TeamAlarms(Strict):
+    """Who receives the team's CloudWatch alarms (FM endpoints, hosted projects): subscribers of
+    the team's alarm topic in each of its accounts. E-mail and chat take alarm text (alarm name,
+    metric, threshold, state) out of AWS: the internet-free report lists each subscription as the
+    config's exception."""
+
+    emails: list[Annotated[str, Field(pattern=EMAIL)]] = Field(
+        default_factory=list, max_length=10,
+        description="E-mail addresses subscribed to the topic (each confirms the subscription once per account)")
+    slack: list[SlackChannel] = Field(default_factory=list, max_length=5,
+                                      description="Slack channels, through AWS Chatbot")
+    teams: list[TeamsChannel] = Field(default_factory=list, max_length=5,
+                                      description="Microsoft Teams channels, through AWS Chatbot")
+
+    @model_validator(mode="after")
+    def _someone(self) -> TeamAlarms:
+        if not (self.emails or self.slack or self.teams):
+            raise LocatedError(("emails",), "alarms lists no subscriber: give emails, slack or teams (or remove "
+                               "alarms to send them to budget.alert_emails)")
+        for field, values in (("emails", self.emails), ("slack", self.slack), ("teams", self.teams)):
+            if len({str(v) for v in values}) != len(values):
+                raise LocatedError((field,), f"{field} has duplicates")
+        return self
 
 
 CONNECTION_ARN = r"^arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
@@ -67,6 +119,13 @@ class TeamCatalog(Strict):
         default_factory=list, max_length=50,
         description="Allowed values of the fmops:project TagOption (cost allocation per project); default: the team name")
     source: ProjectSource = ProjectSource()
+    project_path: Literal["catalog", "project"] = Field(
+        default="catalog", description="How Studio and `fmops provision` create the team's SageMaker projects: "
+        "catalog: from Service Catalog products (the portfolio, a launch role trusted by Service Catalog); "
+        "project: without Service Catalog, from each template's S3 URL with the team's project role "
+        "(template-provider projects, `fmops provision --via project`); there the launcher names the template "
+        "URL, so the project role, held to the team's names, tag, path and boundary, is the limit "
+        "(platform guide, SageMaker projects without Service Catalog)")
     share_from_governance: bool = Field(
         default=False, description="Publish the team's products once, in the governance account, and share the "
         "portfolio with the team's workload accounts (mode organisation)")
@@ -91,6 +150,9 @@ class Team(Strict):
     features: list[Feature] = Field(min_length=1, description="Capabilities the team uses")
     genai: GenAi | None = Field(default=None, description="Bedrock models, guardrail and FM endpoints of the team")
     budget: TeamBudget | None = Field(default=None, description="Monthly AWS Budget with alerts per account")
+    alarms: TeamAlarms | None = Field(
+        default=None, description="Who receives the team's CloudWatch alarms; default: budget.alert_emails. "
+        "Required for a team with feature hosting and no budget (its alarms would reach no one)")
     catalog: TeamCatalog = Field(default=TeamCatalog(), description="Project templates offered to the team "
                                  "(Service Catalog portfolio); needs feature service-catalog")
     personas: list[str] | None = Field(
@@ -107,6 +169,24 @@ class Team(Strict):
             if persona not in allowed:
                 raise ValueError(f"unknown team persona {persona!r}; allowed: {', '.join(allowed)}")
         return value
+
+    @property
+    def has_alarm_topic(self) -> bool:
+        """The team has an alarm topic in each of its accounts: it raises alarms (feature hosting:
+        FM endpoints, the fm-hosting template) or lists alarm subscribers."""
+        return Feature.HOSTING in self.features or self.alarms is not None
+
+    @property
+    def alarms_chosen_in(self) -> str:
+        """The config field the alarm topic's subscribers come from."""
+        return f"team {self.name}'s " + ("alarms" if self.alarms is not None else "budget.alert_emails")
+
+    @property
+    def alarm_emails(self) -> list[str]:
+        """E-mail subscribers of the team's alarm topic: ``alarms.emails``, else the budget's."""
+        if self.alarms is not None:
+            return list(self.alarms.emails)
+        return list(self.budget.alert_emails) if self.budget is not None else []
 
     def persona_names(self) -> list[str]:
         return self.personas if self.personas is not None else load_matrix().team_personas()

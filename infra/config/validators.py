@@ -42,6 +42,7 @@ def check_config(config: OrgConfig) -> None:
     _team_accounts(config)
     _genai(config)
     _catalogs(config)
+    _alarms(config)
     _delivery(config)
     check_limits(config)
 
@@ -55,11 +56,25 @@ def _catalogs(config: OrgConfig) -> None:
         if team.catalog.share_from_governance and config.organisation.mode is not Mode.ORGANISATION:
             raise LocatedError(here + ("share_from_governance",), f"team {team.name}: share_from_governance needs "
                                "mode organisation (a governance account to share from)")
+        if team.catalog.project_path == "project" and team.catalog.share_from_governance:
+            raise LocatedError(here + ("project_path",), f"team {team.name}: project_path project launches templates "
+                               "from S3 without Service Catalog, share_from_governance shares a Service Catalog "
+                               "portfolio: choose one (remove share_from_governance, or project_path: catalog)")
         connection = team.catalog.source.connection_arn
         if connection is not None and connection.split(":")[3] != config.organisation.region:
             raise LocatedError(here + ("source", "connection_arn"), f"team {team.name}: the connection is in "
                                f"{connection.split(':')[3]}; CodePipeline uses connections of its own Region "
                                f"({config.organisation.region})")
+
+
+def _alarms(config: OrgConfig) -> None:
+    """A team that raises CloudWatch alarms (FM endpoints, the fm-hosting template: feature
+    hosting) must have someone to receive them."""
+    for index, team in enumerate(config.teams):
+        if Feature.HOSTING in team.features and team.alarms is None and team.budget is None:
+            raise LocatedError(("teams", index, "features"), f"team {team.name}: feature hosting raises CloudWatch "
+                               "alarms (endpoint latency, errors, capacity) that would reach no one: add alarms with "
+                               "emails (or slack, teams channels), or a budget whose alert_emails receive them")
 
 
 def _delivery(config: OrgConfig) -> None:

@@ -94,6 +94,12 @@ def catalog_launch_role_name(organisation: str, team: str) -> str:
     return f"{organisation}-{team}-catalog-launch"
 
 
+def project_launch_role_name(organisation: str, team: str) -> str:
+    """The CloudFormation role of the team's SageMaker template-provider projects (catalog.project_path
+    project), in every account of the team."""
+    return f"{organisation}-{team}-project-launch"
+
+
 def catalog_end_user_policy_name(organisation: str, team: str) -> str:
     return f"{organisation}-{team}-catalog-end-user"
 
@@ -183,10 +189,22 @@ def config_recorder_role_name(organisation: str) -> str:
     return f"{organisation}-config-recorder"
 
 
+def alarm_topic_name(organisation: str, team: str) -> str:
+    """The team's alarm topic in each of its accounts (every alarm of the team publishes to it)."""
+    return f"{organisation}-{team}-alarms"
+
+
 # -- SSM parameters and log groups ------------------------------------------------------------------
 def catalog_parameter_prefix(organisation: str, team: str) -> str:
     """SSM prefix of the values that the team's product templates read (written by its catalog stack)."""
     return f"/{organisation}/catalog/{team}"
+
+
+def project_template_parameter(organisation: str, team: str, template_id: str | None = None) -> str:
+    """SSM parameter of a SageMaker project template of the team (catalog.project_path project):
+    its URL, version and project role, as JSON; without ``template_id``, their common path."""
+    path = f"{catalog_parameter_prefix(organisation, team)}/project-template"
+    return path if template_id is None else f"{path}/{template_id}"
 
 
 def seed_key_parameter(template_id: str) -> str:

@@ -68,14 +68,48 @@ def studio_launch_statements(plan: TeamPlan) -> list[dict]:
         *_follow_and_change_statements(),
         {"Sid": "CreateTeamProjects", "Effect": "Allow", "Action": ["sagemaker:CreateProject"],
          "Resource": [projects], "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_TEAM}": team}}},
+        *_project_statements(plan),
+        {"Sid": "ListProjects", "Effect": "Allow", "Resource": ["*"],
+         "Action": ["sagemaker:ListProjects", "sagemaker:GetSagemakerServicecatalogPortfolioStatus"]},
+    ]
+
+
+def _project_statements(plan: TeamPlan) -> list[dict]:
+    """Tag the SageMaker projects a launcher creates (``sagemaker:CreateProject`` itself is the
+    persona matrix's create-project cell), then follow, change or delete only the team's. On
+    the project path (no Service Catalog), also: read the team's project-template parameters and
+    the templates they name, and pass the team's project role, the one role those templates run
+    with."""
+    team = plan.team.name
+    projects = f"{SAGEMAKER}:project/*"
+    statements = [
         {"Sid": "TagTeamProjectsOnCreate", "Effect": "Allow", "Action": ["sagemaker:AddTags"], "Resource": [projects],
          "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_TEAM}": team},
                        "Null": {"sagemaker:TaggingAction": "false"}}},
         {"Sid": "UseTeamProjects", "Effect": "Allow", "Resource": [projects],
          "Action": ["sagemaker:DescribeProject", "sagemaker:UpdateProject", "sagemaker:DeleteProject"],
          "Condition": {"StringEquals": {f"aws:ResourceTag/{TAG_TEAM}": team}}},
-        {"Sid": "ListProjects", "Effect": "Allow", "Resource": ["*"],
-         "Action": ["sagemaker:ListProjects", "sagemaker:GetSagemakerServicecatalogPortfolioStatus"]},
+    ]
+    if plan.team.catalog.project_path != "project":
+        return statements
+    org = plan.org.name
+    parameters = naming.project_template_parameter(org, team)
+    return statements + [
+        {"Sid": "ReadProjectTemplateParameters", "Effect": "Allow",
+         "Action": ["ssm:GetParametersByPath", "ssm:GetParameter"],
+         "Resource": [f"arn:{SUB_PARTITION}:ssm:{SUB_REGION}:{SUB_ACCOUNT}:parameter{parameters}",
+                      f"arn:{SUB_PARTITION}:ssm:{SUB_REGION}:{SUB_ACCOUNT}:parameter{parameters}/*"]},
+        {"Sid": "ReadProjectTemplates", "Effect": "Allow", "Action": ["s3:GetObject"],
+         "Resource": [f"arn:{SUB_PARTITION}:s3:::cdk-*-assets-{SUB_ACCOUNT}-{SUB_REGION}/*.json"]},
+        {"Sid": "SummariseProjectTemplates", "Effect": "Allow", "Action": ["cloudformation:GetTemplateSummary"],
+         "Resource": ["*"]},
+        {"Sid": "PassTheProjectRole", "Effect": "Allow", "Action": ["iam:PassRole"],
+         "Resource": [naming.role_arn(SUB_PARTITION, SUB_ACCOUNT, naming.project_launch_role_name(org, team))],
+         "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}},
+        {"Sid": "ReadTeamProjectStacks", "Effect": "Allow",
+         "Action": ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"],
+         "Resource": [f"arn:{SUB_PARTITION}:cloudformation:{SUB_REGION}:{SUB_ACCOUNT}:stack/*"],
+         "Condition": {"StringEquals": {f"aws:ResourceTag/{TAG_TEAM}": team}}},
     ]
 
 
@@ -84,15 +118,18 @@ def end_user_statements(plan: TeamPlan) -> list[dict]:
     Service Catalog end-user actions (find and launch the portfolio's products, follow
     provisioning in the account (servicecatalog:accountLevel; ``fmops projects`` filters on
     the fmops:team tag), change or terminate what their own role launched
-    (servicecatalog:roleLevel)), and operating the projects: run the team's project pipelines and
-    upload code bundles (source s3). They pass no project role: a project's roles are passed
-    only by the project's own resources (its pipeline) and by Service Catalog's launch flow, so a
-    launcher cannot run code with a project role's rights."""
+    (servicecatalog:roleLevel)), tagging and following the SageMaker projects they create
+    (``fmops provision`` calls CreateProject), and operating the projects: run the team's project
+    pipelines and upload code bundles (source s3). They pass no role of a project: those are passed
+    only by the project's own resources (its pipeline) and by the launch flow. On the project path
+    they pass the team's project role to CloudFormation; it is no stronger than what its templates
+    need and is held to the team's names, tag, path and boundary."""
     org, team = plan.org.name, plan.team.name
     return [
         {"Sid": "FindProducts", "Effect": "Allow", "Resource": ["*"], "Action": FIND_PRODUCTS},
         {"Sid": "LaunchProducts", "Effect": "Allow", "Resource": product_arns(plan), "Action": LAUNCH_PRODUCT},
         *_follow_and_change_statements(),
+        *_project_statements(plan),
         {"Sid": "RunProjectPipelines", "Effect": "Allow",
          "Resource": [f"{SAGEMAKER}:pipeline/{team}-*", f"{SAGEMAKER}:pipeline/{team}-*/execution/*"],
          "Action": ["sagemaker:StartPipelineExecution", "sagemaker:StopPipelineExecution",

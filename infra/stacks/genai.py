@@ -1,6 +1,7 @@
 """``<org>-<account>-<team>-genai``, one per team and account where the team uses Bedrock or hosts FM
 endpoints: the team's guardrail and governed model access, the model-artifact and data-capture
-buckets and alarm topic of its endpoints, and its dashboard.
+buckets of its endpoints, and its dashboard (the endpoints' alarms go to the team's alarm topic, in
+its team stack).
 
 Teams live in their own stacks, so adding or removing a team, a model or an endpoint never
 touches another team's resources or logical IDs. The endpoints themselves are in the team's
@@ -16,7 +17,6 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -37,7 +37,7 @@ from infra.plan.launchers import studio_personas
 
 class GenAiStack(Stack):
     """A team's GenAI runtime in one account: guardrail, governed model access, the buckets and
-    alarm topic its FM endpoints use, and its dashboard.
+    log groups its FM endpoints use, and its dashboard.
 
     ``model_access`` (when the team has Bedrock models) is what callers receive:
     ``stack.model_access.grant_invoke(role)``. The persona roles the matrix allows ``invoke-fm``
@@ -115,7 +115,6 @@ class GenAiStack(Stack):
         self.capture_bucket = SecureBucket(self, "DataCapture", log_prefix=f"{team.name}/data-capture", **bucket_props)
         CfnOutput(self, "ModelArtifactsBucketName", value=self.model_bucket.bucket_name,
                   description="Stage FM weights here, under the weights prefix of each endpoint in config")
-        self.alarm_topic = self._alarm_topic()
         for endpoint in team.genai.endpoints:  # type: ignore[union-attr]
             ref = FmEndpointRef(naming.endpoint_name(plan.org.name, team.name, endpoint.name), endpoint.min_instances == 0)
             self.endpoint_refs[endpoint.name] = ref
@@ -147,23 +146,6 @@ class GenAiStack(Stack):
             capture.add_to_resource_policy(iam.PolicyStatement(
                 sid=f"CaptureOf{pascal(name)}", principals=anyone, actions=["s3:PutObject"],
                 resources=[capture.arn_for_objects(f"{name}/*")], conditions={"ArnEquals": {"aws:PrincipalArn": role_arn}}))
-
-    def _alarm_topic(self) -> sns.Topic:
-        """The team's alarm topic: KMS-encrypted, TLS only, published to by CloudWatch alarms of
-        this account only. Subscribe the team's on-call (e-mail, chat integration) to it."""
-        topic = sns.Topic(self, "Alarms", master_key=self.key, enforce_ssl=True)
-        from_alarms_here = {
-            "StringEquals": {"aws:SourceAccount": self.account},
-            "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"},
-        }
-        cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsOfThisAccount", principals=[cloudwatch_service], actions=["sns:Publish"],
-            resources=[topic.topic_arn], conditions=from_alarms_here))
-        self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsPublishEncrypted", principals=[cloudwatch_service],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=from_alarms_here))
-        return topic
 
 
 def pascal(name: str) -> str:

@@ -10,6 +10,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from fmops_constructs.alarm_topic import AlarmTopic, SlackTarget, TeamsTarget
 from fmops_constructs.bedrock import model_arns
 from fmops_constructs.budget import TeamBudgetAlarm
 from fmops_constructs.kms import EncryptionKey
@@ -42,6 +43,20 @@ class TeamStack(Stack):
         if team.budget is not None:
             TeamBudgetAlarm(self, "Budget", team=team.name, tag_key=naming.TAG_TEAM,
                             monthly_usd=team.budget.monthly_usd, alert_emails=team.budget.alert_emails)
+        self.alarms = self._alarm_topic(plan) if team.has_alarm_topic else None
+
+    def _alarm_topic(self, plan: TeamPlan) -> AlarmTopic:
+        """The topic every alarm of the team in this account publishes to, and its subscribers."""
+        org, team = plan.org, plan.team
+        chat = team.alarms
+        return AlarmTopic(
+            self, "Alarms", topic_name=naming.alarm_topic_name(org.name, team.name),
+            key_alias=f"alias/{org.name}/{team.name}/alarms",
+            description=f"{org.name}: alarm notifications of team {team.name} in {plan.account.name}",
+            emails=team.alarm_emails,
+            slack=[SlackTarget(c.workspace_id, c.channel_id) for c in chat.slack] if chat else [],
+            teams=[TeamsTarget(c.tenant_id, c.team_id, c.channel_id) for c in chat.teams] if chat else [],
+            chosen_in=team.alarms_chosen_in)
 
     def _personas(self, plan: TeamPlan) -> None:
         """The boundary, then one role per team persona, each policy generated from the matrix."""

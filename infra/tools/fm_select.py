@@ -3,17 +3,21 @@
 Candidates are catalog models (``config/fm-catalog.yaml``) and/or ad-hoc models from an
 evaluation-scores file. They are ordered lexicographically over the priorities, P0 first:
 lower relative cost is better, a higher evaluation score (precision) is better, a higher speed
-rating is better. A model without data for a priority ranks after the models that have it, and
-models tied on every priority keep their input order. Each ranked model gets one line saying
-why it is where it is.
+rating is better, a higher EU AI Act total (the catalog's grading of the model's provider, the
+deck's "EU AI Act grading" table) is better. A model without data for a priority ranks after the
+models that have it, and models tied on every priority keep their input order. Each ranked model
+gets one line saying why it is where it is.
 
-``run_select_fm`` is what the ``fmops select-fm`` command (``infra/cli/tools_cmds.py``) calls.
+The grading is also a filter: a minimum total (``--min-eu-ai-act``) and a minimum score per
+requirement (``--min-eu-requirement data_governance=3``); an ungraded model fails both, and each
+model that passes says by how much in a note.
+
+The command itself, its output and its errors are in ``infra/tools/fm_select_command.py``.
 """
 
 from __future__ import annotations
 
-import json
-import sys
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,9 +25,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from infra.config import Strict
 from infra.config.fm_catalog import (
@@ -32,11 +33,11 @@ from infra.config.fm_catalog import (
     MAX_SPEED,
     Catalog,
     CatalogError,
+    EuAiActGrading,
     FoundationModel,
     RelativeCost,
     SpeedRating,
     format_validation_error,
-    load_catalog,
     read_data_file,
     suggest_ids,
 )
@@ -54,14 +55,17 @@ class Priority(StrEnum):
     COST = "cost"
     PRECISION = "precision"
     SPEED = "speed"
+    EU_AI_ACT = "eu-ai-act"
 
 
 ALLOWED_PRIORITIES = ", ".join(p.value for p in Priority)
-_BEST_WORD = {Priority.COST: "lowest", Priority.PRECISION: "highest", Priority.SPEED: "fastest"}
+_BEST_WORD = {Priority.COST: "lowest", Priority.PRECISION: "highest", Priority.SPEED: "fastest",
+              Priority.EU_AI_ACT: "best graded"}
 _MISSING_WHAT = {
     Priority.COST: "no relative cost",
     Priority.PRECISION: "no evaluation score",
     Priority.SPEED: "no speed rating",
+    Priority.EU_AI_ACT: "no EU AI Act grade",
 }
 
 
@@ -137,6 +141,8 @@ class CatalogFilter:
     fine_tunable: bool = False
     available_on: Availability | None = None
     min_context: int | None = None
+    min_eu_ai_act: int | None = None
+    min_eu_requirements: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -146,10 +152,33 @@ class CatalogFilter:
             or self.fine_tunable
             or self.available_on is not None
             or self.min_context is not None
+            or self.filters_eu_ai_act
         )
 
-    def rejection(self, model: FoundationModel) -> str | None:
-        """Return why ``model`` fails the filters, or None when it passes."""
+    @property
+    def filters_eu_ai_act(self) -> bool:
+        """Return whether a filter on the EU AI Act grading is set."""
+        return self.min_eu_ai_act is not None or bool(self.min_eu_requirements)
+
+    def check(self, grading: EuAiActGrading) -> None:
+        """Raise :class:`SelectionError` for an EU AI Act threshold the grading cannot meet or name."""
+        if self.min_eu_ai_act is not None and not 0 <= self.min_eu_ai_act <= grading.max_total:
+            raise SelectionError("min-eu-ai-act", f"{self.min_eu_ai_act} is outside the grading's 0-"
+                                 f"{grading.max_total}; give a total between them")
+        known = [r.id for r in grading.requirements]
+        for requirement, minimum in self.min_eu_requirements.items():
+            if requirement not in known:
+                hints = difflib.get_close_matches(requirement, known, n=1)
+                hint = f"did you mean {', '.join(hints)}? " if hints else ""
+                raise SelectionError("min-eu-requirement", f"unknown requirement '{requirement}'; {hint}"
+                                     f"requirements: {', '.join(known)}")
+            if not 0 <= minimum <= grading.max_score_per_requirement:
+                raise SelectionError("min-eu-requirement", f"{requirement}={minimum} is outside the grading's 0-"
+                                     f"{grading.max_score_per_requirement}; give a score between them")
+
+    def rejection(self, model: FoundationModel, grading: EuAiActGrading | None = None) -> str | None:
+        """Return why ``model`` fails the filters, or None when it passes (``grading``: the
+        catalog's, needed by the per-requirement filter)."""
         if self.commercial_only and not model.commercial_use:
             return "not usable commercially (--commercial-only)"
         if self.fine_tunable and not model.fine_tunable:
@@ -157,7 +186,41 @@ class CatalogFilter:
         if self.available_on is not None and self.available_on not in model.availability:
             where = ", ".join(model.availability)
             return f"not available on {self.available_on} (available on: {where})"
-        return self._context_rejection(model)
+        return self._context_rejection(model) or self._eu_ai_act_rejection(model, grading)
+
+    def _eu_ai_act_rejection(self, model: FoundationModel, grading: EuAiActGrading | None) -> str | None:
+        """Return why ``model`` fails the EU AI Act filters, or None."""
+        if not self.filters_eu_ai_act:
+            return None
+        if grading is None:
+            raise ValueError("the EU AI Act filters need the catalog's grading")
+        if model.eu_ai_act_graded_model is None or model.eu_ai_act_total is None:
+            return f"{model.provider} is not graded against the EU AI Act ({self._eu_options()})"
+        if self.min_eu_ai_act is not None and model.eu_ai_act_total < self.min_eu_ai_act:
+            return (f"EU AI Act total {model.eu_ai_act_total}/{grading.max_total} < {self.min_eu_ai_act} "
+                    f"(--min-eu-ai-act; graded as {model.eu_ai_act_graded_model})")
+        if self.min_eu_requirements:
+            scores = grading.grade_for(model.eu_ai_act_graded_model).scores
+            for requirement, minimum in self.min_eu_requirements.items():
+                if scores[requirement] < minimum:
+                    return (f"EU AI Act {requirement} {scores[requirement]}/{grading.max_score_per_requirement} "
+                            f"< {minimum} (--min-eu-requirement; graded as {model.eu_ai_act_graded_model})")
+        return None
+
+    def _eu_options(self) -> str:
+        options = ["--min-eu-ai-act"] if self.min_eu_ai_act is not None else []
+        return ", ".join(options + (["--min-eu-requirement"] if self.min_eu_requirements else []))
+
+    def eu_ai_act_note(self, candidate: Candidate) -> str | None:
+        """Return how a candidate that passed the EU AI Act filters meets them, or None."""
+        if not self.filters_eu_ai_act or candidate.eu_ai_act_total is None:
+            return None
+        parts = []
+        if self.min_eu_ai_act is not None:
+            parts.append(f"total {candidate.display(Priority.EU_AI_ACT)} >= {self.min_eu_ai_act}")
+        parts += [f"{requirement} {dict(candidate.eu_ai_act_scores)[requirement]} >= {minimum}"
+                  for requirement, minimum in self.min_eu_requirements.items()]
+        return f"EU AI Act (graded as {candidate.eu_ai_act_graded_as}): " + ", ".join(parts)
 
     def _context_rejection(self, model: FoundationModel) -> str | None:
         """Return why ``model`` fails ``min_context``, or None."""
@@ -182,6 +245,10 @@ class Candidate:
     speed: int | None = None
     relative_cost: int | None = None
     feedback: str | None = None
+    eu_ai_act_graded_as: str | None = None
+    eu_ai_act_total: int | None = None
+    eu_ai_act_out_of: int | None = None
+    eu_ai_act_scores: tuple[tuple[str, int], ...] = ()
 
     def value(self, priority: Priority) -> float | None:
         """Return the raw value for ``priority`` (precision is the score as a fraction)."""
@@ -189,6 +256,8 @@ class Candidate:
             return self.relative_cost
         if priority is Priority.SPEED:
             return self.speed
+        if priority is Priority.EU_AI_ACT:
+            return self.eu_ai_act_total
         if self.score is None or not self.out_of:
             return None
         return self.score / self.out_of
@@ -201,6 +270,8 @@ class Candidate:
             return "$" * int(self.relative_cost or 0)
         if priority is Priority.SPEED:
             return "⚡" * int(self.speed or 0)
+        if priority is Priority.EU_AI_ACT:
+            return f"{self.eu_ai_act_total}/{self.eu_ai_act_out_of}"
         return f"{self.score:g}/{self.out_of:g}"
 
     def sort_key(self, priority: Priority) -> tuple[bool, float]:
@@ -265,6 +336,9 @@ def _ranked_to_dict(item: RankedModel) -> dict[str, Any]:
         "speed": c.speed,
         "relative_cost": c.relative_cost,
         "feedback": c.feedback,
+        "eu_ai_act": None if c.eu_ai_act_total is None else {
+            "graded_as": c.eu_ai_act_graded_as, "total": c.eu_ai_act_total, "out_of": c.eu_ai_act_out_of,
+            "scores": dict(c.eu_ai_act_scores)},
         "explanation": item.explanation,
         "notes": list(item.notes),
     }
@@ -298,8 +372,15 @@ def load_scores(path: str | Path) -> ScoresFile:
         raise SelectionError("scores", format_validation_error(exc, str(source))) from exc
 
 
-def _catalog_candidate(model: FoundationModel, entry: EvaluationScore | None) -> Candidate:
-    """Build a candidate from a catalog model, preferring evaluation data where given."""
+def _catalog_candidate(model: FoundationModel, entry: EvaluationScore | None, grading: EuAiActGrading) -> Candidate:
+    """Build a candidate from a catalog model, preferring evaluation data where given; its EU AI
+    Act grade is its provider's column of the catalog's grading."""
+    graded = {}
+    if model.eu_ai_act_graded_model is not None:
+        grade = grading.grade_for(model.eu_ai_act_graded_model)
+        graded = {"eu_ai_act_graded_as": grade.model, "eu_ai_act_total": grade.stated_total,
+                  "eu_ai_act_out_of": grading.max_total,
+                  "eu_ai_act_scores": tuple((r.id, grade.scores[r.id]) for r in grading.requirements)}
     return Candidate(
         id=model.id,
         name=f"{model.name} ({model.provider})",
@@ -309,6 +390,7 @@ def _catalog_candidate(model: FoundationModel, entry: EvaluationScore | None) ->
         speed=entry.speed if entry and entry.speed is not None else model.speed,
         relative_cost=entry.relative_cost if entry and entry.relative_cost is not None else model.relative_cost,
         feedback=entry.feedback if entry else None,
+        **graded,
     )
 
 
@@ -358,6 +440,7 @@ def build_candidates(
     catalog data); other ids must be in the scores file.
     """
     model_filter = model_filter or CatalogFilter()
+    model_filter.check(catalog.eu_ai_act)
     entries = scores.models if scores else {}
     candidates: list[Candidate] = []
     excluded: list[Exclusion] = []
@@ -369,11 +452,11 @@ def build_candidates(
                 candidates.append(_adhoc_candidate(model_id, entries[model_id]))
             continue
         model = catalog.get(model_id)
-        reason = model_filter.rejection(model)
+        reason = model_filter.rejection(model, catalog.eu_ai_act)
         if reason:
             excluded.append(Exclusion(model_id, reason))
         else:
-            candidates.append(_catalog_candidate(model, entries.get(model_id)))
+            candidates.append(_catalog_candidate(model, entries.get(model_id), catalog.eu_ai_act))
     return candidates, excluded
 
 
@@ -458,9 +541,12 @@ def _missing_notes(candidate: Candidate, priorities: Sequence[Priority]) -> tupl
 
 
 def rank_candidates(
-    candidates: Sequence[Candidate], priorities: Sequence[Priority], excluded: Sequence[Exclusion] = ()
+    candidates: Sequence[Candidate], priorities: Sequence[Priority], excluded: Sequence[Exclusion] = (),
+    model_filter: CatalogFilter | None = None,
 ) -> Selection:
-    """Order ``candidates`` lexicographically over ``priorities`` and explain each position."""
+    """Order ``candidates`` lexicographically over ``priorities`` and explain each position (with
+    how each meets ``model_filter``'s EU AI Act thresholds)."""
+    model_filter = model_filter or CatalogFilter()
     if not priorities:
         raise SelectionError("priorities", f"no priority given; allowed: {ALLOWED_PRIORITIES} (P0 first)")
     ordered = sorted(candidates, key=lambda c: _ordering_key(c, priorities))
@@ -472,7 +558,9 @@ def rank_candidates(
         else:
             below = ordered[position + 1] if position + 1 < len(ordered) else None
             explanation = _explain_follower(position + 1, candidate, ordered[position - 1], below, priorities)
-        ranking.append(RankedModel(position + 1, candidate, explanation, _missing_notes(candidate, priorities)))
+        passed = model_filter.eu_ai_act_note(candidate)
+        notes = _missing_notes(candidate, priorities) + ((passed,) if passed else ())
+        ranking.append(RankedModel(position + 1, candidate, explanation, notes))
     return Selection(tuple(priorities), tuple(ranking), tuple(excluded))
 
 
@@ -486,112 +574,4 @@ def select_fm(
     """Build the candidates, apply the filters and rank them by ``priorities`` (P0 first)."""
     parsed = parse_priorities([str(p) for p in priorities])
     candidates, excluded = build_candidates(catalog, model_ids, scores, model_filter)
-    return rank_candidates(candidates, parsed, excluded)
-
-
-@dataclass(frozen=True)
-class SelectRequest:
-    """What ``fmops select-fm`` was asked: the priorities, the inputs and the filters."""
-
-    priorities: str | None = None  # comma-separated, P0 first
-    priority: Sequence[str] = ()  # one priority per item, P0 first
-    scores: Path | None = None
-    models: str | None = None  # comma-separated ids
-    catalog: Path | None = None
-    model_filter: CatalogFilter = field(default_factory=CatalogFilter)
-
-
-def _priority_inputs(request: SelectRequest, scores: ScoresFile | None) -> list[str]:
-    """Return the priority names from the command line, else from the scores file."""
-    if request.priorities is not None:
-        return [request.priorities]
-    if request.priority:
-        return list(request.priority)
-    return [p.value for p in scores.priorities] if scores else []
-
-
-def _run(request: SelectRequest) -> Selection:
-    """Load the inputs named by ``request`` and return the selection."""
-    scores = load_scores(request.scores) if request.scores else None
-    priorities = parse_priorities(_priority_inputs(request, scores))
-    try:
-        catalog = load_catalog(request.catalog)
-    except CatalogError as exc:
-        raise SelectionError("catalog", str(exc)) from exc
-    model_ids = [m.strip() for m in request.models.split(",") if m.strip()] if request.models else None
-    return select_fm(catalog, priorities, model_ids, scores, request.model_filter)
-
-
-def _metrics(candidate: Candidate) -> str:
-    """Return the candidate's three values on one line."""
-    return "  ".join(f"{p} {candidate.display(p)}" for p in Priority)
-
-
-def render_plain(selection: Selection) -> str:
-    """Return the selection as plain text."""
-    lines = ["Priorities: " + ", ".join(f"P{i} {p}" for i, p in enumerate(selection.priorities))]
-    for item in selection.ranking:
-        lines.append(f"{item.rank}. {item.candidate.id}  {_metrics(item.candidate)}")
-        lines.append(f"   {item.explanation}")
-        lines.extend(f"   note: {note}" for note in item.notes)
-    if selection.excluded:
-        lines.append("Excluded:")
-        lines.extend(f"   {e.model_id}: {e.reason}" for e in selection.excluded)
-    return "\n".join(lines) + "\n"
-
-
-def _render_rich(selection: Selection, console: Console) -> None:
-    """Print the selection as a rich table."""
-    title = "FM selection: " + " > ".join(f"P{i} {p}" for i, p in enumerate(selection.priorities))
-    table = Table(title=title, show_lines=True)
-    for column in ("#", "Model", "Cost", "Precision", "Speed", "Why"):
-        table.add_column(column, overflow="fold")
-    for item in selection.ranking:
-        c = item.candidate
-        why = "\n".join((item.explanation, *(f"note: {n}" for n in item.notes)))
-        model = c.id if c.name == c.id else f"{c.id}\n{c.name}"
-        cells = (str(item.rank), model, *(c.display(p) for p in Priority), why)
-        table.add_row(*(Text(cell) for cell in cells))
-    console.print(table)
-    for exclusion in selection.excluded:
-        console.print(Text(f"excluded {exclusion.model_id}: {exclusion.reason}"))
-
-
-def _print_selection(selection: Selection, as_json: bool) -> None:
-    """Print the selection as JSON, a rich table (terminal) or plain text."""
-    if as_json:
-        sys.stdout.write(json.dumps(selection.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    elif sys.stdout.isatty():
-        _render_rich(selection, Console(file=sys.stdout))
-    else:
-        sys.stdout.write(render_plain(selection))
-
-
-_OPTION_OF_FIELD: Mapping[str, str] = {
-    "priorities": "--priorities/--priority",
-    "models": "--models",
-    "scores": "--scores",
-    "catalog": "--catalog",
-}
-
-
-def _error_message(exc: SelectionError) -> str:
-    """Return the stderr line for a bad-input error, naming the command-line option."""
-    option = _OPTION_OF_FIELD.get(exc.field)
-    return f"{PROG}: error: {option}: {exc.detail}" if option else f"{PROG}: error: {exc.detail}"
-
-
-def run_select_fm(request: SelectRequest, as_json: bool = False) -> int:
-    """Run ``fmops select-fm``: 0 ranked, 1 nothing left after filters, 2 bad input."""
-    try:
-        selection = _run(request)
-    except SelectionError as exc:
-        print(_error_message(exc), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    if not selection.ranking:
-        print(f"{PROG}: no candidate model is left after the filters", file=sys.stderr)
-        for exclusion in selection.excluded:
-            print(f"  {exclusion.model_id}: {exclusion.reason}", file=sys.stderr)
-        return EXIT_NOTHING_LEFT
-    _print_selection(selection, as_json)
-    return EXIT_OK
+    return rank_candidates(candidates, parsed, excluded, model_filter)

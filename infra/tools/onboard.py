@@ -56,6 +56,7 @@ class Request:
     features: list[str]
     accounts: dict[Stage, str]
     new_account_ids: dict[Stage, str]
+    alarm_emails: tuple[str, ...] = ()
 
 
 # -- arguments ------------------------------------------------------------------------------
@@ -76,14 +77,16 @@ def _stage_map(text: str, option: str) -> dict[Stage, str]:
 
 
 def request_of(team: str, cost_centre: str, features: str, accounts: str | None = None,
-               new_accounts: str | None = None) -> Request:
+               new_accounts: str | None = None, alarm_emails: tuple[str, ...] = ()) -> Request:
     """The request of the command-line values: ``features`` comma-separated, exactly one of
-    ``accounts`` (``dev=NAME,...``) and ``new_accounts`` (``dev=ID,...``)."""
+    ``accounts`` (``dev=NAME,...``) and ``new_accounts`` (``dev=ID,...``), and who receives the
+    team's alarms."""
     names = [f.strip() for f in features.split(",") if f.strip()]
     if accounts:
-        return Request(team, cost_centre, names, _stage_map(accounts, "--accounts"), {})
+        return Request(team, cost_centre, names, _stage_map(accounts, "--accounts"), {}, tuple(alarm_emails))
     ids = _stage_map(new_accounts or "", "--new-accounts")
-    return Request(team, cost_centre, names, {stage: new_account_name(team, stage) for stage in ids}, ids)
+    return Request(team, cost_centre, names, {stage: new_account_name(team, stage) for stage in ids}, ids,
+                   tuple(alarm_emails))
 
 
 def new_account_name(team: str, stage: Stage) -> str:
@@ -98,12 +101,15 @@ def _flow(node: CommentedMap | CommentedSeq) -> CommentedMap | CommentedSeq:
 
 
 def team_entry(request: Request) -> CommentedMap:
-    return CommentedMap([
+    entry = CommentedMap([
         ("name", request.team),
         ("cost_centre", request.cost_centre),
         ("accounts", _flow(CommentedMap((str(stage), name) for stage, name in request.accounts.items()))),
         ("features", _flow(CommentedSeq(request.features))),
     ])
+    if request.alarm_emails:
+        entry["alarms"] = _flow(CommentedMap([("emails", CommentedSeq(request.alarm_emails))]))
+    return entry
 
 
 def account_entries(request: Request, config: OrgConfig) -> list[CommentedMap]:
@@ -328,7 +334,7 @@ def _argument_of(field: str, request: Request) -> str:
     """The command-line argument behind a field of an added entry."""
     if field.startswith("accounts"):
         return "NAME" if field.endswith(").name") else "--new-accounts"
-    for key, option in ((".cost_centre", "--cost-centre"), (".features", "--features"),
+    for key, option in ((".cost_centre", "--cost-centre"), (".features", "--features"), (".alarms", "--alarm-email"),
                         (".accounts", "--new-accounts" if request.new_account_ids else "--accounts")):
         if key in field:
             return option
@@ -371,10 +377,10 @@ def onboard(path: Path, request: Request, dry_run: bool = False) -> list[str]:
 
 
 def onboard_team(path: Path, team: str, cost_centre: str, features: str, accounts: str | None = None,
-                 new_accounts: str | None = None, dry_run: bool = False) -> int:
+                 new_accounts: str | None = None, dry_run: bool = False, alarm_emails: tuple[str, ...] = ()) -> int:
     """`fmops onboard-team`: print the plan (and write the file); 2 with one message on any error."""
     try:
-        lines = onboard(path, request_of(team, cost_centre, features, accounts, new_accounts), dry_run)
+        lines = onboard(path, request_of(team, cost_centre, features, accounts, new_accounts, alarm_emails), dry_run)
     except OnboardError as error:
         print(f"fmops onboard-team: {error}", file=sys.stderr)
         return 2

@@ -39,7 +39,7 @@ def generated_config(teams: int) -> dict:
                              "stage": stage, "network": {"cidr": _cidr(index), "az_count": azs}})
         team_entries.append({"name": name, "cost_centre": f"CC-{t:04d}",
                              "accounts": {stage: f"{name}-{stage}" for stage, _ in STAGES},
-                             "features": PROFILES[t % 2]})
+                             "features": PROFILES[t % 2], "alarms": {"emails": [f"{name}-oncall@example.com"]}})
     return {
         "organisation": {"name": "scale", "mode": "organisation", "region": "eu-west-1",
                          "availability_zones": ["eu-west-1a", "eu-west-1b", "eu-west-1c"]},

@@ -1,6 +1,6 @@
 """FM hosting: a model of the FM catalog on a private SageMaker endpoint (the FmEndpoint construct),
 the AWS-provided TGI serving image (or a custom one of the organisation's ECR mirror), data capture to the project's prefix, alarms to
-the project's topic. The model is either weights staged in the team bucket or an approved model
+the team's alarm topic. The model is either weights staged in the team bucket or an approved model
 package of the team's registry in this account (a fine-tuned model of fm-finetuning, or one
 promoted from the team's previous stage account)."""
 
@@ -10,6 +10,7 @@ from aws_cdk import CfnCondition, CfnOutput, CfnRule, CfnRuleAssertion, Fn, Remo
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -100,7 +101,7 @@ class FmHostingProduct(ProjectProductStack):
         acknowledge(vpc, "project-vpc-from-parameters")
         bucket = Fn.sub(self.team_bucket_template)
         capture = f"s3://{bucket}/{PROJECTS}/{self.project_name}/data-capture/"
-        topic = self.notification_topic("Alarms")
+        topic = sns.Topic.from_topic_arn(self, "TeamAlarms", self.platform_string(PlatformValue.ALARM_TOPIC_ARN))
         name = self.resource_name()
         log_group = logs.CfnLogGroup(self, "EndpointLogs", log_group_name=FmEndpointRef(name).log_group_names[0],
                                      kms_key_id=self.project_key.key_arn, retention_in_days=props.log_retention_days)
@@ -111,7 +112,7 @@ class FmHostingProduct(ProjectProductStack):
             model_data_url=f"s3://{bucket}/models/{weights.value_as_string}/",
             instance_type=models[next(iter(models))], encryption_key=self.project_key, data_capture_uri=capture,
             log_groups=[logs.LogGroup.from_log_group_arn(self, "EndpointLogGroup", log_group.attr_arn)],
-            alarm_action=cw_actions.SnsAction(topic), min_instances=1, max_instances=2)
+            alarm_action=cw_actions.SnsAction(topic), min_instances=1, max_instances=2, name_alarms=True)
         # The endpoint's choices come from the parameters, checked by the rules above; its security
         # group gets a literal description (the construct's names the endpoint, a deploy-time value).
         endpoint.security_group.node.default_child.group_description = (  # type: ignore[union-attr]

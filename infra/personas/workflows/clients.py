@@ -196,17 +196,18 @@ def list_profiles(session, s: Sentinels, rec: Recorder) -> None:
 
 
 def provision(session, s: Sentinels, rec: Recorder) -> None:
-    """boto3 Service Catalog, as `fmops provision` and the console do: find the team's product,
-    its launch path and parameters, provision it tagged with the team, follow the record."""
+    """boto3, as `fmops provision` and Studio do: find the team's product, its launch path and
+    parameters in Service Catalog, then create a SageMaker project from it tagged with the team
+    (SageMaker provisions the product with the caller's permissions) and follow the project."""
     client = session.client("servicecatalog")
     product = client.search_products()["ProductViewSummaries"][0]["ProductId"]
     artifact = client.describe_product(Id=product)["ProvisioningArtifacts"][0]["Id"]
     path = client.list_launch_paths(ProductId=product)["LaunchPathSummaries"][0]["Id"]
     client.describe_provisioning_parameters(ProductId=product, ProvisioningArtifactId=artifact, PathId=path)
-    record = client.provision_product(ProductId=product, ProvisioningArtifactId=artifact, PathId=path,
-                                      ProvisionedProductName=f"{s.team}-churn", Tags=s.tags,
-                                      ProvisioningParameters=[{"Key": "SageMakerProjectName", "Value": f"{s.team}-churn"}])
-    client.describe_record(Id=record["RecordDetail"]["RecordId"])
+    sagemaker = session.client("sagemaker")
+    sagemaker.create_project(ProjectName=f"{s.team}-churn", Tags=s.tags, ServiceCatalogProvisioningDetails={
+        "ProductId": product, "ProvisioningArtifactId": artifact, "PathId": path, "ProvisioningParameters": []})
+    sagemaker.describe_project(ProjectName=f"{s.team}-churn")
 
 
 def converse(session, s: Sentinels, rec: Recorder) -> None:
@@ -400,7 +401,7 @@ WORKFLOWS: dict[str, Workflow] = {w.name: w for w in [
     Workflow("train-outside-vpc", train_outside_vpc, f"{SDK} Estimator.fit"),
     Workflow("converse-unguarded", converse_unguarded, f"{BOTO3} Converse"),
     Workflow("open-studio", open_studio, CONSOLE), Workflow("list-profiles", list_profiles, CONSOLE),
-    Workflow("provision", provision, f"{BOTO3} Service Catalog"),
+    Workflow("provision", provision, f"{BOTO3} Service Catalog and SageMaker projects"),
     Workflow("run-pipeline", run_pipeline, f"{SDK} Pipeline.start"), Workflow("converse", converse, f"{BOTO3} Converse"),
     Workflow("edit-prompt", edit_prompt, BOTO3), Workflow("read-prompt", read_prompt, BOTO3),
     Workflow("read-logs", read_logs, BOTO3), Workflow("change-guardrail", change_guardrail, BOTO3),

@@ -332,6 +332,24 @@ def _product(call: _Call) -> str:
     return call.arn("catalog", f"product/{call.params.get('ProductId') or call.params.get('Id')}")
 
 
+def _create_project(call: _Call) -> None:
+    """CreateProject: the project, tagged on create; SageMaker provisions a Service Catalog product
+    with the caller's permissions, or runs a template with the passed project role."""
+    p = call.params
+    resource = call.arn("sagemaker", f"project/{p['ProjectName']}")
+    call.add("CreateProject", "sagemaker:CreateProject", resource, _tags(p))
+    _sagemaker_tags(call, "CreateProject", resource, p)
+    details = p.get("ServiceCatalogProvisioningDetails")
+    if details:
+        product = call.arn("catalog", f"product/{details['ProductId']}")
+        call.add("CreateProject", "servicecatalog:ProvisionProduct", product,
+                 {**_team_tagged(call), **_tags(p)})
+    for provider in p.get("TemplateProviders", []):
+        role = provider.get("CfnTemplateProvider", {}).get("RoleARN")
+        if role:
+            call.pass_role("CreateProject", role, "cloudformation.amazonaws.com")
+
+
 def _create_function(call: _Call) -> None:
     call.add("CreateFunction", "lambda:CreateFunction", call.arn("lambda", f"function:{call.params['FunctionName']}"))
     call.pass_role("CreateFunction", call.params["Role"], "lambda.amazonaws.com")
@@ -380,6 +398,10 @@ _MAPPERS: dict[tuple[str, str], Callable[[_Call], None]] = {
     ("servicecatalog", "ProvisionProduct"): _simple("servicecatalog:ProvisionProduct", _product,
                                                     lambda c: {**_team_tagged(c), **_tags(c.params)}),
     ("servicecatalog", "DescribeRecord"): _simple("servicecatalog:DescribeRecord", _any, _self_level),
+    ("sagemaker", "CreateProject"): _create_project,
+    ("sagemaker", "DescribeProject"): _simple("sagemaker:DescribeProject",
+                                              lambda c: c.arn("sagemaker", f"project/{c.params['ProjectName']}"),
+                                              _team_tagged),
     ("ssm", "GetParameter"): _simple("ssm:GetParameter", _parameter),
     ("bedrock-runtime", "Converse"): _converse,
     ("bedrock-agent", "CreatePrompt"): _simple("bedrock:CreatePrompt", _any, lambda c: _tags(c.params, "tags")),

@@ -56,6 +56,10 @@ class ProjectPlatform(Construct):
         if guardrail is not None:
             values[PlatformValue.GUARDRAIL_ARN] = guardrail.guardrail_arn
             values[PlatformValue.GUARDRAIL_KEY_ARN] = guardrail.encryption_key.key_arn
+        if team.has_alarm_topic:
+            stack = Stack.of(self)
+            values[PlatformValue.ALARM_TOPIC_ARN] = stack.format_arn(
+                service="sns", resource=naming.alarm_topic_name(org.name, team.name))
         if labeling is not None:
             values[PlatformValue.LABELING_USER_POOL_ID] = labeling.user_pool.user_pool_id
             values[PlatformValue.LABELING_CLIENT_ID] = labeling.client.user_pool_client_id
@@ -91,15 +95,12 @@ class ProjectPlatform(Construct):
         self.key.grant_logs(f"/aws/sagemaker/Endpoints/{team.name}-", sid="CloudWatchLogsForTeamEndpoints")
 
     def _admit_notifications(self) -> None:
-        """Project topics use this key: CloudWatch alarms and EventBridge rules of this account
-        publish to them."""
+        """Project topics use this key: EventBridge rules of this account publish to them (alarms
+        publish to the team's alarm topic, which has its own key)."""
         stack = Stack.of(self)
-        for service, source in (("cloudwatch.amazonaws.com", f"arn:{stack.partition}:cloudwatch:{stack.region}:"
-                                 f"{stack.account}:alarm:*"),
-                                ("events.amazonaws.com", f"arn:{stack.partition}:events:{stack.region}:"
-                                 f"{stack.account}:rule/*")):
-            self.key.add_to_resource_policy(iam.PolicyStatement(
-                sid=f"{service.split('.')[0].capitalize()}PublishesToProjectTopics",
-                principals=[iam.ServicePrincipal(service)], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"], conditions={"StringEquals": {"aws:SourceAccount": stack.account},
-                                             "ArnLike": {"aws:SourceArn": source}}))
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            sid="EventsPublishesToProjectTopics",
+            principals=[iam.ServicePrincipal("events.amazonaws.com")], actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"], conditions={"StringEquals": {"aws:SourceAccount": stack.account},
+                                         "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:"
+                                                                      f"{stack.account}:rule/*"}}))

@@ -31,8 +31,9 @@ from infra.personas.launchers import end_user_roles, end_user_statements
 from infra.plan import TeamPlan
 from infra.stacks.catalog.labeling import LabelingWorkforceStack
 from infra.stacks.catalog.offer import offered_templates
-from infra.stacks.catalog.portfolio import TeamPortfolio
+from infra.stacks.catalog.portfolio import TeamPortfolio, product_resource_types
 from infra.stacks.catalog.project_platform import ProjectPlatform
+from infra.stacks.catalog.project_templates import ProjectTemplates
 
 # Service Catalog accepts at most 10 IAM_PATTERN principals per portfolio.
 MAX_PATTERN_PRINCIPALS = 10
@@ -57,18 +58,28 @@ class CatalogStack(Stack):
                                         labeling=labeling, entries=entries)
         boundary = iam.ManagedPolicy.from_managed_policy_arn(
             self, "TeamBoundary", naming.boundary_arn(self.partition, account.id, org.name, team.name))
-        self.launch_role = ProductLaunchRole(self, "LaunchRole",
-                                             role_name=naming.catalog_launch_role_name(org.name, team.name),
-                                             launch_scope=LaunchScope(
-                                                 team=team.name, boundary_name=plan.boundary_name,
-                                                 own_boundary_name=naming.launch_boundary_name(org.name, team.name),
-                                                 role_path=naming.project_role_path(org.name, team.name),
-                                                 parameter_prefix=naming.catalog_parameter_prefix(org.name, team.name),
-                                                 log_group_prefix=naming.log_prefix(org.name, team.name),
-                                                 team_tag=naming.TAG_TEAM,
-                                                 connection_arn=team.catalog.source.connection_arn))
+        via_catalog = team.catalog.project_path == "catalog"
+        self.launch_role = ProductLaunchRole(
+            self, "LaunchRole" if via_catalog else "ProjectRole",
+            role_name=(naming.catalog_launch_role_name if via_catalog else naming.project_launch_role_name)(
+                org.name, team.name),
+            launch_scope=LaunchScope(
+                team=team.name, boundary_name=plan.boundary_name,
+                own_boundary_name=naming.launch_boundary_name(org.name, team.name),
+                role_path=naming.project_role_path(org.name, team.name),
+                parameter_prefix=naming.catalog_parameter_prefix(org.name, team.name),
+                log_group_prefix=naming.log_prefix(org.name, team.name),
+                team_tag=naming.TAG_TEAM,
+                connection_arn=team.catalog.source.connection_arn, service_catalog=via_catalog))
         self.portfolio: TeamPortfolio | None = None
-        if shared_resource_types is None:
+        self.project_templates: ProjectTemplates | None = None
+        if not via_catalog:
+            self.project_templates = ProjectTemplates(self, "ProjectTemplates", plan=plan, entries=entries,
+                                                      role=self.launch_role.role)
+            stacks = self.project_templates.product_stacks.values()
+            self.launch_role.allow_resource_types(product_resource_types(stacks))
+            check_platform_values(stacks, self.platform.available, account)
+        elif shared_resource_types is None:
             self.portfolio = TeamPortfolio(self, "Catalog", plan=plan, entries=entries,
                                            launch_role=self.launch_role.role,
                                            display_name=f"{org.name} {team.name} projects ({account.name})")
@@ -154,13 +165,17 @@ class CatalogStack(Stack):
             description=f"Launch, follow and run team {team.name}'s projects",
             document=policy_document(statements),
             roles=[iam.Role.from_role_name(self, f"EndUser-{name}", name) for name in end_user_roles(plan)])
-        acknowledge_wildcards(
-            policy, nag_document(statements),
-            "Service Catalog end-user calls: search and describe calls have no resource-level permissions, "
-            "launches are limited to the account's products and to the portfolios the role is associated with, "
-            "provisioning records to the account (servicecatalog:accountLevel) and changes to what the caller's "
-            "own role launched (servicecatalog:roleLevel); pipelines and labeling jobs carry the team's name "
-            "prefix, passed roles the team's project path, code uploads the code/ folders of project prefixes")
+        why = ("Service Catalog end-user calls: search and describe calls have no resource-level permissions, "
+               "launches are limited to the account's products and to the portfolios the role is associated with, "
+               "provisioning records to the account (servicecatalog:accountLevel) and changes to what the caller's "
+               "own role launched (servicecatalog:roleLevel); SageMaker projects are tagged with the team on create "
+               "and read or changed only when tagged with it; pipelines and labeling jobs carry the team's name "
+               "prefix, passed roles the team's project path, code uploads the code/ folders of project prefixes")
+        if team.catalog.project_path == "project":
+            why += ("; on the project path: the team's project-template parameters below its SSM path, the .json "
+                    "templates of the account's CDK asset bucket (their object names are content hashes), "
+                    "GetTemplateSummary (no resource type) and the stacks tagged with the team (SageMaker names them)")
+        acknowledge_wildcards(policy, nag_document(statements), why)
 
 
 def check_platform_values(stacks: Iterable[ProjectProductStack], available: set[PlatformValue],
