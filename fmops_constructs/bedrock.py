@@ -136,26 +136,23 @@ def model_arns(scope: IConstruct, models: Sequence[BedrockModel]) -> list[str]:
 
 
 def invoke_statements(models: Sequence[str], profiles: Sequence[str], guarded: Mapping[str, Mapping[str, object]],
-                      unguarded: Sequence[Mapping[str, Mapping[str, object]]] | Mapping[str, Mapping[str, object]]
-                      ) -> list[iam.PolicyStatement]:
+                      unguarded: Mapping[str, Mapping[str, object]]) -> list[iam.PolicyStatement]:
     """The invoke/converse statements of a grantee: allowed on ``profiles`` and ``models`` when
-    ``guarded`` holds (the guardrail condition), denied on both under each ``unguarded``
-    condition. With profiles, the models are allowed only through them
-    (``bedrock:InferenceProfileArn``) and denied outside them: a direct call would bill no
-    team. Without profiles, the models are allowed directly."""
+    ``guarded`` holds (the guardrail condition), denied on both when ``unguarded`` does. With
+    profiles, the models are allowed only through them (``bedrock:InferenceProfileArn``) and
+    denied outside them: a direct call would bill no team. Without profiles, the models are
+    allowed directly."""
     invoke = list(INVOKE_ACTIONS)
-    denials = [unguarded] if isinstance(unguarded, Mapping) else list(unguarded)
     if not profiles:
         return [iam.PolicyStatement(actions=invoke, resources=list(models), conditions=dict(guarded)),
-                *(iam.PolicyStatement(effect=iam.Effect.DENY, actions=invoke, resources=list(models),
-                                      conditions=dict(condition)) for condition in denials)]
-    everything = [*profiles, *models]
+                iam.PolicyStatement(effect=iam.Effect.DENY, actions=invoke, resources=list(models),
+                                    conditions=dict(unguarded))]
     return [
         iam.PolicyStatement(actions=invoke, resources=list(profiles), conditions=dict(guarded)),
         iam.PolicyStatement(actions=invoke, resources=list(models),
                             conditions={**guarded, "ArnEquals": {PROFILE_CONDITION_KEY: list(profiles)}}),
-        *(iam.PolicyStatement(effect=iam.Effect.DENY, actions=invoke, resources=everything, conditions=dict(condition))
-          for condition in denials),
+        iam.PolicyStatement(effect=iam.Effect.DENY, actions=invoke, resources=[*profiles, *models],
+                            conditions=dict(unguarded)),
         iam.PolicyStatement(effect=iam.Effect.DENY, actions=invoke, resources=list(models),
                             conditions={"ArnNotEquals": {PROFILE_CONDITION_KEY: list(profiles)}}),
     ]
