@@ -177,8 +177,9 @@ def test_invoke_needs_the_team_guardrail_on_the_allowed_models(granted_policy):
     for statement, operator in ((allow_profile, "StringEquals"), (allow_models, "StringEquals"), (unguarded, "StringNotEquals")):
         [(key, value)] = statement["Condition"][operator].items()
         assert (key, render(value)) == ("bedrock:GuardrailIdentifier", required)
-    assert allow_models["Condition"]["ArnEquals"] == {"bedrock:InferenceProfileArn": profile}
-    assert outside["Condition"] == {"ArnNotEquals": {"bedrock:InferenceProfileArn": profile}}
+    assert as_list(allow_models["Condition"]["ArnEquals"]["bedrock:InferenceProfileArn"]) == [profile]
+    [(operator, values)] = outside["Condition"].items()
+    assert operator == "ArnNotEquals" and as_list(values["bedrock:InferenceProfileArn"]) == [profile]
     apply = next(s for s in document["Statement"] if s["Action"] == "bedrock:ApplyGuardrail")
     assert apply["Resource"] == {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]}
     key_id, _ = one(template, "AWS::KMS::Key")
