@@ -51,7 +51,7 @@ class TeamGuardrailAccess(Construct):
         self.profile = TeamInferenceProfile(
             self, "InferenceProfile", name=stack.resource_name("fm"), model=self._models[0],
             tags={props.project_tag: stack.project_name},
-            description=f"{self._models[0].invoke_id} for the project: its Bedrock spend, by cost allocation tag")
+            description=f"Bedrock spend of the project on {self._models[0].invoke_id}")
         self.profile_arn: str = self.profile.profile_arn
         self._parameter_arn = Fn.sub(
             f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{props.guardrail_version_parameter}")

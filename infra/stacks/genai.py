@@ -93,7 +93,7 @@ class GenAiStack(Stack):
             profile = TeamInferenceProfile(
                 self, f"Profile{pascal(model.slug)}", name=naming.inference_profile_name(org, team.name, model.slug),
                 model=model, tags={naming.TAG_TEAM: team.name, naming.TAG_COST_CENTRE: team.cost_centre},
-                description=f"{model.invoke_id} for team {team.name}: its Bedrock spend, by cost allocation tag")
+                description=f"Bedrock spend of team {team.name} on {model.invoke_id}")
             ssm.StringParameter(self, f"Profile{pascal(model.slug)}Arn",
                                 parameter_name=naming.inference_profile_parameter(org, team.name, model.slug),
                                 string_value=profile.profile_arn,
