@@ -20,6 +20,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.guardrail import Guardrail
 from fmops_constructs.invocation_logging import ModelInvocationLogging
 from fmops_constructs.private_network import PrivateNetwork
@@ -79,6 +80,7 @@ class BedrockLoggingStack(Stack):
             sid="AccountPrincipalsReadEnforcedGuardrail", principals=[iam.AnyPrincipal()], actions=["kms:Decrypt"],
             resources=["*"], conditions={"StringEquals": {
                 "aws:PrincipalAccount": self.account, "kms:ViaService": f"bedrock.{self.region}.amazonaws.com"}}))
+        acknowledge(key, "enforced-guardrail-key-account-callers")
         for kind, value in (("arn", guardrail.guardrail_arn), ("version", guardrail.guardrail_version)):
             ssm.StringParameter(self, f"EnforcedGuardrail{kind.capitalize()}",
                                 parameter_name=naming.enforced_guardrail_parameter(org, kind), string_value=value,
