@@ -203,6 +203,16 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         "policy of this retained key whenever an account joins.",
         checkov=("CKV_AWS_33",),
     ),
+    "enforced-guardrail-key-account-callers": Accepted(
+        (),
+        "The invocation-log key, which also encrypts the account's enforced Bedrock guardrail, names "
+        "Principal '*' in one statement only, together with aws:PrincipalAccount (this account) and "
+        "kms:ViaService (Bedrock of this Region), for Decrypt only: Bedrock applies the enforced guardrail to "
+        "every model call of the account, from any role, so any caller of the account must be able to read it "
+        "through Bedrock; the logs the key protects are read through CloudWatch Logs and S3, never through "
+        "Bedrock.",
+        checkov=("CKV_AWS_33",),
+    ),
     "config-recorder-role": Accepted(
         ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWS_ConfigRole]",
          "HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"),

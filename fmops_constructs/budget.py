@@ -11,6 +11,11 @@ class TeamBudgetAlarm(Construct):
     spend and at 100% of forecast spend. The tag must be activated as a cost allocation tag in the
     payer account's billing console (a one-time step the README lists).
 
+    The tag filter takes every service: Bedrock token spend arrives through the team's (and its
+    projects') application inference profiles, which carry the tag (direct calls on the models
+    are denied), and SageMaker endpoint hours through the endpoints, endpoint configurations,
+    models and inference components, which carry it too.
+
     :param team: the team, the value of the tag.
     :param tag_key: the key of the cost-allocation tag the team's resources carry.
     :param monthly_usd: the monthly budget.

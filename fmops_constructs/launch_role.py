@@ -127,7 +127,15 @@ def _arn(service: str, resource: str, *, region: bool = True, account: bool = Tr
 SCOPES: dict[str, Scope] = {
     "lambda": Scope((_arn("lambda", "function:{team}-*"),)),
     "sagemaker": Scope((_arn("sagemaker", "*"),), create_tag=True, resource_tag=True),
-    "bedrock": Scope((_arn("bedrock", "prompt/*"),), create_tag=True, resource_tag=True),
+    # Prompts and the projects' application inference profiles (created only with the team tag,
+    # changed only when tagged so); CreateInferenceProfile is also authorized on what the profile
+    # copies, the Region's foundation models or a system-defined cross-Region profile, whose
+    # foundation models sit in the geography's Regions (the Bedrock user guide's resource list for
+    # it). Invocation stays held to the team's models by the boundary: a profile of another model
+    # routes to a foundation model outside its allow-list.
+    "bedrock": Scope((_arn("bedrock", "prompt/*"), _arn("bedrock", "application-inference-profile/*"),
+                      _arn("bedrock", "inference-profile/*"), "arn:${AWS::Partition}:bedrock:*::foundation-model/*"),
+                     create_tag=True, resource_tag=True),
     "apigateway": Scope((_arn("apigateway", "/restapis", account=False), _arn("apigateway", "/restapis/*", account=False),
                          _arn("apigateway", "/tags/*", account=False))),
     "logs": Scope((_arn("logs", "log-group:{log_group_prefix}*"),

@@ -530,6 +530,23 @@ def test_launch_role_may_create_every_resource_of_the_product(template_id, produ
     assert _allowed(launch_role, "ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{ORG}/catalog/{TEAM}/vpc-id")
 
 
+def test_launch_role_creates_the_projects_inference_profile_only_with_the_team_tag(launch_role):
+    """CreateInferenceProfile is authorized on the new profile and on what it copies (a system
+    cross-Region profile or a foundation model); only with the team tag; deleting needs the tag."""
+    profile = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:application-inference-profile/abc123"
+    copied = [f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/eu.amazon.nova-pro-v1:0",
+              f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-pro-v1:0",
+              "arn:aws:bedrock:eu-central-1::foundation-model/amazon.nova-pro-v1:0"]
+    tagged = {**CONTEXT, "aws:RequestTag/fmops:team": TEAM}
+    for resource in (profile, *copied):
+        assert _allowed(launch_role, "bedrock:CreateInferenceProfile", resource, tagged), resource
+        assert not _allowed(launch_role, "bedrock:CreateInferenceProfile", resource,
+                            {**CONTEXT, "aws:RequestTag/fmops:team": "otherteam"}), resource
+    assert _allowed(launch_role, "bedrock:DeleteInferenceProfile", profile, {**CONTEXT, "aws:ResourceTag/fmops:team": TEAM})
+    assert not _allowed(launch_role, "bedrock:DeleteInferenceProfile", profile,
+                        {**CONTEXT, "aws:ResourceTag/fmops:team": "otherteam"})
+
+
 def test_launch_role_cannot_create_a_role_without_the_boundary(launch_role):
     context = {k: v for k, v in CONTEXT.items() if k != "iam:PermissionsBoundary"}
     assert _allowed(launch_role, "iam:CreateRole", PROJECT_ROLE)

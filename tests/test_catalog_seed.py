@@ -65,7 +65,10 @@ PROMPT = {"name": "answer", "id": "PROMPT12345", "version": "1", "defaultVariant
     "arn": "arn:aws:bedrock:eu-west-1:333333333331:prompt/PROMPT12345",
     "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}
 GUARDRAIL = "arn:aws:bedrock:eu-west-1:333333333331:guardrail/gr0team1"
+PROFILE = "arn:aws:bedrock:eu-west-1:333333333331:application-inference-profile/abc123profile"
+VERSION_PARAMETER = "/fmops/genai/genai/guardrail-version"
 SETTINGS = {"PROMPTS": json.dumps({"answer": {"arn": PROMPT["arn"], "version": "1"}}), "GUARDRAIL_ARN": GUARDRAIL,
+            "GUARDRAIL_VERSION_PARAMETER": VERSION_PARAMETER, "MODEL_ID": PROFILE,
             "STORE_BUCKET": "fmops-genai-data-333333333331-eu-west-1", "STORE_PREFIX": "projects/bot/app/"}
 
 
@@ -88,7 +91,7 @@ def test_generate_reads_the_prompt_version_and_calls_the_model_through_the_guard
     runtime.add_response("converse", {
         "output": {"message": {"role": "assistant", "content": [{"text": "Open Orders."}]}}, "stopReason": "end_turn",
         "usage": {"inputTokens": 10, "outputTokens": 3, "totalTokens": 13}, "metrics": {"latencyMs": 120}}, {
-        "modelId": "eu.amazon.nova-pro-v1:0",
+        "modelId": PROFILE,
         "messages": [{"role": "user", "content": [{"text": "Context: docs\nQuestion: refund?"}]}],
         "inferenceConfig": {"maxTokens": 800, "temperature": 0.2, "topP": 0.9},
         "guardrailConfig": {"guardrailIdentifier": GUARDRAIL, "guardrailVersion": "2",
@@ -126,21 +129,40 @@ def test_prompt_rendering_refuses_missing_and_unknown_variables():
 
 
 @pytest.mark.parametrize("module", [("genai-app", "handler"), ("fm-evaluation", "judge")])
-def test_the_latest_published_guardrail_version_is_used_never_draft(module):
-    latest = _load(*module).latest_guardrail_version
-    bedrock = _client("bedrock")
-    summary = {"id": "gr0team1", "arn": GUARDRAIL, "status": "READY", "name": "fmops-genai",
-               "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}
-    with Stubber(bedrock) as stub:
-        stub.add_response("list_guardrails", {"guardrails": [{**summary, "version": "DRAFT"}, {**summary, "version": "9"}],
-                                              "nextToken": "n"}, {"guardrailIdentifier": GUARDRAIL})
-        stub.add_response("list_guardrails", {"guardrails": [{**summary, "version": "10"}]},
-                          {"guardrailIdentifier": GUARDRAIL, "nextToken": "n"})
-        stub.add_response("list_guardrails", {"guardrails": [{**summary, "version": "DRAFT"}]},
-                          {"guardrailIdentifier": GUARDRAIL})
-        assert latest(bedrock, GUARDRAIL) == "10"
-        with pytest.raises(RuntimeError, match="no published version"):
-            latest(bedrock, GUARDRAIL)
+def test_the_guardrail_version_comes_from_the_genai_stacks_parameter_only(module):
+    """The version is the SSM parameter's (what the project's policy pins), never the latest
+    one Bedrock lists (a version published outside the stack) and never DRAFT."""
+    published = _load(*module).published_guardrail_version
+    ssm = _client("ssm")
+    parameter = {"Name": VERSION_PARAMETER, "Type": "String", "Version": 1, "ARN": "arn:aws:ssm:eu-west-1:333333333331:"
+                 f"parameter{VERSION_PARAMETER}", "DataType": "text"}
+    with Stubber(ssm) as stub:
+        stub.add_response("get_parameter", {"Parameter": {**parameter, "Value": "7"}}, {"Name": VERSION_PARAMETER})
+        stub.add_response("get_parameter", {"Parameter": {**parameter, "Value": "DRAFT"}}, {"Name": VERSION_PARAMETER})
+        assert published(ssm, VERSION_PARAMETER) == "7"
+        with pytest.raises(RuntimeError, match="not a published guardrail version"):
+            published(ssm, VERSION_PARAMETER)
+        stub.assert_no_pending_responses()
+
+
+def test_handler_reads_the_version_once_per_container(monkeypatch):
+    """Cold start: the handler reads the parameter and keeps the value for the container's life;
+    it never lists the guardrail's versions."""
+    import moto
+
+    handler = _load("genai-app", "handler")
+    for key, value in {**SETTINGS, "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(handler, "_APP", None)
+    with moto.mock_aws():
+        ssm = _client("ssm")
+        ssm.put_parameter(Name=VERSION_PARAMETER, Value="3", Type="String")
+        assert handler.handler({"httpMethod": "GET", "resource": "/generate"}, None)["statusCode"] == 404
+        ssm.put_parameter(Name=VERSION_PARAMETER, Value="4", Type="String", Overwrite=True)
+        handler.handler({"httpMethod": "GET", "resource": "/generate"}, None)
+        assert handler._APP.guardrail["guardrailVersion"] == "3"
+        assert handler._APP.model_id == PROFILE
 
 
 def test_unknown_route_and_prompt():

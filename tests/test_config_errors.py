@@ -190,3 +190,15 @@ def test_fmops_validate_prints_one_line_per_error(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err == ["fmops: invalid config", f"{path}:3: name: duplicate key 'name' (the mapping starts on line 2); "
                    "keep only one of them"]
+
+
+def test_enforced_guardrail_errors_name_the_value_and_the_fix(tmp_path):
+    """organisation.enforced_guardrail takes the team guardrail's settings and their checks."""
+    text = DEFAULT_TEXT.replace("organisation:\n", "organisation:\n  enforced_guardrail:\n    pii: {action: DROP}\n"
+                                "    content_filters: {prompt_attack: {output: HIGH}}\n", 1)
+    messages = errors(tmp_path, text)
+    by_field = {m.split(": ")[1]: m for m in messages}
+    pii = by_field["organisation.enforced_guardrail.pii.action"]
+    assert "'DROP'" in pii and "BLOCK, ANONYMIZE" in pii and line_no(pii) == line_of(text, "pii: {action: DROP}")
+    attack = by_field["organisation.enforced_guardrail.content_filters.prompt_attack.output"]
+    assert "set output: NONE" in attack

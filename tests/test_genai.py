@@ -92,7 +92,9 @@ def test_runtime_endpoint_admits_only_the_teams_models_and_guardrails(default_te
     assert set(statements) == {"OrganisationInvokesAllowedModels", "OrganisationAppliesOwnGuardrails"}
     invoke = statements["OrganisationInvokesAllowedModels"]
     assert invoke["Action"] == INVOKE
-    assert set(invoke["Resource"]) == expected_model_arns("333333333331")
+    # the models, and the account's application inference profiles, which route only to them
+    assert set(invoke["Resource"]) == expected_model_arns("333333333331") | {
+        "arn:aws:bedrock:eu-west-1:333333333331:application-inference-profile/*"}
     guardrails = statements["OrganisationAppliesOwnGuardrails"]
     assert guardrails["Action"] == "bedrock:ApplyGuardrail"
     assert guardrails["Resource"] == "arn:aws:bedrock:eu-west-1:333333333331:guardrail/*"
@@ -156,24 +158,33 @@ def granted_policy(tmp_path_factory) -> tuple[dict, dict]:
 
 
 def test_invoke_needs_the_team_guardrail_on_the_allowed_models(granted_policy):
+    """Allowed with the guardrail's published version: on the team's inference profile, and on the
+    models only through it; denied otherwise, and on the models outside the profile."""
     template, document = granted_policy
     guardrail_id, _ = one(template, "AWS::Bedrock::Guardrail")
     version_id, _ = one(template, "AWS::Bedrock::GuardrailVersion")
+    profile_id, _ = one(template, "AWS::Bedrock::ApplicationInferenceProfile")
+    profile = {"Fn::GetAtt": [profile_id, "InferenceProfileArn"]}
     required = f"${{{guardrail_id}.GuardrailArn}}:${{{version_id}.Version}}"
     models = {"arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.amazon.nova-lite-v1:0",
               "arn:aws:bedrock:eu-*::foundation-model/amazon.nova-lite-v1:0"}
-    by_effect = {(s["Effect"], json.dumps(s["Action"])): s for s in document["Statement"]}
-    allow = by_effect[("Allow", json.dumps(INVOKE))]
-    deny = by_effect[("Deny", json.dumps(INVOKE))]
-    for statement, operator in ((allow, "StringEquals"), (deny, "StringNotEquals")):
-        assert set(as_list(statement["Resource"])) == models
+    invoke = [s for s in document["Statement"] if s["Action"] == INVOKE]
+    allow_profile, allow_models = sorted((s for s in invoke if s["Effect"] == "Allow"), key=lambda s: "ArnEquals" in s["Condition"])
+    unguarded, outside = sorted((s for s in invoke if s["Effect"] == "Deny"), key=lambda s: "ArnNotEquals" in s["Condition"])
+    assert as_list(allow_profile["Resource"]) == [profile]
+    assert set(as_list(allow_models["Resource"])) == models and set(as_list(outside["Resource"])) == models
+    assert sorted(map(json.dumps, as_list(unguarded["Resource"]))) == sorted(map(json.dumps, [profile, *models]))
+    for statement, operator in ((allow_profile, "StringEquals"), (allow_models, "StringEquals"), (unguarded, "StringNotEquals")):
         [(key, value)] = statement["Condition"][operator].items()
         assert (key, render(value)) == ("bedrock:GuardrailIdentifier", required)
-    apply = by_effect[("Allow", json.dumps("bedrock:ApplyGuardrail"))]
+    assert as_list(allow_models["Condition"]["ArnEquals"]["bedrock:InferenceProfileArn"]) == [profile]
+    [(operator, values)] = outside["Condition"].items()
+    assert operator == "ArnNotEquals" and as_list(values["bedrock:InferenceProfileArn"]) == [profile]
+    apply = next(s for s in document["Statement"] if s["Action"] == "bedrock:ApplyGuardrail")
     assert apply["Resource"] == {"Fn::GetAtt": [guardrail_id, "GuardrailArn"]}
     key_id, _ = one(template, "AWS::KMS::Key")
-    assert by_effect[("Allow", json.dumps("kms:Decrypt"))]["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert len(document["Statement"]) == 4
+    assert next(s for s in document["Statement"] if s["Action"] == "kms:Decrypt")["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert len(document["Statement"]) == 6
 
 
 def test_in_region_model_is_one_foundation_model_arn():

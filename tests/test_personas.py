@@ -45,6 +45,11 @@ def _guardrail_arn(account: str) -> str:
     return f"arn:aws:bedrock:eu-west-1:{account}:guardrail/{GUARDRAIL_ID}"
 
 
+def _profile_arn(account: str, logical_id: str) -> str:
+    """What a team's application inference profile resolves to (Bedrock generates its id)."""
+    return f"arn:aws:bedrock:eu-west-1:{account}:application-inference-profile/{logical_id.lower()}"
+
+
 def _resolve(value, account: str):
     """The CloudFormation intrinsics of a GenAI stack's policy, with the values a deployment
     gives them: the guardrail's ARN and published version 1, the key's ARN, pseudo parameters."""
@@ -55,7 +60,8 @@ def _resolve(value, account: str):
     if "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]
         return {"GuardrailArn": _guardrail_arn(account), "Version": "1",
-                "Arn": f"arn:aws:kms:eu-west-1:{account}:key/{logical_id}"}[attribute]
+                "Arn": f"arn:aws:kms:eu-west-1:{account}:key/{logical_id}",
+                "InferenceProfileArn": _profile_arn(account, logical_id)}[attribute]
     if "Ref" in value:
         return {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": account,
                 "AWS::URLSuffix": "amazonaws.com"}[value["Ref"]]
@@ -313,18 +319,25 @@ def test_personas_open_only_their_own_studio_profile(nodes):
     assert not check(scientist, "sagemaker:CreatePresignedDomainUrl", lead, {}, None, None, _scps(), None)
 
 
-def test_invoke_needs_the_teams_own_guardrail_at_its_published_version(nodes):
-    """invoke-fm is granted by the GenAI stack with the exact guardrail version: another guardrail
-    of the account, the DRAFT version or no guardrail is refused, for every persona."""
+def test_invoke_needs_the_teams_own_guardrail_at_its_published_version(nodes, default_templates):
+    """invoke-fm is granted by the GenAI stack with the exact guardrail version, through the
+    team's inference profile: another guardrail of the account, the DRAFT version or no
+    guardrail is refused, for every persona, on the profile and on the model it routes to."""
     scope = _scope("genai")
     model = scope.model_arns[0]
+    profile = next(_profile_arn(scope.account, logical_id) for logical_id, r in resources(
+        default_templates["fmops-genai-dev-genai-genai"], "AWS::Bedrock::ApplicationInferenceProfile").items()
+        if r["Properties"]["ModelSource"]["CopyFrom"] == model)
     allowed = [p for p in MATRIX.team_personas() if MATRIX.cell(p, "invoke-fm") is Cell.ALLOW]
     assert allowed
     guardrail = _guardrail_arn(scope.account)
     for persona, node in nodes["genai"].items():
         def invoke(identifier: str | None) -> bool:
             context = {"bedrock:GuardrailIdentifier": identifier} if identifier else {}
-            return local_check_authorization_full(node, "bedrock:InvokeModel", model, context, None, None, _scps(), None)
+            return all(local_check_authorization_full(node, "bedrock:InvokeModel", resource, request_context, None, None,
+                                                      _scps(), None)
+                       for resource, request_context in ((profile, context),
+                                                         (model, {**context, "bedrock:InferenceProfileArn": profile})))
 
         assert invoke(f"{guardrail}:1") is (persona in allowed), persona
         for other in (f"{guardrail}:DRAFT", f"{guardrail}:2", guardrail,

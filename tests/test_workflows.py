@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fmops_constructs.bedrock import BedrockModel
 from infra import naming
 from infra.assembly import read_stacks
 from infra.compliance.iam_eval import Decision, Layers, Principal, evaluate, trust_allows
@@ -29,7 +30,7 @@ MATRIX = load_matrix()
 ADVERSARIAL = ["train-as-other-role", "pass-role-to-lambda", "open-other-studio", "register-approved",
                "rewrite-endpoint-policy", "endpoint-to-foreign-service", "app-without-image",
                "app-on-unlisted-image", "space-on-unlisted-image", "key-outside-service",
-               "studio-key-outside-service"]
+               "studio-key-outside-service", "converse-bypassing-profile"]
 FULL_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 # Two teams in each mode: the default organisation's risk and genai teams; in single-account mode
@@ -109,10 +110,25 @@ def _model(principals: AccountPrincipals, org: str, team: str) -> str:
             # The boundary names inference profiles in any Region and account: the team's own.
             listed = [a.replace(":*:*:inference-profile/", f":{principals.region}:{principals.account}:inference-profile/")
                       for a in listed]
-            allowed = [a for a in listed if "/none" not in a and "*" not in a.split(":")[4]]
+            allowed = [a for a in listed if "/none" not in a and "*" not in a.split(":")[4]
+                       and ":application-inference-profile/" not in a]
             if allowed:
                 return allowed[0]
     return f"arn:aws:bedrock:{principals.region}:{principals.account}:inference-profile/eu.amazon.nova-pro-v1:0"
+
+
+def _profile(principals: AccountPrincipals, team: str, model_arn: str) -> tuple[str, tuple[str, ...], str]:
+    """The team's application inference profile of ``model_arn`` (its first one when none routes
+    to it), what it routes to, and the model slug of its SSM parameter; another team's when the
+    team has none (its calls must then fail)."""
+    profiles = sorted(principals.inference_profiles.values(), key=lambda p: p.arn)
+    own = [p for p in profiles if p.tags.get(naming.TAG_TEAM) == team] or profiles
+    if not own:
+        return "", (), "none"
+    chosen = next((p for p in own if model_arn in p.routes), own[0])
+    copied = chosen.routes[0].rsplit("/", 1)[-1]
+    model_id = copied.split(".", 1)[1] if ":inference-profile/" in chosen.routes[0] else copied
+    return chosen.arn, chosen.routes, BedrockModel(model_id).slug
 
 
 def _actor(principals: AccountPrincipals, org: str, team: str, persona: str, actor: str):
@@ -148,8 +164,11 @@ def _decide(principals: AccountPrincipals, org: str, team: str, persona: str, st
 def _run(principals: AccountPrincipals, org: str, team: str, persona: str, workflow: str
          ) -> tuple[Step | None, Decision | None, int]:
     """The first refused step of a workflow and why (None when it completes), and its step count."""
+    model_arn = _model(principals, org, team)
+    profile_arn, routes, slug = _profile(principals, team, model_arn)
     target = Target(org=org, team=team, persona=persona, account=principals.account, region=principals.region,
-                    model_arn=_model(principals, org, team), key_arn=_team_key(principals, team))
+                    model_arn=model_arn, key_arn=_team_key(principals, team), profile_arn=profile_arn,
+                    profile_routes=routes, model_slug=slug)
     all_steps = steps(load_trace(workflow), target)
     for step in all_steps:
         decision = _decide(principals, org, team, persona, step)

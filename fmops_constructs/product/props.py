@@ -145,6 +145,12 @@ class ProjectTemplateProps:
     :param hosting_models: FM catalog model id -> the instance type it needs, for the models the
         team may host. Default: none.
     :param log_retention_days: retention of the product's log groups. Default: 365.
+    :param guardrail_version_parameter: the SSM parameter in which the team's GenAI stack writes
+        the published version of the team guardrail: the one source of that version for the
+        product's policies (resolved when the project is provisioned or updated) and its code
+        (read at start). Default: none (templates that call Bedrock refuse to build without it).
+    :param project_tag: key of the cost allocation tag, valued with the project's name, on the
+        product's inference profile. Default: ``fmops:project``.
     """
 
     team: str
@@ -165,3 +171,5 @@ class ProjectTemplateProps:
     bedrock_models: tuple[BedrockModel, ...] = ()
     hosting_models: Mapping[str, str] = field(default_factory=dict)
     log_retention_days: int = 365
+    guardrail_version_parameter: str = ""
+    project_tag: str = "fmops:project"

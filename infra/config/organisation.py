@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from infra.config.base import (ROLE_ARN, S3_KEY_SEGMENT, SLUG, Feature, LocatedError, Mode, SourceKind, Stage, Strict,
                               check_git_branch, check_key_segments)
 from infra.config.fm_catalog import Catalog, FoundationModel, load_catalog
+from infra.config.genai import GuardrailSettings
 from infra.config.network import Network
 from infra.config.team import CONNECTION_ARN, Team
 from infra.config.validators import check_config
@@ -208,6 +209,14 @@ class Organisation(Strict):
         "(docs/delivery.md); single-account mode deploys with cdk deploy --all and takes no delivery settings")
     audit: Audit = Field(default=Audit(), description="The audit trail: CloudTrail trail, log archive and "
                          "AWS Config (docs/security-model.md#audit-trail)")
+    enforced_guardrail: GuardrailSettings = Field(
+        default=GuardrailSettings(
+            blocked_input_message="This request is not allowed by the organisation's AI usage policy.",
+            blocked_output_message="The response was withheld by the organisation's AI usage policy."),
+        description="The account-level guardrail of every workload account that uses Bedrock "
+        "(AWS::Bedrock::EnforcedGuardrailConfiguration): Bedrock applies it to every model call of the account, "
+        "on the whole prompt and system prompt whatever guard-content tags the caller sets, on top of the team "
+        "guardrail that IAM requires in the call (docs/security-model.md#guardrails)")
     dns_allowed_domains: list[Annotated[str, Field(pattern=DOMAIN)]] = Field(
         default_factory=list,
         description="Domains the VPCs may resolve besides AWS service names (e.g. '*.corp.example.com'); "

@@ -3,7 +3,7 @@ which stacks. Shared by the platform stack (endpoint policies) and the GenAI sta
 
 from __future__ import annotations
 
-from fmops_constructs.bedrock import BedrockModel
+from fmops_constructs.bedrock import BedrockModel, application_profile_arn_pattern
 from fmops_constructs.guardrail import ContentFilter, DeniedTopic, GuardrailPolicy
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from infra.config import Availability, Feature, FmEndpointSettings, GuardrailSettings, OrgConfig, Team
@@ -40,11 +40,14 @@ def partition_of(region: str) -> str:
 def organisation_model_arns(config: OrgConfig) -> list[str]:
     """Every Bedrock model ARN any team of the organisation may invoke: the SCP allow-list.
 
-    An SCP applies to every account of its targets, so inference profiles are matched in any
-    account (``*``); each team's boundary names its own account."""
+    An SCP applies to every account of its targets, so inference profiles (system-defined and the
+    teams' application inference profiles) are matched in any account (``*``); each team's
+    boundary names its own account."""
     region = config.organisation.region
-    return sorted({arn for team in config.teams for model in team_bedrock_models(config, team)
-                   for arn in model.arn_patterns(partition_of(region), region, "*")})
+    partition = partition_of(region)
+    arns = {arn for team in config.teams for model in team_bedrock_models(config, team)
+            for arn in model.arn_patterns(partition, region, "*")}
+    return sorted(arns | {application_profile_arn_pattern(partition, region, "*")} if arns else arns)
 
 
 def guardrail_policy(settings: GuardrailSettings) -> GuardrailPolicy:

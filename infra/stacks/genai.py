@@ -5,8 +5,13 @@ its team stack).
 
 Teams live in their own stacks, so adding or removing a team, a model or an endpoint never
 touches another team's resources or logical IDs. The endpoints themselves are in the team's
-endpoints stack (``infra/stacks/fm_endpoints.py``), the account's invocation logging in
-``infra/stacks/bedrock_logging.py``.
+endpoints stack (``infra/stacks/fm_endpoints.py``), the account's invocation logging and enforced
+guardrail in ``infra/stacks/bedrock_logging.py``.
+
+Bedrock spend per team: one application inference profile per model of the team, tagged with the
+team and its cost centre (the stack's tags), its ARN in ``/<org>/genai/<team>/inference-profile/
+<model>``; the personas' access allows the models only through these profiles, so the team's
+budget (filtered on its tag) sees every token it spends.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from fmops_constructs.bedrock import GovernedModelAccess
+from fmops_constructs.bedrock import GovernedModelAccess, TeamInferenceProfile
 from fmops_constructs.fm_endpoint import FmEndpointRef
 from fmops_constructs.genai_dashboard import GenAiDashboard
 from fmops_constructs.guardrail import Guardrail
@@ -53,13 +58,16 @@ class GenAiStack(Stack):
         models = list(plan.bedrock_models)
         self.guardrail: Guardrail | None = None
         self.model_access: GovernedModelAccess | None = None
+        self.inference_profiles: list[TeamInferenceProfile] = []
         if plan.uses_bedrock:
             self.guardrail = Guardrail(self, "Guardrail", name=f"{org.name}-{team.name}", encryption_key=self.key,
                                        policy=team_guardrail_policy(team),
                                        description=f"Guardrail of team {team.name}: required on every model call")
             self._publish_guardrail(org.name, team, self.guardrail)
             if models:
-                self.model_access = GovernedModelAccess(models=models, guardrail=self.guardrail)
+                self.inference_profiles = self._inference_profiles(org.name, team, models)
+                self.model_access = GovernedModelAccess(models=models, guardrail=self.guardrail,
+                                                        profiles=self.inference_profiles)
                 self._grant_personas_guarded_invoke(plan)
         self.endpoint_refs: dict[str, FmEndpointRef] = {}
         self.endpoint_log_groups: dict[str, list[logs.LogGroup]] = {}
@@ -77,11 +85,29 @@ class GenAiStack(Stack):
                                 string_value=value, description=f"{kind} of Bedrock guardrail {org}-{team.name}")
             for kind, value in (("arn", guardrail.guardrail_arn), ("version", guardrail.guardrail_version))]
 
+    def _inference_profiles(self, org: str, team: Team, models: list) -> list[TeamInferenceProfile]:
+        """One application inference profile per model, tagged with the team (the stack's tags:
+        team, cost centre, organisation), its ARN in an SSM parameter for the callers."""
+        profiles = []
+        for model in models:
+            profile = TeamInferenceProfile(
+                self, f"Profile{pascal(model.slug)}", name=naming.inference_profile_name(org, team.name, model.slug),
+                model=model, tags={naming.TAG_TEAM: team.name, naming.TAG_COST_CENTRE: team.cost_centre},
+                description=f"Bedrock spend of team {team.name} on {model.invoke_id}")
+            ssm.StringParameter(self, f"Profile{pascal(model.slug)}Arn",
+                                parameter_name=naming.inference_profile_parameter(org, team.name, model.slug),
+                                string_value=profile.profile_arn,
+                                description=f"Application inference profile of {model.invoke_id} for team {team.name}: "
+                                            "pass it as modelId")
+            profiles.append(profile)
+        return profiles
+
     def _grant_personas_guarded_invoke(self, plan: TeamPlan) -> None:
         """The persona roles allowed ``invoke-fm`` by the matrix, and their Studio execution roles
         when the team has Studio, get the team's governed model access: its models, only with
-        this guardrail's published version (any other guardrail, or none, is denied), and read
-        access to the guardrail parameters. Roles are referenced by their deterministic names, so
+        this guardrail's published version (any other guardrail, or none, is denied) and only
+        through the team's inference profiles, and read access to the guardrail and profile
+        parameters. Roles are referenced by their deterministic names, so
         this stack deploys after the team (and Studio) stacks and creates no cross-stack reference."""
         org, team = plan.org.name, plan.team
         names = personas.genai_stack_personas("invoke-fm", team.persona_names())
@@ -91,11 +117,12 @@ class GenAiStack(Stack):
         if plan.has_studio:
             role_names += [plan.studio_role_name(name) for name in names if name in studio_personas()]
         roles = [iam.Role.from_role_name(self, f"Persona-{name}", name) for name in role_names]
+        parameters = [naming.guardrail_parameter(org, team.name, kind) for kind in ("arn", "version")] + [
+            naming.inference_profile_parameter(org, team.name, model.slug) for model in plan.bedrock_models]
         statements = [*self.model_access.policy_statements(),  # type: ignore[union-attr]
                       iam.PolicyStatement(actions=["ssm:GetParameter", "ssm:GetParameters"],
                                           resources=[self.format_arn(service="ssm", resource="parameter",
-                                                                     resource_name=naming.guardrail_parameter(org, team.name, kind)[1:])
-                                                     for kind in ("arn", "version")])]
+                                                                     resource_name=name[1:]) for name in parameters])]
         document = iam.PolicyDocument(statements=statements)
         policy = iam.ManagedPolicy(
             self, "GuardedInvoke", managed_policy_name=naming.guarded_invoke_policy_name(org, team.name),

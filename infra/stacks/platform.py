@@ -13,7 +13,7 @@ from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.private_network import ExistingVpcProps, PrivateNetwork
 from fmops_constructs.secure_bucket import AccessLogBucket
 from fmops_constructs.vpc_egress import endpoints_only_security_group
-from fmops_constructs.bedrock import model_arns, restrict_bedrock_endpoints
+from fmops_constructs.bedrock import invocation_allow_list, restrict_bedrock_endpoints
 from fmops_constructs.persona import PermissionBoundary, PersonaRole
 from infra import naming, personas
 from infra.plan import AccountPlan, endpoints
@@ -70,7 +70,7 @@ class PlatformStack(Stack):
         org = plan.org.organisation
         models = [m for team in plan.teams for m in team.bedrock_models]
         scope = personas.Scope(org=org.name, team="platform", account=plan.account.id, region=org.region,
-                               model_arns=tuple(model_arns(self, models)))
+                               model_arns=tuple(invocation_allow_list(self, models)))
         name = naming.boundary_name(org.name, "platform")
         self.boundary = PermissionBoundary(
             self, "PlatformBoundary", name=name,

@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from fmops_constructs.alarm_topic import AlarmTopic, SlackTarget, TeamsTarget
-from fmops_constructs.bedrock import model_arns
+from fmops_constructs.bedrock import invocation_allow_list
 from fmops_constructs.budget import TeamBudgetAlarm
 from fmops_constructs.kms import EncryptionKey
 from fmops_constructs.persona import PermissionBoundary, PersonaRole
@@ -62,7 +62,7 @@ class TeamStack(Stack):
         """The boundary, then one role per team persona, each policy generated from the matrix."""
         team = plan.team
         scope = personas.Scope(org=plan.org.name, team=team.name, account=plan.account.id, region=plan.org.region,
-                               model_arns=tuple(model_arns(self, plan.bedrock_models)))
+                               model_arns=tuple(invocation_allow_list(self, plan.bedrock_models)))
         name = plan.boundary_name
         boundary_arn = naming.policy_arn("aws", self.account, name)
         approvers = personas.approver_role_arns(plan.org.name, team.name, self.account)

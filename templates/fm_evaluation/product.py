@@ -32,14 +32,17 @@ class FmEvaluationProduct(ProjectProductStack):
         def build(jobs: JobSettings) -> PipelineDefinition:
             pipeline = PipelineDefinition(jobs)
             pipeline.code_parameter()
-            judge = pipeline.parameter("JudgeModelId", "String", props.bedrock_models[0].invoke_id)
+            # The project's inference profile (its Bedrock spend): the model is allowed only through it.
+            judge = pipeline.parameter("JudgeModelId", "String", access.profile_arn)
             weight = pipeline.parameter("HumanWeight", "String", "0.5")
             pipeline.processing(
                 "JudgeAndScore", image=image, script="evaluate_candidates.py",
                 instance_type="ml.m5.large", inputs={"results": Fn.sub(f"{bucket}/{tests}results/")},
                 outputs={"scores": Fn.sub(f"{bucket}/{tests}scores/"), "evaluation": jobs.run_uri("evaluation")},
                 arguments=["--judge-model", judge, "--human-weight", weight],
-                environment={"GUARDRAIL_ARN": access.guardrail_arn, "AWS_STS_REGIONAL_ENDPOINTS": "regional"})
+                environment={"GUARDRAIL_ARN": access.guardrail_arn,
+                             "GUARDRAIL_VERSION_PARAMETER": access.version_parameter_name,
+                             "AWS_STS_REGIONAL_ENDPOINTS": "regional"})
             return pipeline
 
         tests_arn = f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/{tests}"
@@ -50,7 +53,8 @@ class FmEvaluationProduct(ProjectProductStack):
             extra_grants=[Grant(("s3:GetObject",), (f"{tests_arn}results/*",)),
                           Grant(("s3:PutObject",), (f"{tests_arn}scores/*",))])
         pipeline.role.add_policy("ModelAccess", access.policy_statements(),
-                                 "The LLM judge: the team's Bedrock models, only through its guardrail")
+                                 "The LLM judge: the team's model through the project's inference profile, "
+                                 "only with the team guardrail's published version")
         CfnOutput(self, "PromptTestRepository", value=Fn.sub(f"{bucket}/{tests}results/"),
                   description="Prompt testers write their results here (seed: record_test.py)")
         CfnOutput(self, "ScoresLocation", value=Fn.sub(f"{bucket}/{tests}scores/scores.json"),

@@ -92,6 +92,8 @@ class GenAiAppProduct(ProjectProductStack):
             environment={
                 "PROMPTS": json_text(catalog.references()),
                 "GUARDRAIL_ARN": access.guardrail_arn,
+                "GUARDRAIL_VERSION_PARAMETER": access.version_parameter_name,
+                "MODEL_ID": access.profile_arn,
                 "STORE_BUCKET": self.team_bucket_name,
                 "STORE_PREFIX": Fn.sub(store),
                 "AWS_STS_REGIONAL_ENDPOINTS": "regional",
@@ -106,7 +108,8 @@ class GenAiAppProduct(ProjectProductStack):
             why=why,
         )
         backend.execution_role.add_policy("ModelAccess", access.policy_statements(),
-                                          "Invoke the team's Bedrock models, only through its guardrail")
+                                          "Invoke the team's Bedrock model through the project's inference profile, "
+                                          "only with the team guardrail's published version")
         self.api = self._private_api(backend)
         CfnOutput(self, "ApiUrl", value=self.api.url_for_path("/"),
                   description="Private API (reachable through the VPC's execute-api endpoint; IAM-signed requests)")

@@ -3,6 +3,8 @@ with the guardrail's published version, and only principals of the organisation 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -78,3 +80,33 @@ def test_endpoints_admit_the_organisation_and_the_runtime_only_the_models(built)
 
 def test_carries_no_app_names(built):
     assert app_names(built[2]) == []
+
+
+def test_with_profiles_the_models_are_allowed_only_through_them():
+    """Each profile copies its model (in-Region: the foundation model; cross-Region: the system
+    profile); the models are allowed only with bedrock:InferenceProfileArn one of the profiles."""
+    from fmops_constructs.bedrock import PROFILE_CONDITION_KEY, TeamInferenceProfile
+
+    stack = bare_stack()
+    key = EncryptionKey(stack, "Key", alias="alias/guardrail", description="guardrail")
+    guardrail = Guardrail(stack, "Guardrail", name=f"{ORG}-{TEAM}", encryption_key=key)
+    profiles = [TeamInferenceProfile(stack, f"Profile{i}", name=f"{TEAM}-{model.slug}", model=model,
+                                     tags={f"{ORG}:team": TEAM}) for i, model in enumerate((NOVA, CLAUDE))]
+    access = GovernedModelAccess(models=[NOVA, CLAUDE], guardrail=guardrail, profiles=profiles)
+    role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    access.grant_invoke(role)
+    synthesized = template(stack)
+    copied = sorted(json.dumps(r["Properties"]["ModelSource"]["CopyFrom"])
+                    for r in resources(synthesized, "AWS::Bedrock::ApplicationInferenceProfile").values())
+    assert f":bedrock:{REGION}:{ACCOUNT}:inference-profile/eu.{CLAUDE.model_id}" in copied[0] + copied[1]
+    assert f":bedrock:{REGION}::foundation-model/{NOVA.model_id}" in copied[0] + copied[1]
+    refs = [{"Fn::GetAtt": [logical_id, "InferenceProfileArn"]}
+            for logical_id in resources(synthesized, "AWS::Bedrock::ApplicationInferenceProfile")]
+    invoke = [s for s in _statements(synthesized) if s["Action"] == list(INVOKE_ACTIONS)]
+    on_models = [s for s in invoke if s["Effect"] == "Allow" and "ArnEquals" in s.get("Condition", {})]
+    [direct] = [s for s in invoke if s["Effect"] == "Deny" and "ArnNotEquals" in s["Condition"]]
+    assert on_models and all(sorted(map(str, s["Condition"]["ArnEquals"][PROFILE_CONDITION_KEY])) ==
+                             sorted(map(str, refs)) for s in on_models)
+    assert sorted(map(str, direct["Condition"]["ArnNotEquals"][PROFILE_CONDITION_KEY])) == sorted(map(str, refs))
+    assert not any(":application-inference-profile/" in str(r) for s in on_models for r in s["Resource"])
+    assert all(GUARDRAIL_CONDITION_KEY in str(s["Condition"]) for s in invoke if s["Effect"] == "Allow")

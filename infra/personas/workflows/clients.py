@@ -211,16 +211,19 @@ def provision(session, s: Sentinels, rec: Recorder) -> None:
 
 
 def converse(session, s: Sentinels, rec: Recorder) -> None:
-    """boto3: read the team guardrail and its published version from SSM, then Converse through it."""
+    """boto3: read the team guardrail, its published version and the team's inference profile of
+    the model from SSM, then Converse through the profile (the team's Bedrock spend) and the guardrail."""
     ssm = session.client("ssm")
     names = {kind: naming.guardrail_parameter(s.org, s.team, kind) for kind in ("arn", "version")}
-    for kind, value in (("arn", s.guardrail_arn), ("version", "1")):
+    names["profile"] = naming.inference_profile_parameter(s.org, s.team, s.model_slug)
+    for kind, value in (("arn", s.guardrail_arn), ("version", "1"), ("profile", s.profile_arn)):
         ssm.put_parameter(Name=names[kind], Value=value, Type="String")
         rec.calls.pop()
     arn = ssm.get_parameter(Name=names["arn"])["Parameter"]["Value"]
     version = ssm.get_parameter(Name=names["version"])["Parameter"]["Value"]
+    profile = ssm.get_parameter(Name=names["profile"])["Parameter"]["Value"]
     session.client("bedrock-runtime").converse(
-        modelId=s.model_id, messages=[{"role": "user", "content": [{"text": "Summarise the churn report."}]}],
+        modelId=profile, messages=[{"role": "user", "content": [{"text": "Summarise the churn report."}]}],
         guardrailConfig={"guardrailIdentifier": arn, "guardrailVersion": version})
 
 
@@ -245,6 +248,14 @@ def converse_unguarded(session, s: Sentinels, rec: Recorder) -> None:
     """boto3: Converse with no guardrail."""
     session.client("bedrock-runtime").converse(
         modelId=s.model_id, messages=[{"role": "user", "content": [{"text": "Summarise the churn report."}]}])
+
+
+def converse_bypassing_profile(session, s: Sentinels, rec: Recorder) -> None:
+    """boto3: Converse with the team's guardrail but on the model itself, not through the team's
+    inference profile (a call no team budget would see)."""
+    session.client("bedrock-runtime").converse(
+        modelId=s.model_id, messages=[{"role": "user", "content": [{"text": "Summarise the churn report."}]}],
+        guardrailConfig={"guardrailIdentifier": s.guardrail_arn, "guardrailVersion": "1"})
 
 
 def edit_prompt(session, s: Sentinels, rec: Recorder) -> None:
@@ -415,6 +426,7 @@ WORKFLOWS: dict[str, Workflow] = {w.name: w for w in [
     Workflow("endpoint-to-foreign-service", endpoint_to_foreign_service, BOTO3),
     Workflow("app-without-image", app_without_image, BOTO3), Workflow("app-on-unlisted-image", app_on_unlisted_image, BOTO3),
     Workflow("space-on-unlisted-image", space_on_unlisted_image, BOTO3),
+    Workflow("converse-bypassing-profile", converse_bypassing_profile, f"{BOTO3} Converse"),
     Workflow("key-outside-service", _key_outside_service("persona"), BOTO3),
     Workflow("studio-key-outside-service", _key_outside_service("studio-role"), BOTO3),
 ]}

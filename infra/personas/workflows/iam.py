@@ -10,7 +10,9 @@ condition context. What AWS authorizes besides the operation's own action is inc
 - KMS through S3: objects of the team bucket are SSE-KMS with the team key, so S3 calls KMS with
   the caller's permissions (``kms:ViaService``): data keys to write, decrypt to read, both for a
   multipart upload;
-- Bedrock's ``ApplyGuardrail`` on the guardrail a Converse names;
+- Bedrock's ``ApplyGuardrail`` on the guardrail a Converse names; a Converse through an
+  application inference profile is authorized against the profile and against each resource
+  it routes to, with ``bedrock:InferenceProfileArn`` the profile;
 - what SageMaker then does as the passed role: read the job's S3 inputs and code, write its
   outputs (KMS through S3), write its logs.
 
@@ -39,9 +41,14 @@ class Target:
     region: str
     model_arn: str  # what the recorded MODELID stands for
     key_arn: str  # the team's data key
+    profile_arn: str = ""  # what the recorded TEAMPROFILE stands for: the team's inference profile
+    profile_routes: tuple[str, ...] = ()  # what Bedrock authorizes a call through it against besides
+    model_slug: str = "none"  # what the recorded MODELSLUG stands for
 
     def apply(self, text: str) -> str:
-        for old, new in ((f"arn:aws:kms:{REGION}:{ACCOUNT}:key/TEAMKEY", self.key_arn), ("MODELID", self.model_arn),
+        profile = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:application-inference-profile/TEAMPROFILE"
+        for old, new in ((profile, self.profile_arn or profile), (f"arn:aws:kms:{REGION}:{ACCOUNT}:key/TEAMKEY", self.key_arn),
+                         ("MODELID", self.model_arn), ("MODELSLUG", self.model_slug),
                          (ACCOUNT, self.account), (REGION, self.region), (f"{TEAM}-{PERSONA}", f"{self.team}-{self.persona}"),
                          (PERSONA, self.persona), (TEAM, self.team), (f"{ORG}-", f"{self.org}-"), (f"/{ORG}/", f"/{self.org}/")):
             text = text.replace(old, new)
@@ -283,6 +290,9 @@ def _converse(call: _Call) -> None:
     if guardrail:
         context["bedrock:GuardrailIdentifier"] = f"{guardrail['guardrailIdentifier']}:{guardrail['guardrailVersion']}"
     call.add("Converse", "bedrock:InvokeModel", p["modelId"], context)
+    if ":application-inference-profile/" in p["modelId"]:
+        for route in call.target.profile_routes:
+            call.add("Converse", "bedrock:InvokeModel", route, {**context, "bedrock:InferenceProfileArn": p["modelId"]})
     if guardrail:
         call.add("Converse", "bedrock:ApplyGuardrail", guardrail["guardrailIdentifier"])
 

@@ -50,6 +50,8 @@ class _Resolver:
             return f"arn:aws:logs:{self.region}:{self.account}:log-group:{self.value(props.get('LogGroupName', logical_id))}:*"
         if kind == "AWS::Bedrock::Guardrail":
             return f"arn:aws:bedrock:{self.region}:{self.account}:guardrail/{GUARDRAIL_ID}"
+        if kind == "AWS::Bedrock::ApplicationInferenceProfile":  # its id is generated: the logical ID stands for it
+            return f"arn:aws:bedrock:{self.region}:{self.account}:application-inference-profile/{logical_id.lower()}"
         return f"arn:aws:unknown:{self.region}:{self.account}:{logical_id}"
 
     def ref(self, name: str) -> str:
@@ -69,7 +71,7 @@ class _Resolver:
         return name
 
     def getatt(self, logical_id: str, attribute: str) -> str:
-        if attribute in ("Arn", "GuardrailArn"):
+        if attribute in ("Arn", "GuardrailArn", "InferenceProfileArn"):
             return self.arn_of(logical_id)
         if attribute == "Version":
             return "1"
@@ -128,6 +130,24 @@ class RoleLayers:
     boundary_name: str = ""  # the name of its permission boundary policy, if it has one
 
 
+@dataclass(frozen=True)
+class InferenceProfile:
+    """An application inference profile: its tags and what Bedrock authorizes a call through it
+    against besides the profile (the model it copies and, for a cross-Region profile, the
+    foundation model in this Region, one of those it routes to)."""
+
+    arn: str
+    tags: dict[str, str]
+    routes: tuple[str, ...]
+
+
+def _profile_routes(copy_from: str, region: str) -> tuple[str, ...]:
+    if ":inference-profile/" not in copy_from:
+        return (copy_from,)
+    model = copy_from.rsplit("/", 1)[-1].split(".", 1)[1]  # eu.amazon.nova-pro-v1:0 -> amazon.nova-pro-v1:0
+    return (copy_from, f"arn:aws:bedrock:{region}::foundation-model/{model}")
+
+
 @dataclass
 class AccountPrincipals:
     """Roles, bucket policies and key policies of one account."""
@@ -139,6 +159,7 @@ class AccountPrincipals:
     key_policies: dict[str, dict] = field(default_factory=dict)  # by key ARN
     keys_by_tag: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     s3_gateway_endpoint: str = ""  # its id, as the bucket policies' aws:SourceVpce resolves it
+    inference_profiles: dict[str, InferenceProfile] = field(default_factory=dict)  # by profile ARN
 
     def session_context(self) -> dict[str, Any]:
         """What every call from inside the VPC carries: TLS, and the S3 gateway endpoint it goes through."""
@@ -186,6 +207,11 @@ def account_principals(stacks: list[StackArtifact], scp_levels: list[list[dict]]
             elif kind == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Gateway" \
                     and ".s3" in str(resolver.value(props.get("ServiceName"))):
                 principals.s3_gateway_endpoint = logical_id
+            elif kind == "AWS::Bedrock::ApplicationInferenceProfile":
+                arn = resolver.arn_of(logical_id)
+                tags = {t["Key"]: resolver.value(t["Value"]) for t in props.get("Tags", [])}
+                copy_from = resolver.value(props["ModelSource"]["CopyFrom"])
+                principals.inference_profiles[arn] = InferenceProfile(arn, tags, _profile_routes(copy_from, region))
             elif kind == "AWS::KMS::Key":
                 arn = resolver.arn_of(logical_id)
                 principals.key_policies[arn] = resolver.value(props.get("KeyPolicy", {}))

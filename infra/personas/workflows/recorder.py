@@ -42,6 +42,8 @@ class Sentinels:
     key_arn: str = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/TEAMKEY"
     guardrail_arn: str = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/gr0team1"
     model_id: str = "MODELID"
+    model_slug: str = "MODELSLUG"  # the model part of the team's inference profile parameter
+    profile_arn: str = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:application-inference-profile/TEAMPROFILE"
 
     @property
     def bucket(self) -> str:

@@ -43,6 +43,8 @@ def template_props(plan: TeamPlan, entry: TemplateEntry) -> ProjectTemplateProps
         images=ImageRegistry(account=mirror.id, region=org.region, namespace=org.name),
         bedrock_models=tuple(plan.bedrock_models), hosting_models=plan.hosting_models,
         log_retention_days=org.organisation.log_retention_days,
+        guardrail_version_parameter=naming.guardrail_parameter(org.name, team.name, "version"),
+        project_tag=naming.TAG_PROJECT,
     )
 
 

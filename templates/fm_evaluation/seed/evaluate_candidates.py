@@ -92,11 +92,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no valid results under {args.input} ({len(rejected)} rejected)")
     import boto3
 
-    from judge import Judge, latest_guardrail_version
+    from judge import Judge, published_guardrail_version
 
-    guardrail = os.environ["GUARDRAIL_ARN"]
-    judge = Judge(boto3.client("bedrock-runtime"), args.judge_model, guardrail,
-                  latest_guardrail_version(boto3.client("bedrock"), guardrail))
+    judge = Judge(boto3.client("bedrock-runtime"), args.judge_model, os.environ["GUARDRAIL_ARN"],
+                  published_guardrail_version(boto3.client("ssm"), os.environ["GUARDRAIL_VERSION_PARAMETER"]))
     judged, reasons = [], []
     for record in records:
         try:

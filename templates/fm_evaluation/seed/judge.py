@@ -1,5 +1,5 @@
-"""LLM-as-judge: ask a Bedrock model, through the team's guardrail (its latest published
-version), to grade an answer 1-5."""
+"""LLM-as-judge: ask a Bedrock model, through the project's inference profile and the team's
+guardrail (at the version the team's GenAI stack published), to grade an answer 1-5."""
 
 from __future__ import annotations
 
@@ -14,18 +14,14 @@ INSTRUCTIONS = (
 SCORE = re.compile(r'"score"\s*:\s*([1-5](?:\.\d+)?)')
 
 
-def latest_guardrail_version(bedrock: Any, guardrail_arn: str) -> str:
-    """The highest published version of the guardrail (never DRAFT, which changes unreviewed)."""
-    versions, token = [], None
-    while True:
-        page = bedrock.list_guardrails(guardrailIdentifier=guardrail_arn, **({"nextToken": token} if token else {}))
-        versions += [g["version"] for g in page.get("guardrails", []) if g["version"].isdigit()]
-        token = page.get("nextToken")
-        if not token:
-            break
-    if not versions:
-        raise RuntimeError(f"guardrail {guardrail_arn} has no published version")
-    return max(versions, key=int)
+def published_guardrail_version(ssm: Any, parameter: str) -> str:
+    """The guardrail version the team's GenAI stack published, from its SSM parameter: the one
+    source the project's policy is pinned to (never a version published outside the stack, never
+    DRAFT, which changes unreviewed)."""
+    version = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+    if not version.isdigit():
+        raise RuntimeError(f"SSM parameter {parameter} holds {version!r}, not a published guardrail version")
+    return version
 
 
 def judge_message(record: dict[str, Any]) -> str:

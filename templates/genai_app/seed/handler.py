@@ -5,13 +5,16 @@ Routes (private REST API, IAM-authorized):
 
 ``POST /generate``  ``{"prompt": "answer", "variables": {"question": "...", "context": "..."}}``
     Reads the published prompt version from Bedrock Prompt Management, fills its ``{{variables}}``,
-    calls the prompt's model with the Converse API and the team's guardrail (its latest published
-    version, looked up once per container), stores the exchange under ``generations/`` and
-    returns ``{"generationId", "output", "stopReason", "prompt"}``.
+    calls the model through the project's application inference profile (``MODEL_ID``, the
+    project's Bedrock spend) with the Converse API and the team's guardrail at the version the
+    team's GenAI stack published (read from its SSM parameter once per container), stores the
+    exchange under ``generations/`` and returns ``{"generationId", "output", "stopReason", "prompt"}``.
 ``POST /feedback``  ``{"generationId": "...", "rating": 1-5, "comment": "..."}``
     Stores the rating under ``feedback/<yyyy>/<mm>/<dd>/``, where evaluation jobs read it.
 
 Environment: ``PROMPTS`` (JSON: prompt name -> {"arn", "version"}), ``GUARDRAIL_ARN``,
+``GUARDRAIL_VERSION_PARAMETER`` (the SSM parameter of the guardrail's published version, the one
+the project's IAM policy pins), ``MODEL_ID`` (the project's inference profile ARN),
 ``STORE_BUCKET`` and ``STORE_PREFIX`` (the project's prefix in the team bucket). Everything runs
 inside the VPC: bedrock, bedrock-agent, bedrock-runtime and S3 are reached through VPC endpoints.
 """
@@ -65,18 +68,14 @@ def parse_feedback(body: dict[str, Any]) -> dict[str, Any]:
     return {"generationId": generation, "rating": rating, "comment": comment}
 
 
-def latest_guardrail_version(bedrock: Any, guardrail_arn: str) -> str:
-    """The highest published version of the guardrail (never DRAFT, which changes unreviewed)."""
-    versions, token = [], None
-    while True:
-        page = bedrock.list_guardrails(guardrailIdentifier=guardrail_arn, **({"nextToken": token} if token else {}))
-        versions += [g["version"] for g in page.get("guardrails", []) if g["version"].isdigit()]
-        token = page.get("nextToken")
-        if not token:
-            break
-    if not versions:
-        raise RuntimeError(f"guardrail {guardrail_arn} has no published version")
-    return max(versions, key=int)
+def published_guardrail_version(ssm: Any, parameter: str) -> str:
+    """The guardrail version the team's GenAI stack published, from its SSM parameter: the one
+    source the project's policy is pinned to (never a version published outside the stack, never
+    DRAFT, which changes unreviewed)."""
+    version = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+    if not version.isdigit():
+        raise RuntimeError(f"SSM parameter {parameter} holds {version!r}, not a published guardrail version")
+    return version
 
 
 def inference_config(variant: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +91,7 @@ class App:
     def __init__(self, *, agent: Any, runtime: Any, s3: Any, settings: dict[str, str], guardrail_version: str) -> None:
         self.agent, self.runtime, self.s3 = agent, runtime, s3
         self.prompts = json.loads(settings["PROMPTS"])
+        self.model_id = settings["MODEL_ID"]
         self.guardrail = {"guardrailIdentifier": settings["GUARDRAIL_ARN"], "guardrailVersion": guardrail_version,
                           "trace": "disabled"}
         self.bucket = settings["STORE_BUCKET"]
@@ -109,12 +109,12 @@ class App:
         variant = next(v for v in prompt["variants"] if v["name"] == prompt.get("defaultVariant", v["name"]))
         text = render(variant["templateConfiguration"]["text"]["text"], variables)
         answer = self.runtime.converse(
-            modelId=variant["modelId"], messages=[{"role": "user", "content": [{"text": text}]}],
+            modelId=self.model_id, messages=[{"role": "user", "content": [{"text": text}]}],
             inferenceConfig=inference_config(variant), guardrailConfig=self.guardrail)
         output = "".join(part.get("text", "") for part in answer["output"]["message"]["content"])
         generation = str(uuid.uuid4())
         record = {"generationId": generation, "prompt": name, "promptVersion": reference["version"],
-                  "modelId": variant["modelId"], "variables": variables, "output": output,
+                  "modelId": variant["modelId"], "inferenceProfile": self.model_id, "variables": variables, "output": output,
                   "stopReason": answer["stopReason"], "createdAt": _now().isoformat()}
         self._put(f"generations/{generation}.json", record)
         return {"generationId": generation, "output": output, "stopReason": answer["stopReason"],
@@ -162,7 +162,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if _APP is None:
         import boto3
 
-        version = latest_guardrail_version(boto3.client("bedrock"), os.environ["GUARDRAIL_ARN"])
+        version = published_guardrail_version(boto3.client("ssm"), os.environ["GUARDRAIL_VERSION_PARAMETER"])
         _APP = App(agent=boto3.client("bedrock-agent"), runtime=boto3.client("bedrock-runtime"),
                    s3=boto3.client("s3"), settings=dict(os.environ), guardrail_version=version)
     return _APP.route(event)
