@@ -27,17 +27,67 @@ class Accepted:
 
 ACKNOWLEDGMENTS: dict[str, Accepted] = {
     "access-log-bucket-sse-s3": Accepted(
-        ("AwsSolutions-S3", "HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS"),
+        ("AwsSolutions-S3", "HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS",
+         "fmops-control-tower::CT.S3.PR.10"),
         "S3 server access logging can only deliver to buckets encrypted with SSE-S3 (AES256), not "
         "SSE-KMS; the bucket holds request logs, no business data, and is still TLS-only, "
         "VPC-endpoint-only and private.",
     ),
     "access-log-bucket-no-own-logs": Accepted(
-        ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled"),
+        ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled",
+         "fmops-control-tower::CT.S3.PR.2"),
         "This is the access-log bucket itself; logging it into itself would loop. Changes to it (its "
         "policy, settings, deletion) are management events, which the audit trail records "
         "(organisation.audit.trail, AuditTrail); reads of the log objects are not recorded.",
         checkov=("CKV_AWS_18",),
+    ),
+    "access-log-bucket-no-object-lock": Accepted(
+        ("fmops-control-tower::CT.S3.PR.9",),
+        "S3 server access logging cannot deliver to a bucket that has an Object Lock default retention "
+        "(Amazon S3 user guide, 'Enabling Amazon S3 server access logging': the destination bucket must not "
+        "have one). The access logs expire by the bucket's lifecycle rule; the record that must not be "
+        "altered, API activity, goes to the log archive, which has Object Lock.",
+    ),
+    "erasable-data-no-object-lock": Accepted(
+        ("fmops-control-tower::CT.S3.PR.9",),
+        "Team data, model artifacts, captured inference data and Bedrock invocation logs hold personal "
+        "and business data that must be erasable (corrections, a data subject's erasure request, the "
+        "end of a project); Object Lock would keep every version undeletable for its retention period. "
+        "The bucket is versioned with noncurrent versions kept for 90 days, admits requests only through "
+        "the VPC endpoint and TLS, and is retained when its stack or team is removed.",
+    ),
+    "no-object-event-consumer": Accepted(
+        ("fmops-control-tower::CT.S3.PR.4",),
+        "Nothing in the platform reacts to object events of this bucket, so an event notification would "
+        "need a destination that nobody reads; CDK writes a bucket's notification configuration through "
+        "a custom-resource Lambda per stack, one more function in every account. Buckets whose objects "
+        "start a workflow (the model promotion bucket) have EventBridge notifications on; changes to this "
+        "bucket's configuration and policy are management events in the audit trail.",
+    ),
+    "log-retention-from-config": Accepted(
+        ("fmops-control-tower::CT.CLOUDWATCH.PR.2",),
+        "The log group keeps its events for organisation.log_retention_days, the retention the platform "
+        "team sets in the config (fmops validate accepts only CloudWatch's values); a shorter one than a "
+        "year is their decision for operational and invocation logs, which can hold personal data. The "
+        "record that must last, API activity, is the CloudTrail trail in the log archive "
+        "(audit.retention_days, Object Lock).",
+    ),
+    "mirror-images-kept": Accepted(
+        ("fmops-control-tower::CT.ECR.PR.1",),
+        "The package mirror's repositories hold the organisation's pinned, tag-immutable images that "
+        "project templates and FM endpoints reference by tag; a lifecycle rule that expires images would "
+        "break models and projects already deployed. Tags are immutable and every image is scanned on "
+        "push; repositories (retained) and their images stay until the platform team deletes them.",
+    ),
+    "control-tower-computed-value": Accepted(
+        ("fmops-control-tower::CT.LAMBDA.PR.2", "fmops-control-tower::CT.LAMBDA.PR.3",
+         "fmops-control-tower::CT.CLOUDWATCH.PR.3"),
+        "The setting is there, with a value CloudFormation computes: these Control Tower rules accept only "
+        "a literal string or a Ref/GetAtt of a resource of the same template, and here the subnet IDs are "
+        "imported from the account's platform stack (Fn::ImportValue) or are the catalog's SSM parameter "
+        "(a product template parameter), the KMS key ARN is another stack's key or that parameter, and a "
+        "Lambda permission's SourceArn is the API's execute-api ARN built with Fn::Join. The internet-free "
+        "pack checks every Lambda function's VpcConfig (IF-LAMBDA-VPC).",
     ),
     "bucket-replication": Accepted(
         ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"),
@@ -64,7 +114,8 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         "AZ names map to the same zone IDs only within one account, which is the VPC's own).",
     ),
     "boundary-service-ceiling": Accepted(
-        ("HIPAA.Security-IAMPolicyNoStatementsWithFullAccess", "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess"),
+        ("HIPAA.Security-IAMPolicyNoStatementsWithFullAccess", "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess",
+         "fmops-control-tower::CT.IAM.PR.3"),
         "This is a permissions boundary, not a grant: it only caps what identity policies may grant, "
         "and identity policies are generated from the persona matrix with named actions. Its Allow "
         "is generated from the classification of every action of the services it covers "
@@ -143,7 +194,8 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         ("AwsSolutions-APIG3", "AwsSolutions-APIG6", "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
          "HIPAA.Security-APIGWExecutionLoggingEnabled", "HIPAA.Security-APIGWSSLEnabled",
          "NIST.800.53.R5-APIGWAssociatedWithWAF", "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
-         "NIST.800.53.R5-APIGWExecutionLoggingEnabled", "NIST.800.53.R5-APIGWSSLEnabled"),
+         "NIST.800.53.R5-APIGWExecutionLoggingEnabled", "NIST.800.53.R5-APIGWSSLEnabled",
+         "fmops-control-tower::CT.APIGATEWAY.PR.1"),
         "A project's PRIVATE REST API (genai-app template): its resource policy denies every request "
         "that does not come through the VPC's execute-api endpoint, so there is no internet traffic "
         "for a WAF to inspect; every method is IAM-authorized and validated against a JSON schema. "
@@ -187,7 +239,8 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         checkov=("CKV_AWS_111",),
     ),
     "trail-without-cloudwatch-logs": Accepted(
-        ("HIPAA.Security-CloudTrailCloudWatchLogsEnabled", "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled"),
+        ("HIPAA.Security-CloudTrailCloudWatchLogsEnabled", "NIST.800.53.R5-CloudTrailCloudWatchLogsEnabled",
+         "fmops-control-tower::CT.CLOUDTRAIL.PR.3"),
         "The trail delivers to the log archive only: SSE-KMS, Object Lock on every object, versioned, "
         "VPC-endpoint-only, with CloudTrail log file validation (digest files) on. Nothing in this project "
         "alarms on trail events, so a CloudWatch Logs copy would be a second, mutable store billed for "

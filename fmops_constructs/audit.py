@@ -100,6 +100,7 @@ class LogArchive(Construct):
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(retention_days + 1),
                                               noncurrent_version_expiration=Duration.days(retention_days + 1))],
         )
+        self.key.allow_s3(bucket_name)  # readers and the account's recorder role, through S3
         self._cloudtrail_access()
         self._config_access(list(recorder_account_ids), list(recorder_role_arns), organisation_id)
         deny_outside_vpc_endpoint(self.bucket, vpc_endpoint_ids, except_principals=list(recorder_role_arns))
@@ -110,7 +111,7 @@ class LogArchive(Construct):
                 "through the VPC's S3 endpoint and AWS service principals (CloudTrail, Config), the archive admits "
                 "only the recorder roles (assumable only by config.amazonaws.com), whose policies allow only "
                 "writing below their own account's prefix.")
-        acknowledge(self.bucket, "bucket-replication")
+        acknowledge(self.bucket, "bucket-replication", "no-object-event-consumer")
         if not isinstance(access_logs, s3.Bucket):
             acknowledge(self.bucket, "access-logs-granted-by-log-bucket")
 

@@ -32,6 +32,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from fmops_constructs.acknowledge import acknowledge_resolved_wildcards
+from fmops_constructs.endpoint_policy import Perimeter
 
 from fmops_constructs.guardrail import Guardrail
 
@@ -230,31 +231,37 @@ class GovernedModelAccess:
         return reduce(lambda combined, grant: combined.combine(grant), grants)
 
 
-def restrict_bedrock_endpoints(endpoints: Mapping[str, ec2.InterfaceVpcEndpoint], *, account_ids: Sequence[str],
+def restrict_bedrock_endpoints(endpoints: Mapping[str, ec2.InterfaceVpcEndpoint], *, perimeter: Perimeter,
                                models: Sequence[BedrockModel]) -> None:
     """Endpoint policies for the Bedrock interface endpoints present in ``endpoints``.
 
-    Every Bedrock endpoint admits only principals of ``account_ids`` (the organisation). The
+    Every Bedrock endpoint admits only principals of ``perimeter`` (the organisation). The
     runtime endpoint admits, besides, only invoke/converse on ``models`` (directly or through the
     account's application inference profiles, which route to them) and ApplyGuardrail on
     the account's guardrails: any other model is refused at the VPC edge whatever IAM allows.
+    Each policy is a plain dict on the L1 endpoint (it replaces the default policy
+    :class:`~fmops_constructs.private_network.PrivateNetwork` gives every endpoint).
     """
-    organisation = {"StringEquals": {"aws:PrincipalAccount": list(account_ids)}}
-    anyone = [iam.AnyPrincipal()]
+    organisation = {"StringEquals": perimeter.principals()}
     for name in ("bedrock", "bedrock-agent", "bedrock-agent-runtime"):
         if name in endpoints:
-            endpoints[name].add_to_policy(iam.PolicyStatement(
-                sid="OrganisationPrincipalsOnly", principals=anyone, actions=["*"], resources=["*"],
-                conditions=organisation))
+            _endpoint_policy(endpoints[name], [{"Sid": "OrganisationPrincipalsOnly", "Effect": "Allow", "Principal": "*",
+                                                "Action": "*", "Resource": "*", "Condition": organisation}])
     runtime = endpoints.get("bedrock-runtime")
     if runtime is None:
         return
+    statements = []
     if models:
-        runtime.add_to_policy(iam.PolicyStatement(
-            sid="OrganisationInvokesAllowedModels", principals=anyone, actions=list(INVOKE_ACTIONS),
-            resources=invocation_allow_list(runtime, models), conditions=organisation))
-    runtime.add_to_policy(iam.PolicyStatement(
-        sid="OrganisationAppliesOwnGuardrails", principals=anyone, actions=["bedrock:ApplyGuardrail"],
-        resources=[Stack.of(runtime).format_arn(service="bedrock", resource="guardrail", resource_name="*",
-                                                arn_format=ArnFormat.SLASH_RESOURCE_NAME)],
-        conditions=organisation))
+        statements.append({"Sid": "OrganisationInvokesAllowedModels", "Effect": "Allow", "Principal": "*",
+                           "Action": list(INVOKE_ACTIONS), "Resource": invocation_allow_list(runtime, models),
+                           "Condition": organisation})
+    statements.append({"Sid": "OrganisationAppliesOwnGuardrails", "Effect": "Allow", "Principal": "*",
+                       "Action": "bedrock:ApplyGuardrail",
+                       "Resource": Stack.of(runtime).format_arn(service="bedrock", resource="guardrail", resource_name="*",
+                                                                arn_format=ArnFormat.SLASH_RESOURCE_NAME),
+                       "Condition": organisation})
+    _endpoint_policy(runtime, statements)
+
+
+def _endpoint_policy(endpoint: ec2.InterfaceVpcEndpoint, statements: list[dict]) -> None:
+    endpoint.node.default_child.policy_document = {"Version": "2012-10-17", "Statement": statements}  # type: ignore[union-attr]

@@ -134,4 +134,5 @@ class ModelInvocationLogging(Construct):
         function_id = "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
         function = Stack.of(self).node.find_child(function_id)
         restrict_to_endpoints(function.node.find_child("SecurityGroup"))  # type: ignore[arg-type]
-        acknowledge(function, "cloudformation-provider-lambda", "custom-resource-lambda-managed-policies")
+        acknowledge(function, "cloudformation-provider-lambda", "custom-resource-lambda-managed-policies",
+                    "control-tower-computed-value")  # its subnets are the platform stack's exports

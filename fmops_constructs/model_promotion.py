@@ -51,9 +51,10 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from fmops_constructs.acknowledge import acknowledge_wildcards
+from fmops_constructs.acknowledge import acknowledge, acknowledge_wildcards
 from fmops_constructs.aspects import exempt_from_internet_free
 from fmops_constructs.cfn_text import nag_document, policy_document
+from fmops_constructs.log_group import acknowledge_log_group
 from fmops_constructs.model_promotion_runtime.promotion import INCOMING, REGISTERED, TEAM_TAG
 from fmops_constructs.model_registry import MODEL_PACKAGE_STATE_CHANGE
 from fmops_constructs.product import PROJECTS, PYTHON_RUNTIME, network_interface_grants
@@ -81,6 +82,8 @@ class _PromotionFunction(Construct):
         self.log_group = logs.CfnLogGroup(self, "Logs", log_group_name=log_group_name, kms_key_id=key.key_arn,
                                           retention_in_days=log_retention_days)
         self.log_group.apply_removal_policy(RemovalPolicy.RETAIN)
+        acknowledge_log_group(self.log_group, retention_days=log_retention_days,
+                              key_in_template=isinstance(key, kms.Key) and Stack.of(key) is Stack.of(self))
         self.role = iam.Role(self, "Role", role_name=name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              permissions_boundary=boundary, description=description)
         self.statements = [
@@ -106,6 +109,7 @@ class _PromotionFunction(Construct):
             logging_config=lambda_.CfnFunction.LoggingConfigProperty(log_group=self.log_group.ref, log_format="JSON"),
             dead_letter_config=lambda_.CfnFunction.DeadLetterConfigProperty(target_arn=topic.topic_arn),
         )
+        acknowledge(self.function, "control-tower-computed-value")  # subnets: the platform stack's exports
         # Lambda checks the network-interface permissions when it creates a function in a VPC.
         self.function.node.add_dependency(self.policy)
 
@@ -190,7 +194,7 @@ class ModelPromotion(Construct):
         name = self._bucket_name(stack.account, stack.region)
         bucket = SecureBucket(self, "Bucket", bucket_name=name, encryption_key=key, access_logs=access_logs,
                               vpc_endpoint_ids=[s3_endpoint_id], log_prefix=f"{team}/promoted-models",
-                              admit_outside_vpc=[sender_arn])
+                              admit_outside_vpc=[sender_arn], object_events=True)  # manifests start imports
         # The bucket by name (not reference): the project key's policy names it, and the bucket the key.
         bucket_arn = f"arn:{stack.partition}:s3:::{name}"
         incoming = f"{bucket_arn}/{INCOMING}/{source}/*"
@@ -203,8 +207,6 @@ class ModelPromotion(Construct):
             actions=["s3:*"], resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
             conditions={**sender, "Null": {"aws:SourceVpce": "true"}}))
         cfn_bucket = bucket.node.default_child
-        cfn_bucket.add_property_override(  # type: ignore[union-attr]
-            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
         exempt_from_internet_free(
             cfn_bucket,  # type: ignore[arg-type]
             ["IF-S3-VPCE-ONLY"],

@@ -256,6 +256,7 @@ class PackageMirror(Construct):
         self._organization_id = organization_id
         self._accounts = sorted(set(consumer_account_ids))
         self.key = EncryptionKey(self, "Key", alias=f"alias/{mirror.domain_name}/package-mirror",
+                                 services=("codeartifact", "ecr"),  # the domain and the repositories
                                  description=f"{mirror.domain_name}: CodeArtifact packages and ECR images")
         self._pypi()
         if npm:
@@ -394,6 +395,7 @@ class PackageMirror(Construct):
         )
         repository.add_to_resource_policy(self._pull_statement())
         self._acknowledge_organisation_principal(repository)
+        acknowledge(repository, "mirror-images-kept")
         return repository
 
     def _acknowledge_organisation_principal(self, scope: Construct) -> None:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from fmops_constructs import endpoint_policy
 from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.dns_firewall import DnsFirewall
 from fmops_constructs.log_group import retained_log_group
@@ -38,10 +38,21 @@ class PrivateNetwork(Construct):
     Existing VPC: imported from IDs (no lookups); endpoints are created in it, or, with central
     endpoints, only the given S3 gateway endpoint is used.
 
-    Interface endpoints get private DNS and one security group that admits HTTPS from the VPC
-    CIDR only. The S3 gateway endpoint policy admits the organisation's buckets
-    (``s3:ResourceAccount``) and the AWS-owned buckets that AWS-managed flows need (with
-    ``package_assets``, CodeArtifact's package-asset bucket, which npm installs read).
+    Interface endpoints get private DNS, one security group that admits HTTPS from the VPC CIDR
+    only, and a policy that admits the organisation's principals only
+    (:func:`~fmops_constructs.endpoint_policy.organisation_only`; replace it for one endpoint with
+    :meth:`set_endpoint_policy`). The S3 gateway endpoint reaches the buckets of this account, the
+    AWS-owned buckets that AWS-managed flows need (ECR image layers; with ``package_assets``,
+    CodeArtifact's package-asset bucket, which npm installs read) and, when asked, drop zones and
+    CDK asset buckets of the organisation (:func:`~fmops_constructs.endpoint_policy.s3_gateway`).
+
+    :param organisation_account_ids: the organisation's accounts (this one among them).
+    :param organization_id: its AWS Organizations ID; the endpoints then admit principals by
+        ``aws:PrincipalOrgID`` instead of by account.
+    :param drop_zone_prefix: key prefix below which this account's principals may write into the
+        organisation's buckets (``<prefix>/<this account>/``). Default: none.
+    :param cdk_asset_qualifier: the CDK bootstrap qualifier, when this VPC publishes CDK assets
+        to the organisation's accounts (a delivery pipeline). Default: none.
     """
 
     def __init__(
@@ -59,6 +70,9 @@ class PrivateNetwork(Construct):
         availability_zones: list[str] | None = None,
         existing: ExistingVpcProps | None = None,
         package_assets: bool = False,
+        organization_id: str | None = None,
+        drop_zone_prefix: str | None = None,
+        cdk_asset_qualifier: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.region = Stack.of(self).region
@@ -83,6 +97,7 @@ class PrivateNetwork(Construct):
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        self.perimeter = endpoint_policy.Perimeter.of(organisation_account_ids, organization_id)
         if existing is not None and not existing.create_endpoints:
             self.endpoint_security_group = None
             self.s3_endpoint_id: str = existing.s3_gateway_endpoint_id or ""
@@ -99,11 +114,17 @@ class PrivateNetwork(Construct):
         s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
         )
-        for statement in self._s3_endpoint_statements(organisation_account_ids, package_assets):
-            s3_endpoint.add_to_policy(statement)
+        stack = Stack.of(self)
+        aws_owned = [("EcrImageLayers", f"arn:{stack.partition}:s3:::prod-{self.region}-starport-layer-bucket/*")]
+        if package_assets:  # npm packages from CodeArtifact are downloaded from its asset bucket (pip's are not)
+            aws_owned.append(("CodeArtifactPackageAssets", codeartifact_asset_objects(self.region)))
+        _set_policy(s3_endpoint, endpoint_policy.s3_gateway(
+            self.perimeter, account=stack.account, region=self.region, partition=stack.partition,
+            aws_owned_reads=aws_owned, drop_zone_prefix=drop_zone_prefix, cdk_asset_qualifier=cdk_asset_qualifier))
         self.s3_endpoint_id = s3_endpoint.vpc_endpoint_id
+        interface_policy = endpoint_policy.organisation_only(self.perimeter)
         for short_name, service in interface_endpoints.items():
-            self.endpoints[short_name] = self.vpc.add_interface_endpoint(
+            endpoint = self.endpoints[short_name] = self.vpc.add_interface_endpoint(
                 _endpoint_id(short_name),
                 service=ec2.InterfaceVpcEndpointService(service, 443),
                 private_dns_enabled=True,
@@ -111,6 +132,11 @@ class PrivateNetwork(Construct):
                 subnets=self.subnets,
                 open=False,
             )
+            _set_policy(endpoint, interface_policy)
+
+    def set_endpoint_policy(self, short_name: str, document: dict) -> None:
+        """Replace the policy of interface endpoint ``short_name`` with ``document`` (a dict)."""
+        _set_policy(self.endpoints[short_name], document)
 
     def _new_vpc(self, cidr: str, zones: list[str], key: kms.IKey, log_group_name: str,
                  retention_days: int) -> ec2.Vpc:
@@ -140,38 +166,11 @@ class PrivateNetwork(Construct):
         acknowledge(flow_log, "scoped-inline-policy")
         return vpc
 
-    def _s3_endpoint_statements(self, account_ids: list[str], package_assets: bool) -> list[iam.PolicyStatement]:
-        anyone = [iam.AnyPrincipal()]
-        extra = []
-        if package_assets:
-            # npm packages from CodeArtifact are downloaded from its asset bucket (pip's are not).
-            extra.append(iam.PolicyStatement(
-                sid="CodeArtifactPackageAssets", principals=anyone, actions=["s3:GetObject"],
-                resources=[codeartifact_asset_objects(self.region)]))
-        return extra + [
-            iam.PolicyStatement(
-                sid="OrganisationBuckets",
-                principals=anyone,
-                actions=["s3:*"],
-                resources=["*"],
-                conditions={"StringEquals": {"s3:ResourceAccount": account_ids}},
-            ),
-            # ECR stores image layers in this AWS-owned bucket; pulls fail without it.
-            iam.PolicyStatement(
-                sid="EcrImageLayers",
-                principals=anyone,
-                actions=["s3:GetObject"],
-                resources=[f"arn:aws:s3:::prod-{self.region}-starport-layer-bucket/*"],
-            ),
-            # CloudFormation custom resources inside the VPC answer through a pre-signed URL
-            # on this AWS-owned bucket.
-            iam.PolicyStatement(
-                sid="CloudFormationCustomResourceResponses",
-                principals=anyone,
-                actions=["s3:PutObject"],
-                resources=[f"arn:aws:s3:::cloudformation-custom-resource-response-{self.region.replace('-', '')}/*"],
-            ),
-        ]
+
+def _set_policy(endpoint: ec2.IVpcEndpoint, document: dict) -> None:
+    """The endpoint's policy as a plain L1 property (its L2 ``add_to_policy`` would build statement
+    objects per endpoint, a cost at every synth); it replaces what ``add_to_policy`` would add."""
+    endpoint.node.default_child.policy_document = document  # type: ignore[union-attr]
 
 
 def _endpoint_id(short_name: str) -> str:

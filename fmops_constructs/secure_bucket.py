@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge
+from fmops_constructs.kms import EncryptionKey
 
 def deny_outside_vpc_endpoint(bucket: s3.IBucket, vpc_endpoint_ids: list[str],
                               except_principals: Sequence[str] = ()) -> None:
@@ -89,7 +90,8 @@ class AccessLogBucket(s3.Bucket):
             conditions={"StringEquals": {"aws:SourceAccount": source_account}},
         ))
         deny_outside_vpc_endpoint(self, vpc_endpoint_ids)
-        acknowledge(self, "access-log-bucket-sse-s3", "access-log-bucket-no-own-logs", "bucket-replication")
+        acknowledge(self, "access-log-bucket-sse-s3", "access-log-bucket-no-own-logs", "bucket-replication",
+                    "access-log-bucket-no-object-lock", "no-object-event-consumer")
 
 
 class SecureBucket(s3.Bucket):
@@ -106,18 +108,22 @@ class SecureBucket(s3.Bucket):
     ``construct_id`` holds it), the path of the first version of this construct, so the logical
     ids of deployed buckets stay the same.
 
-    :param encryption_key: the bucket's KMS key.
+    :param encryption_key: the bucket's KMS key; an :class:`~fmops_constructs.kms.EncryptionKey`
+        admits S3 for this bucket (:meth:`~fmops_constructs.kms.EncryptionKey.allow_s3`).
     :param access_logs: the account's server access log bucket.
     :param vpc_endpoint_ids: the S3 endpoints requests must come through.
     :param log_prefix: the key prefix of this bucket's access logs (``<log_prefix>/``).
     :param bucket_name: the bucket's name. Default: a name CloudFormation generates.
     :param admit_outside_vpc: role ARNs (or ``ArnLike`` patterns) also admitted from outside the
         endpoints. Default: none.
+    :param object_events: send the bucket's object events to EventBridge (something starts on
+        them). Default: off.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey,
                  access_logs: s3.IBucket, vpc_endpoint_ids: list[str], log_prefix: str,
-                 bucket_name: str | None = None, admit_outside_vpc: Sequence[str] = ()) -> None:
+                 bucket_name: str | None = None, admit_outside_vpc: Sequence[str] = (),
+                 object_events: bool = False) -> None:
         super().__init__(
             Construct(scope, construct_id),
             "Bucket",
@@ -138,5 +144,13 @@ class SecureBucket(s3.Bucket):
         )
         deny_outside_vpc_endpoint(self, vpc_endpoint_ids, admit_outside_vpc)
         acknowledge(self, "bucket-replication")
+        if isinstance(encryption_key, EncryptionKey):  # the key admits S3 for this bucket's objects
+            encryption_key.allow_s3(bucket_name)
+        acknowledge(self, "erasable-data-no-object-lock")
+        if object_events:
+            self.node.default_child.add_property_override(  # type: ignore[union-attr]
+                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+        else:
+            acknowledge(self, "no-object-event-consumer")
         if not isinstance(access_logs, s3.Bucket):
             acknowledge(self, "access-logs-granted-by-log-bucket")

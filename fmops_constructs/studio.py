@@ -182,7 +182,9 @@ class StudioDomain(Construct):
             *distribution_image_arns(stack.region),
             f"arn:aws:sagemaker:{stack.region}:{stack.account}:image/{custom_image_prefix}-*",
         ]
+        # SageMaker encrypts the domain's EFS home and the spaces' EBS volumes with KmsKeyId.
         self.key = EncryptionKey(self, "Key", alias=f"alias/{domain_name}/studio",
+                                 services=("sagemaker", "elasticfilesystem", "ec2"),
                                  description=f"{domain_name}: SageMaker Studio home, spaces and logs")
         self.key.grant_logs(STUDIO_LOG_GROUP)
         self.log_group = retained_log_group(self, "Logs", name=STUDIO_LOG_GROUP, key=self.key,

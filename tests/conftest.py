@@ -22,10 +22,17 @@ from infra.config import OrgConfig, load_config
 REPO = Path(__file__).resolve().parent.parent
 
 
-def synth(config: OrgConfig, outdir: Path, *, checks: bool = True) -> Path:
-    """Synthesize ``config`` into ``outdir`` with every compliance check; return outdir."""
+def synth(config: OrgConfig, outdir: Path, *, checks: bool = True, control_tower: bool = False) -> Path:
+    """Synthesize ``config`` into ``outdir`` with the compliance checks; return outdir.
+
+    The Control Tower rules (cfn-guard, the slowest gate: about 50 s of CPU on the default
+    organisation) run on the two shared assemblies of the embedded configs, which the gate's own
+    tests read (tests/test_compliance.py); the other synths of the suite check sizes, logical IDs
+    or templates and leave them out (``control_tower=True`` to run them). ``cdk synth`` always
+    runs every gate.
+    """
     app = new_app(outdir=str(outdir))
-    build_app(config, app, checks=checks)
+    build_app(config, app, checks=checks, control_tower=control_tower)
     app.synth()
     return outdir
 
@@ -38,7 +45,7 @@ def _shared_synth(tmp_path_factory: pytest.TempPathFactory, name: str, config_pa
     with open(root / f"assembly-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not is_assembly(outdir):
-            synth(load_config(config_path), outdir)
+            synth(load_config(config_path), outdir, control_tower=True)
     return outdir
 
 

@@ -12,7 +12,8 @@ from fmops_constructs.acknowledge import ACKNOWLEDGMENTS, WILDCARD_REASON
 from infra.app.builder import new_app
 from infra.assembly import read_stacks
 from infra.compliance.checks import NAG_PACKS, add_compliance_checks
-from infra.tools.report import stack_acknowledgments
+from infra.compliance.control_tower import PLUGIN_NAME as CONTROL_TOWER
+from infra.tools.report import ACK_TYPE, stack_acknowledgments
 
 
 def test_an_unacknowledged_nag_finding_fails_the_synth(tmp_path):
@@ -29,17 +30,18 @@ def test_an_unacknowledged_nag_finding_fails_the_synth(tmp_path):
     assert str(caught.value).startswith("ValidationFailed")
 
 
-def test_default_app_acknowledges_only_registered_rules_with_their_reasons(default_assembly):
+def test_default_app_acknowledges_only_registered_rules_with_their_reasons(default_assembly, single_assembly):
     # A rule may be accepted in different places for different reasons: each (rule, reason) pair
-    # is registered, and every one is used. Every stack counts, those of the workload accounts'
+    # is registered, and every one is used by one of the shipped configs (a log retention under a
+    # year: the single-account trial's). Every stack counts, those of the workload accounts'
     # stages (nested assemblies) included.
     registered = {(rule, a.reason) for a in ACKNOWLEDGMENTS.values() for rule in a.rules}
     registered_rules = {rule for rule, _ in registered}
     used = set()
-    for stack in read_stacks(default_assembly):
+    for stack in [*read_stacks(default_assembly), *read_stacks(single_assembly)]:
         for rules in stack_acknowledgments(stack):
             for rule, reason in rules.items():
-                if not rule.startswith(NAG_PACKS) and rule not in registered_rules:
+                if not rule.startswith((*NAG_PACKS, CONTROL_TOWER)) and rule not in registered_rules:
                     continue  # CDK's own acknowledgments, e.g. cfn-lint W3010 for explicit AZs
                 if rule.startswith("AwsSolutions-IAM5[") and reason.startswith(WILDCARD_REASON):
                     continue  # one finding at a time, for generated policies (acknowledge_wildcards)
@@ -112,3 +114,56 @@ def test_every_resource_bills_to_a_cost_centre(default_templates):
                     assert values["fmops:cost-centre"] == expected, (name, resource["Type"])
                     checked += 1
     assert checked > 100
+
+
+def _control_tower_app(tmp_path, acknowledged: bool):
+    from aws_cdk import Acknowledgment, Validations
+    from aws_cdk import aws_logs as logs
+
+    from infra.compliance.control_tower import ControlTowerChecks
+    app = new_app(outdir=str(tmp_path))
+    stack = Stack(app, "ShortLogs")
+    first = logs.LogGroup(stack, "First", retention=logs.RetentionDays.ONE_WEEK)
+    logs.LogGroup(stack, "Second", retention=logs.RetentionDays.ONE_WEEK)
+    if acknowledged:  # one acknowledgment must not let the other findings pass (CDK recomputes the verdict)
+        Validations.of(first).acknowledge(Acknowledgment(id=f"{CONTROL_TOWER}::CT.CLOUDWATCH.PR.2", reason="test"))
+    Validations.of(app).add_plugins(ControlTowerChecks())
+    return app
+
+
+@pytest.mark.parametrize("acknowledged", [False, True])
+def test_an_unacknowledged_control_tower_finding_fails_the_synth(tmp_path, acknowledged):
+    app = _control_tower_app(tmp_path, acknowledged)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    [report] = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    failed = {(v["ruleName"], c["constructPath"]) for v in report["violations"] for c in v["violatingConstructs"]}
+    assert ("CT.CLOUDWATCH.PR.2", "ShortLogs/Second/Resource") in failed  # retention under a year
+    assert ("CT.CLOUDWATCH.PR.3", "ShortLogs/First/Resource") in failed  # no KMS key
+    assert (("CT.CLOUDWATCH.PR.2", "ShortLogs/First/Resource") in failed) is not acknowledged
+
+
+def _suppressed(assembly) -> set[tuple[str, str]]:
+    reports = json.loads((assembly / "validation-report.json").read_text())["pluginReports"]
+    return {(v["acknowledgedId"], v["acknowledgedAt"]) for r in reports if r["pluginName"] == CONTROL_TOWER
+            for v in r.get("suppressedViolations") or []}
+
+
+def test_every_control_tower_acknowledgment_suppresses_a_finding(default_assembly, single_assembly):
+    """No registered Control Tower exception is dead: each suppresses a real finding of a shipped
+    config, and the exceptions that are only about Control Tower suppress one wherever placed."""
+    suppressed = _suppressed(default_assembly) | _suppressed(single_assembly)
+    registered = {rule for a in ACKNOWLEDGMENTS.values() for rule in a.rules if rule.startswith(f"{CONTROL_TOWER}::")}
+    assert registered and registered <= {rule for rule, _ in suppressed}, registered - {r for r, _ in suppressed}
+    only_control_tower = {rule: a.reason for a in ACKNOWLEDGMENTS.values()
+                          if a.rules and all(r.startswith(f"{CONTROL_TOWER}::") for r in a.rules) for rule in a.rules}
+    for assembly in (default_assembly, single_assembly):
+        for stack in read_stacks(assembly):
+            for path, entries in stack.metadata.items():
+                placed: dict[str, set[str]] = {}  # reason -> its rules acknowledged at this path
+                for entry in entries:
+                    for rule, reason in (entry["data"].items() if entry.get("type") == ACK_TYPE else ()):
+                        if only_control_tower.get(rule) == reason:
+                            placed.setdefault(reason, set()).add(rule)
+                for rules in placed.values():
+                    assert any((rule, path.lstrip("/")) in suppressed for rule in rules), (sorted(rules), path)

@@ -15,8 +15,6 @@ from infra.app.builder import build_app, new_app
 from infra.config import load_config
 from tests.conftest import REPO, resources
 
-ACCOUNTS = ["111111111111", "222222222221", "222222222222", "222222222223",
-            "333333333331", "333333333332", "333333333333"]
 STAGES = ("dev", "preprod", "prod")
 NOVA = ("amazon.nova-pro-v1:0", "amazon.nova-lite-v1:0")
 INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
@@ -81,8 +79,9 @@ def test_bedrock_endpoints_admit_only_the_organisation(default_templates):
         statements = endpoint["Properties"]["PolicyDocument"]["Statement"]
         assert statements, name
         for statement in statements:
-            assert statement["Effect"] == "Allow" and statement["Principal"] == {"AWS": "*"}
-            assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": ACCOUNTS}}, name
+            assert statement["Effect"] == "Allow" and statement["Principal"] == "*"
+            organisation = load_config().organisation.aws_organization_id
+            assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": organisation}}, name
     assert not _bedrock_endpoints(default_templates["fmops-risk-dev-platform"])
 
 
@@ -147,7 +146,7 @@ def test_a_guardrail_change_publishes_a_new_version(single_templates, tmp_path):
 def granted_policy(tmp_path_factory) -> tuple[dict, dict]:
     """A role given the pilot team's model access, synthesized with every compliance check."""
     app = new_app(outdir=str(tmp_path_factory.mktemp("grant")))
-    build_app(load_config(REPO / "config" / "single-account.yaml"), app, checks=True)
+    build_app(load_config(REPO / "config" / "single-account.yaml"), app, checks=True, control_tower=False)
     stack = app.node.find_child("fmops-sandbox-pilot-genai")
     role = iam.Role(stack, "AppRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     stack.model_access.grant_invoke(role)

@@ -106,14 +106,17 @@ def test_studio_endpoint_uses_the_studio_service_name(default_templates):
     assert "aws.sagemaker.eu-west-1.studio" in services
 
 
-def test_s3_gateway_endpoint_policy_is_limited_to_organisation_and_aws_flows(default_templates):
+def test_s3_gateway_endpoint_policy_is_limited_to_own_buckets_and_aws_flows(default_templates):
+    """Evaluated against attacks in tests/test_side_doors.py."""
     template = default_templates["fmops-risk-dev-platform"]
     [s3] = [e for e in resources(template, "AWS::EC2::VPCEndpoint").values()
             if e["Properties"]["VpcEndpointType"] == "Gateway"]
     statements = {s["Sid"]: s for s in s3["Properties"]["PolicyDocument"]["Statement"]}
-    assert set(statements) == {"OrganisationBuckets", "EcrImageLayers", "CloudFormationCustomResourceResponses"}
-    assert statements["OrganisationBuckets"]["Condition"] == {
-        "StringEquals": {"s3:ResourceAccount": sorted(a.id for a in load_config().accounts)}}
+    assert set(statements) == {"ThisAccountBuckets", "DropZonesOfTheOrganisation", "EcrImageLayers",
+                               "CloudFormationCustomResourceResponses"}
+    assert statements["ThisAccountBuckets"]["Condition"] == {
+        "StringEquals": {"aws:ResourceAccount": "222222222221",
+                         "aws:PrincipalOrgID": load_config().organisation.aws_organization_id}}
     assert statements["EcrImageLayers"]["Resource"] == "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"
     assert statements["EcrImageLayers"]["Action"] == "s3:GetObject"
 

@@ -299,7 +299,7 @@ def test_governance_stack_attaches_the_scps_when_configured(tmp_path):
     # The scoped synth of the risk team's pipeline builds the governance platform stack exactly as
     # the whole organisation's synth does (tests/test_scoped_synth.py), and the risk accounts.
     app = new_app(outdir=str(tmp_path / "out"))
-    build_app(load_config(path), app, pipeline_group="risk")
+    build_app(load_config(path), app, pipeline_group="risk", control_tower=False)
     templates = load_templates(Path(app.synth().directory))
     policies = resources(templates["fmops-tooling-platform"], "AWS::Organizations::Policy")
     documents = personas.scp_documents(organisation_model_arns(load_config(path)))

@@ -31,7 +31,7 @@ GROUP = "genai"  # the default config's group with Bedrock, endpoints, Studio an
 def scoped_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("scoped") / "cdk.out"
     app = new_app(outdir=str(outdir))
-    build_app(load_config(DEFAULT), app, pipeline_group=GROUP)
+    build_app(load_config(DEFAULT), app, pipeline_group=GROUP, control_tower=False)
     app.synth()
     return outdir
 

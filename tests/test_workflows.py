@@ -87,8 +87,9 @@ def _scp_levels(config) -> list[list[dict]]:
 def _principals(assembly: Path, account: str, single: bool) -> AccountPrincipals:
     stacks = [s for s in read_stacks(assembly) if s.account == account]
     # In single-account mode no organisation exists, so no SCP applies.
-    levels = [] if single else _scp_levels(load_config(DEFAULT_CONFIG))
-    return account_principals(stacks, levels)
+    config = load_config(DEFAULT_CONFIG)
+    levels = [] if single else _scp_levels(config)
+    return account_principals(stacks, levels, None if single else config.organisation.aws_organization_id)
 
 
 def _team_key(principals: AccountPrincipals, team: str) -> str:
@@ -146,11 +147,15 @@ def _decide(principals: AccountPrincipals, org: str, team: str, persona: str, st
     request = step.request
     context = {**principals.session_context(), **{f"aws:PrincipalTag/{k}": v for k, v in role.tags.items()}}
     request = type(request)(request.action, request.resource, {**context, **request.context})
-    kwargs: dict = {}
+    # Every call goes through the VPC endpoint of its service, whose policy applies too.
+    kwargs: dict = {"endpoint_policy": principals.endpoint_policy(request.action)}
     if request.action.startswith("s3:") and request.resource.startswith("arn:aws:s3:::"):
         bucket = request.resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
         kwargs["resource_policy"] = principals.bucket_policies.get(bucket)
         kwargs["resource_account"] = principals.account if bucket in principals.bucket_policies else None
+        if kwargs["resource_account"]:
+            request = type(request)(request.action, request.resource,
+                                    {**request.context, "aws:ResourceAccount": kwargs["resource_account"]})
     if request.action.startswith("kms:"):
         kwargs["kms_key_policy"] = principals.key_policies.get(request.resource, {"Statement": []})
     decision = evaluate(role.layers, request, Principal(role.arn, principals.account), **kwargs)

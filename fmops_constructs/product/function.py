@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from fmops_constructs.acknowledge import acknowledge
 from fmops_constructs.product.grants import Grant, ProjectRole, network_interface_grants
 from fmops_constructs.product.props import PlatformValue
 from fmops_constructs.product.stack import ProjectProductStack
@@ -66,5 +67,6 @@ class ProjectFunction(Construct):
             logging_config=lambda_.CfnFunction.LoggingConfigProperty(log_group=self.log_group.ref, log_format="JSON"),
             dead_letter_config=lambda_.CfnFunction.DeadLetterConfigProperty(target_arn=dead_letters.topic_arn),
         )
+        acknowledge(self.function, "control-tower-computed-value")  # subnets: the catalog's SSM parameter
         self.function.node.add_dependency(self.execution_role)
         self.function_arn = self.function.attr_arn

@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from fmops_constructs.acknowledge import acknowledge, acknowledge_wildcards, nag_statement
+from fmops_constructs.log_group import acknowledge_log_group
 from fmops_constructs.product.props import (PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG,
                                             PlatformValue, ProjectTemplateProps)
 from fmops_constructs.sagemaker_images import AwsImage
@@ -257,6 +258,7 @@ class ProjectProductStack(servicecatalog.ProductStack):
                                  kms_key_id=self.project_key.key_arn,
                                  retention_in_days=self.props.log_retention_days)
         group.apply_removal_policy(RemovalPolicy.RETAIN)
+        acknowledge_log_group(group, retention_days=self.props.log_retention_days, key_in_template=False)
         return group
 
     def notification_topic(self, construct_id: str = "Notifications") -> sns.Topic:

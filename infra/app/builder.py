@@ -122,7 +122,7 @@ class OrganisationBuilder:
         return f"FMOps Foundation {self.facts.name}: {text}"
 
     # -- steps ------------------------------------------------------------------------------------
-    def build(self, *, config_path: str | None, checks: bool) -> None:
+    def build(self, *, config_path: str | None, checks: bool, control_tower: bool = True) -> None:
         if self.group is None:
             self.package_mirror()
         else:  # scoped: the pipeline stack references the governance network only
@@ -136,7 +136,8 @@ class OrganisationBuilder:
             self.pipelines(config_path)
         if checks:
             add_compliance_checks(self.app, Organisation(frozenset(self.facts.account_ids),
-                                                         self.facts.organisation.aws_organization_id))
+                                                         self.facts.organisation.aws_organization_id),
+                                  control_tower=control_tower)
 
     def package_mirror(self) -> PackageMirrorStack:
         facts = self.facts
@@ -242,14 +243,17 @@ class OrganisationBuilder:
 
 
 def build_app(config: OrgConfig, app: App | None = None, *, checks: bool = True,
-              pipeline_group: str | None = None) -> App:
+              pipeline_group: str | None = None, control_tower: bool = True) -> App:
     """Add every stack of the organisation to ``app`` (a new App if none) and the checks; with
     ``pipeline_group`` (default: the app's ``pipeline_group`` context) only that group's
-    (scoped synth, module docstring). Raises :class:`PipelineGroupError` for an unknown group."""
+    (scoped synth, module docstring). ``control_tower=False`` leaves the Control Tower rules out of
+    the checks (tests only, see :func:`~infra.compliance.checks.add_compliance_checks`). Raises
+    :class:`PipelineGroupError` for an unknown group."""
     app = app or new_app()
     plan = build_plan(config)
     group = plan.pipeline_group(pipeline_group or app.node.try_get_context(PIPELINE_GROUP_CONTEXT))
-    OrganisationBuilder(app, plan, group).build(config_path=app.node.try_get_context("config"), checks=checks)
+    OrganisationBuilder(app, plan, group).build(config_path=app.node.try_get_context("config"), checks=checks,
+                                                control_tower=control_tower)
     return app
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from infra.assembly.stacks import StackArtifact, read_json, resources_of
 from infra.assembly.values import cfn_text
@@ -35,6 +35,12 @@ def asset_templates(template_file: Path) -> list[Path]:
 def template_files(stacks: list[StackArtifact]) -> list[Path]:
     """The stacks' template files, each followed by the templates among its assets (nested stacks
     and products, recursively); every file once."""
+    return with_asset_templates(stack.template_file for stack in stacks)
+
+
+def with_asset_templates(template_paths: Iterable[str | Path]) -> list[Path]:
+    """The template files ``template_paths``, each followed by the templates among its assets
+    (nested stacks and products, recursively); every file once."""
     found: dict[Path, None] = {}
 
     def add(path: Path) -> None:
@@ -43,8 +49,8 @@ def template_files(stacks: list[StackArtifact]) -> list[Path]:
             for nested in asset_templates(path):
                 add(nested)
 
-    for stack in stacks:
-        add(stack.template_file)
+    for path in template_paths:
+        add(Path(path))
     return list(found)
 
 

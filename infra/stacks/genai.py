@@ -54,6 +54,8 @@ class GenAiStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         org, team = plan.org, plan.team
         self.key = EncryptionKey(self, "Key", alias=f"alias/{org.name}/{team.name}/genai",
+                                 # the guardrail, FM endpoint volumes, the alarm topic; S3: its buckets only
+                                 services=("bedrock", "sagemaker", "sns"),
                                  description=f"{org.name}: GenAI runtime of team {team.name} in {plan.account.name}")
         models = list(plan.bedrock_models)
         self.guardrail: Guardrail | None = None

@@ -109,10 +109,9 @@ class DeliverySourceStack(Stack):
             self, "Source", encryption_key=self.key,
             access_logs=s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(governance)),
             vpc_endpoint_ids=[network.s3_endpoint_id], log_prefix="delivery/source",
-            bucket_name=delivery_bucket_name(org), admit_outside_vpc=[pipeline_role_pattern(org)])
+            bucket_name=delivery_bucket_name(org), admit_outside_vpc=[pipeline_role_pattern(org)],
+            object_events=True)  # uploads start the pipelines through EventBridge (no polling, no trail needed)
         bucket = self.source.node.default_child
-        # Uploads start the pipelines through EventBridge (no polling, no CloudTrail trail needed).
-        bucket.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
         exempt_from_internet_free(
             bucket, ["IF-S3-VPCE-ONLY"],
             "CodePipeline reads the source zip in the AWS service, not in the VPC: besides requests through the "
@@ -143,7 +142,9 @@ class PipelineStack(Stack):
                              assumed_by=iam.ServicePrincipal("codepipeline.amazonaws.com"),
                              description=f"CodePipeline of {construct_id}: runs its actions and assumes the CDK "
                                          "deploy roles of its workload accounts")
+        # S3 (the artifact bucket, SecureBucket) and CodeBuild (the projects' encryption key)
         self.artifact_key = EncryptionKey(self, "ArtifactKey", alias=f"alias/{org.name}/pipelines/{group.name}",
+                                          services=("codebuild",),
                                           description=f"{org.name}: artifacts of pipeline {construct_id}")
         self.artifacts = SecureBucket(
             self, "Artifacts", encryption_key=self.artifact_key,

@@ -10,6 +10,7 @@ from constructs import Construct
 from fmops_constructs.aspects import FrameworkLambdasInVpc
 from fmops_constructs.audit import AuditTrail, ConfigRecorder, LogArchive
 from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.model_promotion_runtime.promotion import INCOMING
 from fmops_constructs.private_network import ExistingVpcProps, PrivateNetwork
 from fmops_constructs.secure_bucket import AccessLogBucket
 from fmops_constructs.vpc_egress import endpoints_only_security_group
@@ -44,9 +45,14 @@ class PlatformStack(Stack):
             log_retention_days=org.log_retention_days,
             dns_allowed_domains=org.dns_allowed_domains,
             package_assets=plan.runs_delivery,  # npm ci of the delivery pipelines
+            organization_id=None if plan.org.single_account else org.aws_organization_id,
+            # model promotion: the previous stage writes below incoming/<its account>/ of the next one's bucket
+            drop_zone_prefix=None if plan.org.single_account else INCOMING,
+            # the delivery pipelines' asset step publishes to the workload accounts' CDK asset buckets
+            cdk_asset_qualifier=naming.CDK_QUALIFIER if plan.runs_delivery else None,
             **_network_props(plan),
         )
-        restrict_bedrock_endpoints(self.network.endpoints, account_ids=list(plan.org.account_ids),
+        restrict_bedrock_endpoints(self.network.endpoints, perimeter=self.network.perimeter,
                                    models=list(plan.bedrock_models))
         self.access_logs = AccessLogBucket(self, "AccessLogs", vpc_endpoint_ids=[self.network.s3_endpoint_id],
                                            source_account=account.id,

@@ -29,6 +29,7 @@ class TeamStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         org, account, team = plan.org, plan.account, plan.team
         self.data_key = EncryptionKey(self, "DataKey", alias=f"alias/{org.name}/{team.name}/data",
+                                      services=("sagemaker",),  # jobs and Studio; S3: the team bucket only
                                       description=f"{org.name}: data of team {team.name} in {account.name}")
         access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(account))
         self.data = SecureBucket(

@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge, acknowledge_resolved_wildcards
+from fmops_constructs.log_group import acknowledge_log_group
 from fmops_constructs.fm_endpoint import FmEndpoint, FmEndpointRef
 from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from fmops_constructs.model_promotion import INCOMING
@@ -106,6 +107,7 @@ class FmHostingProduct(ProjectProductStack):
         log_group = logs.CfnLogGroup(self, "EndpointLogs", log_group_name=FmEndpointRef(name).log_group_names[0],
                                      kms_key_id=self.project_key.key_arn, retention_in_days=props.log_retention_days)
         log_group.apply_removal_policy(RemovalPolicy.RETAIN)
+        acknowledge_log_group(log_group, retention_days=props.log_retention_days, key_in_template=False)
         endpoint = FmEndpoint(
             self, "Endpoint", endpoint_name=name, vpc=vpc,
             image=image, image_repository_arns=[Fn.sub(arn) for arn in self._image_repositories()],

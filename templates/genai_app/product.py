@@ -175,5 +175,6 @@ class GenAiAppProduct(ProjectProductStack):
             model = api.add_model(f"{path.capitalize()}Request", content_type="application/json", schema=schema)
             api.root.add_resource(path).add_method(
                 "POST", integration, request_validator=validator, request_models={"application/json": model})
-        acknowledge(api, "private-api-stage", "api-iam-authorization")
+        acknowledge(api, "private-api-stage", "api-iam-authorization",
+                    "control-tower-computed-value")  # the Lambda permissions' SourceArn (Fn::Join)
         return api

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 
 from fmops_constructs.bedrock import (GUARDRAIL_CONDITION_KEY, INVOKE_ACTIONS, BedrockModel, GovernedModelAccess,
                                       restrict_bedrock_endpoints)
+from fmops_constructs.endpoint_policy import Perimeter
 from fmops_constructs.guardrail import Guardrail
 from fmops_constructs.kms import EncryptionKey
 from tests.constructs.bare import ACCOUNT, ORG, REGION, TEAM, app_names, bare_stack, resources, template
@@ -31,7 +32,7 @@ def built():
                                       isolated_subnet_ids=["subnet-01234567"])
     endpoints = {name: vpc.add_interface_endpoint(name.replace("-", ""), service=ec2.InterfaceVpcEndpointService(
         f"com.amazonaws.{REGION}.{name}", 443), open=False) for name in ("bedrock", "bedrock-runtime")}
-    restrict_bedrock_endpoints(endpoints, account_ids=[ACCOUNT], models=[NOVA])
+    restrict_bedrock_endpoints(endpoints, perimeter=Perimeter.of([ACCOUNT]), models=[NOVA])
     return access, grant, template(stack)
 
 

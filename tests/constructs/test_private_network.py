@@ -67,10 +67,44 @@ def test_s3_gateway_endpoint_admits_the_organisation_and_aws_flows(built):
     [gateway] = [e["Properties"] for e in resources(synthesized, "AWS::EC2::VPCEndpoint").values()
                  if e["Properties"].get("VpcEndpointType") == "Gateway"]
     document = gateway["PolicyDocument"]
-    assert statement(document, "OrganisationBuckets")["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNTS}}
-    assert statement(document, "EcrImageLayers")["Resource"] == f"arn:aws:s3:::prod-{REGION}-starport-layer-bucket/*"
+    assert statement(document, "ThisAccountBuckets")["Condition"] == {
+        "StringEquals": {"aws:ResourceAccount": ACCOUNT, "aws:PrincipalAccount": sorted(ACCOUNTS)}}
+    assert {s["Sid"] for s in document["Statement"]} == {  # no drop zones or CDK assets unless asked
+        "ThisAccountBuckets", "EcrImageLayers", "CodeArtifactPackageAssets", "CloudFormationCustomResourceResponses"}
+    assert statement(document, "EcrImageLayers")["Resource"]["Fn::Join"][1][-1] == \
+        f":s3:::prod-{REGION}-starport-layer-bucket/*"  # arn:<partition>
     assert statement(document, "CodeArtifactPackageAssets")["Action"] == "s3:GetObject"
     assert network.s3_endpoint_id
+
+
+def test_interface_endpoints_admit_the_organisation_only(built):
+    _, synthesized = built
+    interface = [e["Properties"] for e in resources(synthesized, "AWS::EC2::VPCEndpoint").values()
+                 if e["Properties"].get("VpcEndpointType") == "Interface"]
+    assert len(interface) == len(SERVICES)
+    for endpoint in interface:
+        [only_org] = endpoint["PolicyDocument"]["Statement"]
+        assert only_org["Principal"] == "*" and only_org["Action"] == "*"
+        assert only_org["Condition"] == {"StringEquals": {"aws:PrincipalAccount": sorted(ACCOUNTS)}}
+
+
+def test_organisation_id_drop_zones_and_cdk_assets_when_asked():
+    stack = bare_stack()
+    key = EncryptionKey(stack, "LogKey", alias="alias/logs", description="logs")
+    PrivateNetwork(stack, "Network", interface_endpoints=SERVICES, organisation_account_ids=ACCOUNTS,
+                   organization_id="o-abcdefghij", drop_zone_prefix="incoming", cdk_asset_qualifier="q1",
+                   log_key=key, log_group_name="/x", log_retention_days=365, cidr="10.20.0.0/20",
+                   availability_zones=[f"{REGION}a"])
+    endpoints = [e["Properties"] for e in resources(template(stack), "AWS::EC2::VPCEndpoint").values()]
+    [gateway] = [e["PolicyDocument"] for e in endpoints if e["VpcEndpointType"] == "Gateway"]
+    drop = statement(gateway, "DropZonesOfTheOrganisation")
+    assert drop["Resource"]["Fn::Join"][1][-1] == f":s3:::*/incoming/{ACCOUNT}/*" and drop["Action"] == [
+        "s3:PutObject", "s3:AbortMultipartUpload"]
+    assert drop["Condition"] == {"StringEquals": {"aws:PrincipalAccount": ACCOUNT, "aws:ResourceOrgID": "o-abcdefghij"}}
+    assets = statement(gateway, "CdkAssetsOfTheOrganisation")
+    assert assets["Resource"][0]["Fn::Join"][1][-1] == f":s3:::cdk-q1-assets-*-{REGION}"
+    assert all(s["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-abcdefghij"
+               for e in endpoints if e["VpcEndpointType"] == "Interface" for s in e["PolicyDocument"]["Statement"])
 
 
 def test_flow_logs_encrypted_and_retained(built):

@@ -33,12 +33,15 @@ class _Resolver:
     region: str
     template: dict[str, Any]
     exports: dict[str, tuple["_Resolver", Any]] = field(default_factory=dict)
+    stack_name: str = ""
+    """Makes key ARNs unique in the account: two teams' stacks of one account have keys of the same logical ID."""
 
     def arn_of(self, logical_id: str) -> str:
         resource = self.template["Resources"].get(logical_id, {})
         kind, props = resource.get("Type", ""), resource.get("Properties", {})
         if kind == "AWS::KMS::Key":
-            return f"arn:aws:kms:{self.region}:{self.account}:key/{logical_id}"
+            return f"arn:aws:kms:{self.region}:{self.account}:key/{logical_id}" + (
+                f"-{self.stack_name}" if self.stack_name else "")
         if kind == "AWS::IAM::Role":
             path = props.get("Path", "/")
             return f"arn:aws:iam::{self.account}:role{path}{self.value(props.get('RoleName', logical_id))}"
@@ -160,29 +163,66 @@ class AccountPrincipals:
     keys_by_tag: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     s3_gateway_endpoint: str = ""  # its id, as the bucket policies' aws:SourceVpce resolves it
     inference_profiles: dict[str, InferenceProfile] = field(default_factory=dict)  # by profile ARN
+    endpoint_policies: dict[str, dict] = field(default_factory=dict)
+    """Policy of each VPC endpoint of the account's VPC, by service (``s3``, ``sagemaker.api``...)."""
+    organization_id: str | None = None  # the account's AWS Organizations ID (mode organisation)
 
     def session_context(self) -> dict[str, Any]:
-        """What every call from inside the VPC carries: TLS, and the S3 gateway endpoint it goes through."""
-        return {"aws:SecureTransport": True, "s3:TlsVersion": "1.3", "aws:SourceVpce": self.s3_gateway_endpoint,
-                "aws:PrincipalIsAWSService": False, "aws:ViaAWSService": False}
+        """What every call from inside the VPC carries: TLS, the S3 gateway endpoint it goes through, and
+        the caller's organisation."""
+        context = {"aws:SecureTransport": True, "s3:TlsVersion": "1.3", "aws:SourceVpce": self.s3_gateway_endpoint,
+                   "aws:PrincipalIsAWSService": False, "aws:ViaAWSService": False}
+        if self.organization_id:
+            context["aws:PrincipalOrgID"] = self.organization_id
+        return context
+
+    def endpoint_policy(self, action: str) -> dict | None:
+        """The policy of the VPC endpoint a call of ``action`` goes through, if the VPC has one for it."""
+        service, _, name = action.partition(":")
+        for candidate in _ENDPOINT_SERVICES.get((service, name), ()) or _ENDPOINT_SERVICES.get((service, "*"), ()):
+            if candidate in self.endpoint_policies:
+                return self.endpoint_policies[candidate]
+        return None
 
     def role(self, name_or_arn: str) -> RoleLayers | None:
         return self.roles.get(name_or_arn.rsplit("/", 1)[-1])
+
+
+_RUNTIME_ACTIONS = ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream", "ApplyGuardrail")
+_ENDPOINT_SERVICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("s3", "*"): ("s3",), ("sagemaker", "*"): ("sagemaker.api",),
+    ("sagemaker", "InvokeEndpoint"): ("sagemaker.runtime",),
+    ("sagemaker", "InvokeEndpointWithResponseStream"): ("sagemaker.runtime",),
+    ("bedrock", "*"): ("bedrock",), **{("bedrock", a): ("bedrock-runtime",) for a in _RUNTIME_ACTIONS},
+    **{(s, "*"): (s,) for s in ("kms", "logs", "ssm", "sts", "servicecatalog", "events", "ec2", "execute-api",
+                                  "monitoring", "codeartifact")},
+    ("ecr", "*"): ("ecr.api",), ("lambda", "*"): ("lambda",),
+}
+"""Which endpoint of the VPC a call goes through (the endpoints' service names without the
+``com.amazonaws.<region>.`` prefix)."""
+
+
+def _endpoint_service(service_name: str) -> str:
+    """``com.amazonaws.eu-west-1.sagemaker.api`` -> ``sagemaker.api``; ``aws.sagemaker.eu-west-1.studio`` -> ``studio``."""
+    parts = service_name.split(".")
+    return ".".join(parts[3:]) if parts[:2] == ["com", "amazonaws"] else parts[-1]
 
 
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def account_principals(stacks: list[StackArtifact], scp_levels: list[list[dict]]) -> AccountPrincipals:
-    """Everything :mod:`~infra.personas.workflows` needs of the stacks of one account."""
+def account_principals(stacks: list[StackArtifact], scp_levels: list[list[dict]],
+                       organization_id: str | None = None) -> AccountPrincipals:
+    """Everything :mod:`~infra.personas.workflows` needs of the stacks of one account (in mode
+    organisation, ``organization_id``: the caller's ``aws:PrincipalOrgID``)."""
     account, region = stacks[0].account, stacks[0].region
-    principals = AccountPrincipals(account, region)
+    principals = AccountPrincipals(account, region, organization_id=organization_id)
     policies_by_name: dict[str, dict] = {}
     attachments: dict[str, list[dict]] = {}
     roles: list[tuple[_Resolver, str, dict]] = []
     exports: dict[str, tuple[_Resolver, Any]] = {}
-    resolvers = [(_Resolver(account, region, stack.template, exports), stack) for stack in stacks]
+    resolvers = [(_Resolver(account, region, stack.template, exports, stack.name), stack) for stack in stacks]
     for resolver, stack in resolvers:
         for output in stack.template.get("Outputs", {}).values():
             if "Export" in output:
@@ -204,9 +244,12 @@ def account_principals(stacks: list[StackArtifact], scp_levels: list[list[dict]]
                 roles.append((resolver, logical_id, props))
             elif kind == "AWS::S3::BucketPolicy":
                 principals.bucket_policies[resolver.value(props["Bucket"])] = resolver.value(props["PolicyDocument"])
-            elif kind == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Gateway" \
-                    and ".s3" in str(resolver.value(props.get("ServiceName"))):
-                principals.s3_gateway_endpoint = logical_id
+            elif kind == "AWS::EC2::VPCEndpoint":
+                service = _endpoint_service(str(resolver.value(props.get("ServiceName"))))
+                if "PolicyDocument" in props:
+                    principals.endpoint_policies[service] = resolver.value(props["PolicyDocument"])
+                if props.get("VpcEndpointType") == "Gateway" and service == "s3":
+                    principals.s3_gateway_endpoint = logical_id
             elif kind == "AWS::Bedrock::ApplicationInferenceProfile":
                 arn = resolver.arn_of(logical_id)
                 tags = {t["Key"]: resolver.value(t["Value"]) for t in props.get("Tags", [])}

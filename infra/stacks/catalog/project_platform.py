@@ -33,6 +33,10 @@ class ProjectPlatform(Construct):
         super().__init__(scope, construct_id)
         org, account, team = plan.org, plan.account, plan.team
         self.key = EncryptionKey(self, "ProjectKey", alias=f"alias/{org.name}/{team.name}/projects",
+                                 # what products encrypt with it: buckets (named by CloudFormation, so any
+                                 # bucket of the account), SageMaker volumes and captures, Lambda environments,
+                                 # SNS topics, Bedrock prompts, CodeBuild artifacts
+                                 services=("s3", "sagemaker", "lambda", "sns", "bedrock", "codebuild"),
                                  description=f"{org.name}: project resources and logs of team {team.name} in "
                                              f"{account.name}")
         self.key.grant_logs(naming.log_prefix(org.name, team.name))
