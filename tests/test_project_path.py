@@ -91,9 +91,12 @@ def project_role(catalog, assembly) -> Node:
     role_id, role = _role(catalog)
     policies = [p["Properties"]["PolicyDocument"] for p in resources(catalog, "AWS::IAM::ManagedPolicy").values()
                 if {"Ref": role_id} in p["Properties"].get("Roles", [])]
+    # Like the Service Catalog launch role, the project role carries the team's launch boundary.
+    launch_boundary = naming.launch_boundary_name(ORG, TEAM)
+    assert launch_boundary in json.dumps(role["Properties"]["PermissionsBoundary"])
     boundary = next(p["Properties"]["PolicyDocument"] for p in
                     resources(load_templates(assembly[1])[f"{ORG}-sandbox-{TEAM}"], "AWS::IAM::ManagedPolicy").values()
-                    if p["Properties"]["ManagedPolicyName"] == f"{ORG}-{TEAM}-boundary")
+                    if p["Properties"]["ManagedPolicyName"] == launch_boundary)
     return Node(ROLE_ARN, ROLE_NAME, [Policy(ROLE_ARN, f"project-{i}", _resolve(d)) for i, d in enumerate(policies)],
                 [], role["Properties"]["AssumeRolePolicyDocument"], None, 0, False, False,
                 Policy(ROLE_ARN, "boundary", _resolve(boundary)), False, {})
