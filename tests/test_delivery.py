@@ -203,7 +203,7 @@ def test_governance_vpc_has_the_endpoints_the_builds_need(default_templates):
     # npm (unlike pip) downloads package assets from CodeArtifact's own bucket, through the S3 endpoint.
     assets = [s for name in ("fmops-tooling-platform", "fmops-risk-dev-platform") for s in _s3_endpoint_statements(
         default_templates[name]) if s.get("Sid") == "CodeArtifactPackageAssets"]
-    assert assets == [{"Action": "s3:GetObject", "Effect": "Allow", "Principal": {"AWS": "*"},
+    assert assets == [{"Action": "s3:GetObject", "Effect": "Allow", "Principal": "*",
                        "Resource": "arn:aws:s3:::assets-438097961670-eu-west-1/*", "Sid": "CodeArtifactPackageAssets"}]
 
 
