@@ -143,6 +143,49 @@ def test_an_unacknowledged_control_tower_finding_fails_the_synth(tmp_path, ackno
     assert (("CT.CLOUDWATCH.PR.2", "ShortLogs/First/Resource") in failed) is not acknowledged
 
 
+def test_a_failed_check_without_a_resource_path_names_the_resources_its_rule_selects(tmp_path):
+    """cfn-guard reports CT.CLOUDWATCH.PR.3 for a KmsKeyId that is a template parameter without a
+    traversed path (the package's own reader fails on it): the gate names the log group."""
+    from aws_cdk import CfnParameter, Validations
+    from aws_cdk import aws_logs as logs
+
+    from infra.compliance.control_tower import ControlTowerChecks
+    app = new_app(outdir=str(tmp_path))
+    stack = Stack(app, "ParameterKey")
+    key = CfnParameter(stack, "KeyArn", type="String")
+    logs.CfnLogGroup(stack, "Logs", retention_in_days=400, kms_key_id=key.value_as_string)
+    Validations.of(app).add_plugins(ControlTowerChecks())
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    [report] = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    failed = {(v["ruleName"], c["constructPath"]) for v in report["violations"] for c in v["violatingConstructs"]}
+    assert ("CT.CLOUDWATCH.PR.3", "ParameterKey/Logs") in failed, failed
+
+
+def test_the_gate_gives_the_verdicts_of_every_rule_over_the_whole_template(default_assembly):
+    """The gate runs each group of rules over a copy of a template that holds only the resource
+    types the rules select; on a sample of the shipped templates (a team stack with the persona
+    policies, a product, the governance platform stack), every rule over the whole template fails
+    the same resources."""
+    from pathlib import Path
+
+    from infra.compliance import control_tower
+    sample = [next(default_assembly.rglob(pattern)) for pattern in
+              ("*riskdevrisk[0-9A-F]*.template.json", "*CatalogFmHosting*.product.template.json",
+               "fmops-tooling-platform.template.json")]
+    rules = sorted(control_tower.rule_files())
+
+    def located(violations) -> set[tuple[str, str, str]]:
+        return {(v.rule_name, Path(r.template_path).name, r.resource_logical_id)
+                for v in violations for r in v.violating_resources}
+
+    whole = set()
+    for template in sample:
+        [report] = control_tower._guard(rules, [template])
+        whole |= located(control_tower._violations(report, rules, template))
+    assert whole and located(control_tower.check_templates(sample)) == whole
+
+
 def _suppressed(assembly) -> set[tuple[str, str]]:
     reports = json.loads((assembly / "validation-report.json").read_text())["pluginReports"]
     return {(v["acknowledgedId"], v["acknowledgedAt"]) for r in reports if r["pluginName"] == CONTROL_TOWER

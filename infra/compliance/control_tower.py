@@ -3,21 +3,27 @@
 The rules and the cfn-guard binary come from ``cdklabs-cdk-validator-cfnguard`` (PyPI, pinned in
 requirements.txt): AWS's published Control Tower proactive-control rules (``CT.S3.PR.1``...) and
 the cfn-guard 3 binary for Linux and macOS, both inside the package, so nothing is downloaded at
-synth. ``ControlTowerChecks`` runs them through the package's own ``CfnGuardValidator`` over every
-template of the app, Service Catalog product templates included, and fails the synth on any
-violation that is not acknowledged.
+synth. ``ControlTowerChecks`` runs that binary over every template of the app, Service Catalog
+product templates included, and fails the synth on any violation that is not acknowledged.
 
-Two things differ from registering ``CfnGuardValidator`` directly:
+What differs from registering the package's ``CfnGuardValidator`` directly:
 
 - **Every violation is an error.** The package reports violations without a severity, and CDK
   (2.275) recomputes a plugin's verdict after acknowledgments as "no remaining violation of
   severity error": with a single acknowledgment anywhere, every other violation would pass.
 - **Only the rules that can apply run.** cfn-guard evaluates every rule file against every
-  template (314 rules; about 2.5 s of CPU per template, several minutes for the default
-  organisation). Each Control Tower rule selects its resources by type (``Resources.*[ Type ==
-  'AWS::S3::Bucket' ]``) and skips a template without them, so the templates are grouped by the
-  set of rules whose resource types they contain and each group is checked with those rules
-  only; a rule that names no resource type always runs. The verdicts are the same.
+  template (237 rule files, about 12 ms per rule and template). Each Control Tower rule selects
+  its resources by type (``Resources.*[ Type == 'AWS::S3::Bucket' ]``) and skips a template
+  without them, so the templates are grouped by the set of rules whose resource types they
+  contain and each group is checked with those rules only; a rule that names no resource type
+  always runs. The verdicts are the same (``tests/test_compliance.py``).
+- **cfn-guard runs as a process per group, in parallel, and its report is read here.** The
+  package's validator runs inside the jsii Node process, one group at a time, and cannot read a
+  failed check that has no traversed path (0.0.62; CT.CLOUDWATCH.PR.3 gives one for a
+  ``KmsKeyId`` that is a template parameter). ``_violations`` reads cfn-guard's structured
+  report: each failed rule is one violation, at every resource path its checks name; a failed
+  rule whose checks name no resource is reported against every resource of the types it selects,
+  so nothing fails unseen.
 
 A violation's rule name is the control's ID (``CT.KMS.PR.3``). Accept one with a reason in
 ``fmops_constructs/acknowledge.py`` (rule ``fmops-control-tower::CT.KMS.PR.3``), on the construct
@@ -26,77 +32,104 @@ that owns the resource.
 
 from __future__ import annotations
 
-import re
+import json
 import os
+import platform
+import re
 import shutil
+import subprocess
 import tarfile
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
-from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from infra.assembly.assets import with_asset_templates
 from infra.assembly.stacks import read_json
 
 PLUGIN_NAME = "fmops-control-tower"
+PACKAGE = "cdklabs-cdk-validator-cfnguard"
 RULES_FOLDER = "package/rules/control-tower/cfn-guard"
+DOCUMENTATION = "https://github.com/cdklabs/cdk-validator-cfnguard#bundled-control-tower-rules"
 _RESOURCE_TYPE = re.compile(r'"(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)"')
-UNREADABLE = "CfnGuardValidator plugin failed processing cfn-guard results"
 _CONTROL_ID = re.compile(r"\[(CT\.[A-Z0-9]+\.PR\.\d+)\]")
+_RULE_NAME = re.compile(r"^rule\s+([A-Za-z0-9_]+)\s*(?:when\b|\{)", re.MULTILINE)
+_TEMPLATES_PER_RUN = 16  # runs small enough to share out over the cores; each run parses its rules once
+_FAILED, _PASSED = 19, 0  # cfn-guard's exit codes for "some rule failed" and "all passed"
 
 
 def package_version() -> str:
     from importlib.metadata import version
-    return version("cdklabs-cdk-validator-cfnguard")
+    return version(PACKAGE)
+
+
+def _binary_folder() -> str:
+    """The package's folder for this machine's cfn-guard (its own platform names)."""
+    system = {"Linux": "ubuntu", "Darwin": "macos"}.get(platform.system())
+    machine = {"x86_64": "x86_64", "AMD64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}.get(platform.machine())
+    if system is None or machine is None:
+        raise RuntimeError(f"{PACKAGE} ships cfn-guard for Linux and macOS on x86_64 or arm64, "
+                           f"not {platform.system()} {platform.machine()}")
+    return f"package/bin/{system}/{machine}/cfn-guard"
 
 
 @lru_cache(maxsize=1)
-def rule_files() -> dict[Path, frozenset[str]]:
-    """Each bundled Control Tower rule file -> the resource types it selects (empty: any).
-
-    The rules ship inside the package's jsii assembly (a tarball); they are unpacked once per
-    package version into ``~/.cache/fmops/control-tower-<version>``."""
+def unpacked() -> Path:
+    """The package's rules and this machine's cfn-guard, unpacked once per package version into
+    ``~/.cache/fmops/control-tower-<version>`` (they ship inside its jsii assembly, a tarball).
+    Unpacked beside, then renamed: a concurrent synth sees all of it or none."""
     import cdklabs.cdk_validator_cfnguard._jsii as assembly
     folder = Path.home() / ".cache" / "fmops" / f"control-tower-{package_version()}"
-    rules = folder / RULES_FOLDER
-    if not rules.is_dir():  # unpacked beside, then renamed: a concurrent synth sees all rules or none
+    binary = _binary_folder()
+    if not (folder / binary).is_file():
         [tarball] = Path(assembly.__file__).parent.glob("*.jsii.tgz")
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent))
         with tarfile.open(tarball) as archive:
-            members = [m for m in archive.getmembers() if m.name.startswith(RULES_FOLDER) and m.isfile()]
+            members = [m for m in archive.getmembers()
+                       if m.isfile() and (m.name.startswith(RULES_FOLDER) or m.name == binary)]
             archive.extractall(staging, members=members, filter="data")
+        (staging / binary).chmod(0o755)
+        shutil.rmtree(folder, ignore_errors=True)  # an earlier unpack without the binary
         try:
             os.rename(staging, folder)
         except OSError:  # another process was first
             shutil.rmtree(staging, ignore_errors=True)
-    return {path: frozenset(_RESOURCE_TYPE.findall(path.read_text()))
-            for path in sorted(rules.rglob("*.guard"))}
+    return folder
 
 
-def _resource_types(template_file: Path) -> frozenset[str]:
-    return frozenset(r.get("Type", "") for r in read_json(template_file).get("Resources", {}).values())
+def guard_binary() -> Path:
+    return unpacked() / _binary_folder()
 
 
-def applicable_rules(template_file: Path) -> tuple[Path, ...]:
-    """The rule files that can report on a resource of ``template_file``."""
-    types = _resource_types(template_file)
-    return tuple(path for path, selects in rule_files().items() if not selects or selects & types)
+@dataclass(frozen=True)
+class RuleFile:
+    """One bundled rule file: the resource types it selects (empty: any) and the names of the
+    rules it reports (cfn-guard reports every named rule that takes no parameters)."""
+
+    path: Path
+    selects: frozenset[str]
+    rules: frozenset[str]
+    control: str
 
 
-@jsii.implements(cdk.IPolicyValidationContextBeta1)
-class _Templates:
-    def __init__(self, paths: list[Path]) -> None:
-        self._paths = [str(p) for p in paths]
-
-    @property
-    def template_paths(self) -> list[str]:
-        return self._paths
+@lru_cache(maxsize=1)
+def rule_files() -> dict[Path, RuleFile]:
+    """Each bundled Control Tower rule file, by path."""
+    found = {}
+    for path in sorted((unpacked() / RULES_FOLDER).rglob("*.guard")):
+        text = path.read_text()
+        control = _CONTROL_ID.search(text)
+        found[path] = RuleFile(path, frozenset(_RESOURCE_TYPE.findall(text)), frozenset(_RULE_NAME.findall(text)),
+                               control.group(1) if control else path.stem)
+    return found
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
@@ -113,86 +146,124 @@ class ControlTowerChecks:
 
     @property
     def rule_ids(self) -> list[str]:
-        return sorted({m for path in rule_files() for m in _CONTROL_ID.findall(path.read_text())})
+        return sorted({rule.control for rule in rule_files().values()})
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
-        groups: dict[tuple[Path, ...], list[Path]] = defaultdict(list)
-        for template in with_asset_templates(context.template_paths):
-            rules = applicable_rules(template)
-            if rules:
-                groups[rules].append(template)
-        violations = []
-        for rules, templates in groups.items():
-            violations += _checked(rules, templates)
+        violations = check_templates(with_asset_templates(context.template_paths))
         return cdk.PolicyValidationPluginReport(success=not violations, violations=violations,
                                                 plugin_version=package_version())
 
 
-def _guard(rules: Sequence[Path], templates: Sequence[Path]) -> list[cdk.PolicyViolation]:
-    report = CfnGuardValidator(control_tower_rules_enabled=False, rules=[str(r) for r in rules]).validate(
-        _Templates(list(templates)))
-    return [_as_error(v) for v in report.violations]
+def check_templates(templates: Sequence[Path]) -> list[cdk.PolicyViolation]:
+    """The Control Tower violations of ``templates``, every one an error (module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="fmops-control-tower-") as folder:
+        runs, origin = _runs(templates, Path(folder))
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            results = list(pool.map(lambda run: _guard(*run), runs))
+    return [violation for (rules, _), reports in zip(runs, results) for report in reports
+            for violation in _violations(report, rules, origin[Path(report["name"])])]
 
 
-def _checked(rules: Sequence[Path], templates: Sequence[Path]) -> list[cdk.PolicyViolation]:
-    """The violations of ``rules`` in ``templates``. The validator cannot read some of cfn-guard's
-    results (0.0.62 fails on a failed check without a traversed path, as CT.CLOUDWATCH.PR.3 gives
-    for a KmsKeyId that is a template parameter): then each template runs alone and, where it
-    still fails, its rules are halved until the rule whose result cannot be read is found; that
-    pair is reported against every resource the rule selects there, so nothing passes unseen."""
-    try:
-        return _guard(rules, templates)
-    except RuntimeError as error:
-        _unless_unreadable(error)
-    return [violation for template in templates for violation in _bisected(rules, template)]
+def _runs(templates: Sequence[Path], folder: Path) -> tuple[list[tuple[list[Path], list[Path]]], dict[Path, Path]]:
+    """The cfn-guard runs that check ``templates``, and the template each of their data files
+    stands for. The rule files that select the same resource types run together, over a copy of
+    each template that holds only those resources (every other part of the template is kept);
+    a rule that selects no type runs over the whole template."""
+    by_selects: dict[frozenset[str], list[Path]] = defaultdict(list)
+    for path, rule in rule_files().items():
+        by_selects[rule.selects].append(path)
+    documents = {template: read_json(template) for template in templates}
+    origin = {template: template for template in templates}
+    runs = []
+    for number, (selects, rules) in enumerate(by_selects.items()):
+        data = []
+        for index, (template, document) in enumerate(documents.items()):
+            if not selects:
+                data.append(template)
+                continue
+            resources = {logical_id: resource for logical_id, resource in document.get("Resources", {}).items()
+                         if resource.get("Type") in selects}
+            if resources:
+                copy = folder / f"{number}-{index}.json"
+                copy.write_text(json.dumps({**document, "Resources": resources}))
+                origin[copy] = template
+                data.append(copy)
+        runs += [(rules, data[start:start + _TEMPLATES_PER_RUN]) for start in range(0, len(data), _TEMPLATES_PER_RUN)]
+    return runs, origin
 
 
-def _bisected(rules: Sequence[Path], template: Path) -> list[cdk.PolicyViolation]:
-    try:
-        return _guard(rules, [template])
-    except RuntimeError as error:
-        _unless_unreadable(error)
-    if len(rules) == 1:
-        return [_unreadable(rules[0], template)]
-    half = len(rules) // 2
-    return _bisected(rules[:half], template) + _bisected(rules[half:], template)
+def _guard(rules: Sequence[Path], templates: Sequence[Path]) -> list[dict[str, Any]]:
+    """cfn-guard's structured report of ``rules`` over ``templates``: one entry per template."""
+    command = [str(guard_binary()), "validate", *[a for r in rules for a in ("--rules", str(r))],
+               *[a for t in templates for a in ("--data", str(t))],
+               "--output-format", "json", "--show-summary", "none", "--structured"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode not in (_FAILED, _PASSED):
+        raise RuntimeError(f"cfn-guard exited {done.returncode} on {', '.join(map(str, templates))}: "
+                           f"{done.stderr.strip()[:2000]}")
+    return json.loads(done.stdout)
 
 
-def _unless_unreadable(error: RuntimeError) -> None:
-    """Re-raise anything but the validator's own "failed processing cfn-guard results"."""
-    if UNREADABLE not in str(error):
-        raise error
+def _violations(report: dict[str, Any], rules: Sequence[Path], template: Path) -> Iterator[cdk.PolicyViolation]:
+    """One violation per failed rule of one data file's report (module docstring), against
+    ``template``, the template the data file stands for."""
+    by_name = {name: rule_files()[path] for path in rules for name in rule_files()[path].rules}
+    resources: dict[str, dict[str, Any]] | None = None
+    for failed in report.get("not_compliant") or []:
+        name, messages, paths = _read_failed(failed)
+        rule = by_name.get(name)
+        control = next((c for m in messages for c in _CONTROL_ID.findall(m)), rule.control if rule else name)
+        located: dict[str, list[str]] = defaultdict(list)
+        for location in paths:
+            located[location.split("/")[2]].append(location)
+        if not located:  # a failed check without a resource path: every resource the rule selects
+            resources = resources if resources is not None else read_json(template).get("Resources", {})
+            selects = rule.selects if rule else frozenset().union(*(rule_files()[p].selects for p in rules))
+            located = {logical_id: [f"/Resources/{logical_id}"] for logical_id, resource in resources.items()
+                       if resource.get("Type") in selects}
+        description, fix = _described(messages, control)
+        yield cdk.PolicyViolation(
+            rule_name=control, severity="error", description=description, fix=fix,
+            rule_metadata={"DocumentationUrl": DOCUMENTATION},
+            violating_resources=[cdk.PolicyViolatingResource(resource_logical_id=logical_id, template_path=str(template),
+                                                             locations=sorted(set(locations)))
+                                 for logical_id, locations in located.items()])
 
 
-def _unreadable(rule: Path, template: Path) -> cdk.PolicyViolation:
-    selects = rule_files()[rule]
-    text = rule.read_text()
-    found = _CONTROL_ID.search(text)
-    resources = [logical_id for logical_id, r in read_json(template).get("Resources", {}).items()
-                 if r.get("Type") in selects]
-    return cdk.PolicyViolation(
-        rule_name=found.group(1) if found else rule.stem, severity="error",
-        description=f"{found.group(1) if found else rule.stem} ({rule.name}) failed on this resource; "
-                    "cdk-validator-cfnguard cannot read cfn-guard's result, run cfn-guard on the template for details",
-        fix=f"cfn-guard validate --rules {rule} --data {template}",
-        violating_resources=[cdk.PolicyViolatingResource(resource_logical_id=r, template_path=str(template),
-                                                         locations=[f"/Resources/{r}"]) for r in resources])
+def _read_failed(failed: dict[str, Any]) -> tuple[str, list[str], list[str]]:
+    """A failed rule of cfn-guard's structured report: its name, every message in it, and every
+    resource path its checks reached. The report's shape depends on how the rule is written (Rule,
+    Block, Clause, Unary or Binary checks, resolved or not), so the whole tree is walked."""
+    messages: list[str] = []
+    paths: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("path"), str) and "value" in node:  # a traversed template value
+                if node["path"].startswith("/Resources/"):
+                    paths.append(node["path"])
+                return  # its value is template data, not report
+            for child_key, child in node.items():
+                if child_key == "messages" and isinstance(child, dict):
+                    messages.extend(m for m in child.values() if isinstance(m, str))
+                else:
+                    walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    [(_, body)] = failed.items()  # {"Rule": {...}}
+    walk(body)
+    return body.get("name", ""), messages, paths
 
 
-def control_id(violation: cdk.PolicyViolationBeta1) -> str:
-    """``CT.KMS.PR.3`` from the violation's description, else cfn-guard's rule name."""
-    found = _CONTROL_ID.search(violation.description or "")
-    return found.group(1) if found else violation.rule_name
-
-
-def _as_error(violation: cdk.PolicyViolationBeta1) -> cdk.PolicyViolation:
-    return cdk.PolicyViolation(
-        rule_name=control_id(violation),
-        description=violation.description,
-        fix=violation.fix,
-        severity="error",
-        rule_metadata=violation.rule_metadata,
-        violating_resources=[cdk.PolicyViolatingResource(
-            resource_logical_id=r.resource_logical_id, template_path=r.template_path, locations=list(r.locations))
-            for r in violation.violating_resources],
-    )
+def _described(messages: Sequence[str], control: str) -> tuple[str, str]:
+    """The control's description and fix, from its ``[CT...]:`` and ``[FIX]:`` message lines."""
+    description = fix = ""
+    for message in messages:
+        for line in (part.strip() for part in message.splitlines()):
+            if line.startswith("[FIX]") and not fix:
+                fix = re.sub(r"^\[FIX\]:\s*", "", line)
+            elif line.startswith(f"[{control}]") and not description:
+                description = line
+    return description or control, fix or "N/A"
