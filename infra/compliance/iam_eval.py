@@ -29,6 +29,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 Document = Mapping[str, Any]
@@ -46,8 +47,13 @@ def _as_list(value: Any) -> list:
 
 def _glob(pattern: str, value: str, *, case: bool = True) -> bool:
     """IAM wildcards: ``*`` any run of characters (``/`` and ``:`` included), ``?`` one character."""
+    return _wildcards(pattern, case).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=1 << 16)
+def _wildcards(pattern: str, case: bool) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, 0 if case else re.IGNORECASE | re.DOTALL) is not None
+    return re.compile(regex, 0 if case else re.IGNORECASE | re.DOTALL)
 
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")

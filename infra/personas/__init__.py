@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from infra import REPO_ROOT, naming
@@ -226,7 +227,18 @@ def _applies_to(statement: dict[str, Any], permitted: frozenset[str]) -> bool:
     if statement["Effect"] == "Allow" or "NotAction" in statement or statement["Sid"] == "OutsideTheClassification":
         return True
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-    return any(glob_match(pattern.lower(), action.lower()) for pattern in actions for action in permitted)
+    return _names_any(tuple(actions), permitted)
+
+
+@lru_cache(maxsize=1024)
+def _names_any(patterns: tuple[str, ...], actions: frozenset[str]) -> bool:
+    lowered = _lowered(actions)
+    return any(glob_match(pattern.lower(), action) for pattern in patterns for action in lowered)
+
+
+@lru_cache(maxsize=8)
+def _lowered(actions: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(a.lower() for a in actions))
 
 
 def scp_documents(model_arns: list[str]) -> dict[str, dict[str, Any]]:

@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from heapq import heapify, heappop, heappush
 from pathlib import Path
 from typing import Literal
 
@@ -146,16 +148,52 @@ def _tokens(name: str) -> list[str]:
     return _TOKEN.findall(name) or [name]
 
 
-def _matcher(pattern: str):
-    """A test of one lower-case name against a pattern with a ``*`` at either end or none."""
-    core = pattern.strip("*").lower()
-    if pattern.startswith("*") and pattern.endswith("*") and len(pattern) > 1:
-        return lambda name: core in name
-    if pattern.startswith("*"):
-        return lambda name: name.endswith(core)
-    if pattern.endswith("*"):
-        return lambda name: name.startswith(core)
-    return lambda name: name == core
+class _Names:
+    """Lower-case names, one per line of one text, so that the names a pattern matches are found
+    by substring searches of that text. A pattern has a ``*`` at either end or none: ``*Get*``
+    matches names that contain ``get``, ``*Get`` names that end in it, ``Get*`` names that start
+    with it, ``Get`` only ``get``; case is ignored."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = list(names)
+        self._exact = {name: index for index, name in enumerate(self.names)}
+        self._text = "\n" + "\n".join(self.names) + "\n"
+        self._starts = [0] * len(self.names)  # offset of each name in the text
+        offset = 1
+        for index, name in enumerate(self.names):
+            self._starts[index] = offset
+            offset += len(name) + 1
+
+    def _needle(self, pattern: str) -> tuple[str, int]:
+        """The text to search for, and its offset from the start of the name it is found in
+        (-1: it starts at the line break before the name)."""
+        core = pattern.strip("*").lower()
+        if pattern.startswith("*") and pattern.endswith("*") and len(pattern) > 1:
+            return core, 0  # names have no line breaks, so a match is inside one name
+        if pattern.startswith("*"):
+            return f"{core}\n", 0
+        return f"\n{core}", -1
+
+    def any(self, pattern: str) -> bool:
+        if not self.names:
+            return False
+        if "*" not in pattern:
+            return pattern.lower() in self._exact
+        return self._needle(pattern)[0] in self._text
+
+    def matching(self, pattern: str) -> list[str]:
+        if "*" not in pattern:
+            index = self._exact.get(pattern.lower())
+            return [] if index is None else [self.names[index]]
+        needle, shift = self._needle(pattern)
+        found: list[int] = []
+        at = self._text.find(needle)
+        while at != -1:
+            index = bisect_right(self._starts, at - shift) - 1
+            if not found or found[-1] != index:
+                found.append(index)
+            at = self._text.find(needle, at + 1)
+        return [self.names[index] for index in found]
 
 
 def _candidates(name: str) -> set[str]:
@@ -179,21 +217,32 @@ def cover(targets: Iterable[str], forbidden: Iterable[str]) -> list[str]:
         return []
     if not forbidden:
         return ["*"]
-    lowered = {t: t.lower() for t in remaining}
+    original = {t.lower(): t for t in remaining}
+    targets, refused = _Names(sorted(original)), _Names(forbidden)
     options: dict[str, frozenset[str]] = {}
     rejected: set[str] = set()
     for name in sorted(remaining):
         for pattern in _candidates(name):
             if pattern in options or pattern in rejected:
                 continue
-            match = _matcher(pattern)
-            if any(match(f) for f in forbidden):
+            if refused.any(pattern):
                 rejected.add(pattern)
                 continue
-            options[pattern] = frozenset(t for t, low in lowered.items() if match(low))
+            options[pattern] = frozenset(original[low] for low in targets.matching(pattern))
+    # Lazy greedy: a pattern's gain only falls as targets are covered, so a stored score is an
+    # upper bound, and a popped pattern whose fresh score still beats the best stored one is the
+    # step's maximum of (gain per character, shorter, later in sort order), the same choice as a
+    # scan of every option.
+    rank = {pattern: index for index, pattern in enumerate(sorted(options))}
+    heap = [(-len(covered) / (len(p) + 3), len(p), -rank[p], p) for p, covered in options.items()]
+    heapify(heap)
     chosen: list[str] = []
     while remaining:
-        pattern = max(options, key=lambda p: (len(options[p] & remaining) / (len(p) + 3), -len(p), p))
+        _, length, order, pattern = heappop(heap)
+        fresh = (-len(options[pattern] & remaining) / (length + 3), length, order, pattern)
+        if heap and fresh > heap[0]:
+            heappush(heap, fresh)
+            continue
         chosen.append(pattern)
         remaining -= options[pattern]
     return sorted(chosen)
@@ -246,6 +295,7 @@ def guard_patterns(guard: str, profile: Profile = "team", service: str | None = 
     return tuple(patterns)
 
 
+@cache
 @cache
 def permitted_actions(profile: Profile) -> frozenset[str]:
     """Every ``service:Action`` in the ceiling of ``profile``."""
