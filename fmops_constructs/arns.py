@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Fn
+from fmops_constructs.cfn_text import fn_sub
 
 
 def own_arn(service: str, resource: str) -> str:
@@ -14,4 +14,4 @@ def own_arn(service: str, resource: str) -> str:
     wildcard in it raises (``AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:...]``), is
     identical in every account, and one registered acknowledgment covers it everywhere.
     """
-    return Fn.sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+    return fn_sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")

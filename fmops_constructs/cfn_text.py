@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from aws_cdk import Fn, Token
@@ -36,6 +37,13 @@ def sub(text: str) -> str:
     """``Fn::Sub`` for text with ``${...}`` variables; tokens and plain text as they are."""
     if unresolved(text) or not _SUB_VARIABLE.search(text):
         return text
+    return fn_sub(text)
+
+
+@lru_cache(maxsize=None)
+def fn_sub(text: str) -> str:
+    """``Fn.sub(text)``, made once per text: the token it returns is bound to no scope (it
+    resolves to the same ``Fn::Sub`` in every stack), and each call is a jsii round trip."""
     return Fn.sub(text)
 
 

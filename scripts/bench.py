@@ -2,9 +2,11 @@
 """Synth benchmark: wall time and peak memory of the app next to an empty CDK app.
 
 Each measurement runs a fresh Python process (and its jsii Node.js child) that builds the app
-and synthesizes it in-process, with every compliance check (three cdk-nag packs and the
-internet-free pack). Peak memory is the largest sum of resident memory of that process tree,
-sampled every 10 ms from /proc. Results are printed and written to .bench/results.json.
+and synthesizes it in-process, with every compliance check (three cdk-nag packs, the Control
+Tower rules, the internet-free pack and the cost-tag check). The cases run interleaved, once each
+per round, so that the machine's load weighs on all of them alike. Peak memory is the largest
+sum of resident memory of that process tree, sampled every 10 ms from /proc. Results are printed
+and written to .bench/results.json.
 
     .venv/bin/python scripts/bench.py                  # empty app, default and single-account configs
     .venv/bin/python scripts/bench.py --teams 1,10,50,100   # plus whole generated organisations
@@ -109,20 +111,32 @@ def count_resources(outdir: Path) -> tuple[int, int, int, int]:
             max(s.template_bytes for s in stacks))
 
 
-def measure(label: str, code_template: str | list[str], repeats: int, **fields: str) -> dict:
+def measure(cases: list[tuple[str, str | list[str], dict[str, str]]], repeats: int) -> list[dict]:
+    """Each case ``repeats`` times, interleaved (every case once, then again), so that a change of
+    the machine's load while the benchmark runs weighs on every case alike; the median is kept."""
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [run_once(code_template.format(outdir=tmp, **fields) if isinstance(code_template, str)
-                         else [part.format(outdir=tmp, **fields) for part in code_template]) for _ in range(repeats)]
-        stacks, resources, largest, biggest = count_resources(Path(tmp))
-    row = {
-        "case": label, "stacks": stacks, "resources": resources, "largest_stack_resources": largest,
-        "largest_template_kb": round(biggest / 1024, 1),
-        "synth_s": round(statistics.median(r[0] for r in runs), 2),
-        "peak_mib": round(max(r[1] for r in runs)),
-    }
-    print(f"{label:<28} {stacks:>6} {resources:>9} {largest:>8} {row['largest_template_kb']:>9} "
-          f"{row['synth_s']:>8} {row['peak_mib']:>8}", flush=True)
-    return row
+        outdirs = {label: Path(tmp) / str(index) for index, (label, _, _) in enumerate(cases)}
+        times: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in cases}
+        for _ in range(repeats):
+            for label, code_template, fields in cases:
+                outdir = str(outdirs[label])
+                code = (code_template.format(outdir=outdir, **fields) if isinstance(code_template, str)
+                        else [part.format(outdir=outdir, **fields) for part in code_template])
+                times[label].append(run_once(code))
+        rows = []
+        for label, _, _ in cases:
+            stacks, resources, largest, biggest = count_resources(outdirs[label])
+            runs = times[label]
+            row = {
+                "case": label, "stacks": stacks, "resources": resources, "largest_stack_resources": largest,
+                "largest_template_kb": round(biggest / 1024, 1),
+                "synth_s": round(statistics.median(r[0] for r in runs), 2),
+                "peak_mib": round(max(r[1] for r in runs)),
+            }
+            print(f"{label:<28} {stacks:>6} {resources:>9} {largest:>8} {row['largest_template_kb']:>9} "
+                  f"{row['synth_s']:>8} {row['peak_mib']:>8}", flush=True)
+            rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,20 +147,21 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated team counts: the scoped synth of {SCOPED_GROUP}'s pipeline at each")
     args = parser.parse_args(argv)
     print(f"{'case':<28} {'stacks':>6} {'resources':>9} {'largest':>8} {'max KB':>9} {'synth s':>8} {'peak MiB':>8}")
-    rows = [measure("empty CDK app", EMPTY_APP, args.repeats)]
-    for name in ("default", "single-account"):
-        rows.append(measure(f"config/{name}.yaml", CONFIG_APP, args.repeats, config=str(REPO / "config" / f"{name}.yaml")))
+    rows = measure([("empty CDK app", EMPTY_APP, {})] + [
+        (f"config/{name}.yaml", CONFIG_APP, {"config": str(REPO / "config" / f"{name}.yaml")})
+        for name in ("default", "single-account")], args.repeats)
     out = REPO / ".bench"
     out.mkdir(exist_ok=True)
-    for teams in [int(t) for t in args.teams.split(",") if t]:
-        path = write_generated_config(teams, out / f"org-{teams}-teams.yaml")
-        rows.append(measure(f"generated, {teams} teams", CONFIG_APP, 1, config=str(path)))
-    scoped = []
-    for teams in [int(t) for t in args.scoped_teams.split(",") if t]:
-        path = write_generated_config(teams, out / f"org-{teams}-teams.yaml")
-        row = measure(f"pipeline {SCOPED_GROUP}, {teams} teams", SCOPED_SYNTH, args.repeats,
-                      config=path.relative_to(REPO).as_posix())
-        scoped.append({**row, "teams": teams, "scoped": True})
+    generated = [(f"generated, {teams} teams", CONFIG_APP,
+                  {"config": str(write_generated_config(teams, out / f"org-{teams}-teams.yaml"))})
+                 for teams in [int(t) for t in args.teams.split(",") if t]]
+    rows += measure(generated, 1) if generated else []
+    counts = [int(t) for t in args.scoped_teams.split(",") if t]
+    pipelines = [(f"pipeline {SCOPED_GROUP}, {teams} teams", SCOPED_SYNTH,
+                  {"config": write_generated_config(teams, out / f"org-{teams}-teams.yaml").relative_to(REPO).as_posix()})
+                 for teams in counts]
+    scoped = [{**row, "teams": teams, "scoped": True}
+              for teams, row in zip(counts, measure(pipelines, args.repeats) if pipelines else [])]
     empty = rows[0]["synth_s"]
     print()
     for row in rows[1:]:
