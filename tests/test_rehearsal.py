@@ -234,3 +234,30 @@ def test_bucket_policies_the_emulator_skips(single_templates) -> None:
             assert set(props["PublicAccessBlockConfiguration"].values()) == {True}, f"{name}/{bucket_id}"
             assert props["VersioningConfiguration"] == {"Status": "Enabled"}, f"{name}/{bucket_id}"
     assert checked >= 2, "the access-log bucket and the team's data bucket"
+
+
+def test_isolation_check_fails_when_an_account_sees_another_accounts_resources() -> None:
+    """moto in-process, two accounts by their assumed-role keys: each sees only its own VPC, key and
+    bucket, so the check passes; an account claiming the other's VPC makes it fail."""
+    from types import SimpleNamespace
+
+    from moto import mock_aws
+
+    script, region = _script(), "eu-west-1"
+    template = {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC"}, "Key": {"Type": "AWS::KMS::Key"},
+                              "Bucket": {"Type": "AWS::S3::Bucket"}}}
+    with mock_aws():
+        runs = []
+        for account_id in ("111111111111", "222222222221"):
+            keys = script.account_credentials(None, region, account_id)
+            aws = script.Aws(None, region, keys)
+            created = {"Vpc": aws.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"],
+                       "Key": aws.kms.create_key()["KeyMetadata"]["KeyId"], "Bucket": f"rehearsal-{account_id}"}
+            aws.s3.create_bucket(Bucket=created["Bucket"], CreateBucketConfiguration={"LocationConstraint": region})
+            deployed = script.Deployed({f"stack-{account_id}": template}, {f"stack-{account_id}": created})
+            runs.append(script.AccountRun(SimpleNamespace(name=account_id, id=account_id), keys, aws,
+                                          script.Assembly({}, {}), [], deployed))
+        assert "2 accounts each see their own and none of the others'" in script.check_isolation(runs)
+        runs[1].deployed.physical["stack-222222222221"]["Vpc"] = runs[0].deployed.physical["stack-111111111111"]["Vpc"]
+        with pytest.raises(script.Problem, match="111111111111 sees 222222222221's VPCs"):
+            script.check_isolation(runs)
