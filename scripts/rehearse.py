@@ -1371,60 +1371,22 @@ def deploy_and_check_organisation(run: Rehearsal, config: OrgConfig, config_path
     """Mode organisation: one emulator, each account of ``accounts`` (governance first) a separate
     emulator account with its own keys (module docstring)."""
     region = config.organisation.region
-    governance = accounts[0]
     output_dir = write_project(work)
     with emulator(None, work / "emulator.log", run) as endpoint:
-        base_env = cli_env(endpoint, region, work)
         if not run.check("cdk synth", lambda: _first_line(cdk(
-                run, "synth", ["synth", "--quiet", "-c", f"config={config_path}"], work=work, env=base_env,
-                timeout_s=SYNTH_S), "Successfully synthesized")):
+                run, "synth", ["synth", "--quiet", "-c", f"config={config_path}"], work=work,
+                env=cli_env(endpoint, region, work), timeout_s=SYNTH_S), "Successfully synthesized")):
             return
         policies = execution_policies(config, output_dir)
+        (work / "bootstrap").mkdir()  # no cdk.json there: bootstrapping needs no synth of the app
         runs: list[AccountRun] = []
-        outside_app = work / "bootstrap"  # no cdk.json there: bootstrapping needs no synth of the app
-        outside_app.mkdir()
         for account in accounts:
             keys = account_credentials(endpoint, region, account.id)
-            this = AccountRun(account, keys, Aws(endpoint, region, keys), read_assembly(output_dir, account.id))
-            runs.append(this)
-            label = f"{account.name}: "
-            env = cli_env(endpoint, region, work, keys)
-            arns: list[str] = []
-            trust = [] if account is governance else ["--trust", governance.id, "--trust-for-lookup", governance.id]
-
-            def bootstrap(this: AccountRun = this, env: dict[str, str] = env, trust: list[str] = trust) -> str:
-                arns.extend(create_execution_policies(this.aws, config, this.account, policies))
-                return _first_line(cdk(run, f"bootstrap {this.account.name}", [
-                    "bootstrap", f"aws://{this.account.id}/{region}", *trust,
-                    "--cloudformation-execution-policies", ",".join(arns)],
-                    work=outside_app, env=env, timeout_s=BOOTSTRAP_S), "bootstrapped")
-
-            if not run.check(f"{label}cdk bootstrap", bootstrap):
+            runs.append(AccountRun(account, keys, Aws(endpoint, region, keys), read_assembly(output_dir, account.id)))
+            if not _rehearse_account(run, config, runs[-1], accounts[0], policies, endpoint, work, output_dir):
                 return
-            run.check(f"{label}bootstrap trust", lambda this=this: check_bootstrap_trust(
-                this.aws, config, this.account, governance, arns))
-            run.check(f"{label}stacks the emulator can deploy", lambda this=this: check_plan(this.assembly, run))
-            this.stacks = [s for s in this.assembly.templates if s not in run.left_out]
-            if not this.stacks:
-                continue
-            selection = [this.assembly.selectors[s] for s in this.stacks]
-            if not run.check(f"{label}cdk deploy", lambda env=env, selection=selection, this=this: _first_line(cdk(
-                    run, f"deploy {this.account.name}", ["deploy", *selection, "--require-approval", "never",
-                                                         "--app", str(output_dir)],
-                    work=work, env=env, timeout_s=DEPLOY_S), "Total time")):
-                return
-            run.check(f"{label}stacks in their account", lambda this=this: check_stack_accounts(
-                this.aws, this.account, this.stacks))
-            try:
-                this.deployed = read_deployed(this.aws.cloudformation, {s: this.assembly.templates[s] for s in this.stacks})
-            except Exception as error:  # an emulator or SDK error (moto answers some failures with HTML 500s)
-                run.fail(f"{label}read the deployed stacks", f"{type(error).__name__}: {error}")
-                return
-            verify_deployed(run, this.aws, this.deployed, config, account, label)
-            if account is not governance and product_templates(this.assembly.stacks):
-                check_provisioning(run, this.aws, this.assembly.stacks, this.deployed, config, account, label)
         run.check("accounts isolated", lambda: check_isolation(runs))
-        run.check("cross-account references", lambda: check_cross_account_references(runs, governance, region))
+        run.check("cross-account references", lambda: check_cross_account_references(runs, accounts[0], region))
         pipelines = [s for s in accounts_left_out(runs[0]) if "CodeBuild" in run.left_out[s]]
         run.check("delivery pipelines", lambda: _not_rehearsed(
             f"{', '.join(pipelines) or 'no pipeline stack'} left out: {PIPELINE_LIMITS}"))
@@ -1432,14 +1394,58 @@ def deploy_and_check_organisation(run: Rehearsal, config: OrgConfig, config_path
         run.check("SCP attachment", lambda: _not_rehearsed(
             SCP_LIMIT + (", ".join(asserting_tests("AWS::Organizations::Policy")) or "NONE")))
         for this in reversed(runs):  # the workload accounts before the governance account, as they were deployed
-            if this.deployed is None:
-                continue
-            label, env = f"{this.account.name}: ", cli_env(endpoint, region, work, this.keys)
-            outputs = {stack: _destroy(run, stack, work, env, output_dir, this.assembly.selectors[stack])
-                       for stack in destroy_order(this.deployed, this.assembly)}
-            run.check(f"{label}cdk destroy", lambda this=this, outputs=outputs: check_destroy(this.aws, outputs, run))
-            run.check(f"{label}retained on destroy", lambda this=this: check_retained(
-                this.aws, this.deployed, [s for s in run.destroyed if s in this.deployed.templates]))
+            if this.deployed is not None:
+                _destroy_account(run, this, cli_env(endpoint, region, work, this.keys), work, output_dir)
+
+
+def _rehearse_account(run: Rehearsal, config: OrgConfig, this: AccountRun, governance: Account,
+                      policies: dict[str, list[dict[str, Any]]], endpoint: str, work: Path, output_dir: Path) -> bool:
+    """Bootstrap one account, deploy its deployable stacks and check them, with the account's keys;
+    False when the rehearsal cannot go on (a bootstrap, deploy or read failed)."""
+    account, region, label = this.account, config.organisation.region, f"{this.account.name}: "
+    env = cli_env(endpoint, region, work, this.keys)
+    trust = [] if account.id == governance.id else ["--trust", governance.id, "--trust-for-lookup", governance.id]
+    arns: list[str] = []
+
+    def bootstrap() -> str:
+        arns.extend(create_execution_policies(this.aws, config, account, policies))
+        return _first_line(cdk(run, f"bootstrap {account.name}", [
+            "bootstrap", f"aws://{account.id}/{region}", *trust, "--cloudformation-execution-policies", ",".join(arns)],
+            work=work / "bootstrap", env=env, timeout_s=BOOTSTRAP_S), "bootstrapped")
+
+    if not run.check(f"{label}cdk bootstrap", bootstrap):
+        return False
+    run.check(f"{label}bootstrap trust", lambda: check_bootstrap_trust(this.aws, config, account, governance, arns))
+    run.check(f"{label}stacks the emulator can deploy", lambda: check_plan(this.assembly, run))
+    this.stacks = [s for s in this.assembly.templates if s not in run.left_out]
+    if not this.stacks:
+        return True
+    selection = [this.assembly.selectors[s] for s in this.stacks]
+    if not run.check(f"{label}cdk deploy", lambda: _first_line(cdk(
+            run, f"deploy {account.name}", ["deploy", *selection, "--require-approval", "never", "--app", str(output_dir)],
+            work=work, env=env, timeout_s=DEPLOY_S), "Total time")):
+        return False
+    run.check(f"{label}stacks in their account", lambda: check_stack_accounts(this.aws, account, this.stacks))
+    try:
+        this.deployed = read_deployed(this.aws.cloudformation, {s: this.assembly.templates[s] for s in this.stacks})
+    except Exception as error:  # an emulator or SDK error (moto answers some failures with HTML 500s)
+        run.fail(f"{label}read the deployed stacks", f"{type(error).__name__}: {error}")
+        return False
+    verify_deployed(run, this.aws, this.deployed, config, account, label)
+    if account.id != governance.id and product_templates(this.assembly.stacks):
+        check_provisioning(run, this.aws, this.assembly.stacks, this.deployed, config, account, label)
+    return True
+
+
+def _destroy_account(run: Rehearsal, this: AccountRun, env: dict[str, str], work: Path, output_dir: Path) -> None:
+    """``cdk destroy`` of each deployed stack of one account, dependents first, with its keys; checked."""
+    deployed, label = this.deployed, f"{this.account.name}: "
+    assert deployed is not None
+    outputs = {stack: _destroy(run, stack, work, env, output_dir, this.assembly.selectors[stack])
+               for stack in destroy_order(deployed, this.assembly)}
+    run.check(f"{label}cdk destroy", lambda: check_destroy(this.aws, outputs, run))
+    run.check(f"{label}retained on destroy", lambda: check_retained(
+        this.aws, deployed, [s for s in run.destroyed if s in deployed.templates]))
 
 
 def _first_line(output: str, marker: str) -> str:
