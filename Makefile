@@ -13,7 +13,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install synth test bench bench-scale rehearse docs diagram clean
+.PHONY: install synth test bench bench-scale rehearse rehearse-org docs diagram clean
 
 # uv (pinned in requirements.txt) installs the locks: same packages as pip, in seconds instead of
 # minutes (parallel downloads, no per-package resolver round trips); bytecode is compiled at
@@ -64,6 +64,14 @@ bench-scale: install
 ## (moto server on localhost), check the deployed state with boto3, destroy, stop the emulator.
 rehearse: install
 	$(PY) scripts/rehearse.py
+
+## make rehearse-org: the same for mode organisation, the whole of config/default.yaml: one emulator,
+## every account a separate emulator account with its own keys, each bootstrapped (workload accounts
+## trusting the governance account), the governance stacks then every stage's stacks deployed with
+## that account's keys, checked per account and across accounts, destroyed. The pipelines themselves
+## cannot run on the emulator (reported NOT REHEARSED). The test suite rehearses tooling + risk-dev.
+rehearse-org: install
+	$(PY) scripts/rehearse.py --config config/default.yaml
 
 ## make docs: regenerate every generated doc from the code and the synthesized default app:
 ## docs/config-reference.md, docs/project-templates.md, docs/internet-free-rules.md,

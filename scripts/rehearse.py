@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Deploy rehearsal: the real CDK CLI deploys the single-account app into a local AWS emulator.
+"""Deploy rehearsal: the real CDK CLI deploys the app into a local AWS emulator, in either mode.
 
     .venv/bin/python scripts/rehearse.py [--config config/single-account.yaml] [--report FILE]
-    make rehearse
+    .venv/bin/python scripts/rehearse.py --config config/default.yaml [--accounts risk-dev,...] [--report FILE]
+    make rehearse        # single-account mode, config/single-account.yaml
+    make rehearse-org    # mode organisation, the whole of config/default.yaml (7 accounts)
 
 Steps, each bounded by a timeout, with a progress line per step and a PASS/FAIL summary at the
-end (exit 0 when no check fails, 1 when one does, 2 for a config it cannot rehearse):
+end (exit 0 when no check fails, 1 when one does, 2 for a config or --accounts it cannot rehearse):
 
 1. start moto's server (``scripts/moto_emulator.py``) on 127.0.0.1 and a free port, as the
    config's account (``MOTO_ACCOUNT_ID``);
@@ -21,11 +23,55 @@ end (exit 0 when no check fails, 1 when one does, 2 for a config it cannot rehea
    first, check what happened, and stop the emulator (its whole process group), also after a
    failure, Ctrl-C or SIGTERM.
 
+Mode organisation (``--config`` of a mode organisation config, e.g. config/default.yaml): one
+emulator, and every account of the config a separate emulator account. The emulator runs without
+``MOTO_ACCOUNT_ID``, so moto puts each request in the account of its access key; the rehearsal
+gets each account's keys as an operator of an organisation would, by AssumeRole of the account's
+``OrganizationAccountAccessRole`` (moto makes the keys of the role's account; the rehearsal checks
+with GetCallerIdentity that they are), and runs every CLI command and boto3 check of an account
+with that account's keys. In order:
+
+- ``cdk synth`` of the whole organisation, once (the governance stacks at the top level, each
+  workload account's stacks in its stage, ``assembly-<account>`` in cdk.out);
+- per account, governance first, then the workload accounts in the order their pipelines deploy
+  them (per pipeline dev, preprod, prod; ``infra/plan/delivery.py``), as docs/delivery.md says:
+  create the account's generated CloudFormation execution policies (``aws iam create-policy`` of
+  ``fmops bootstrap-commands``, from ``infra/tools/bootstrap.py``), ``cdk bootstrap
+  aws://ACCOUNT/REGION --cloudformation-execution-policies ...``, with ``--trust <governance>
+  --trust-for-lookup <governance>`` in a workload account; check the toolkit it made (its deploy,
+  publishing and lookup roles trust the account itself and, in a workload account, the governance
+  account and no other; the execution policies given are the generated ones); then ``cdk deploy``
+  of the account's deployable stacks by their CLI selectors (``<stage>/<stack>`` for a workload
+  account: what the account's pipeline stage would deploy, here with the account's own keys), check
+  every stack is in that account, and run the same state checks as single-account mode on the
+  account (names prefixed ``<account>: ``), and provision its products (workload accounts);
+- across accounts: every account sees its own stacks, VPC, KMS keys and buckets and none of
+  another's ("accounts isolated"); every bucket and ECR repository of the governance account that
+  a workload account's templates name (the log archive AWS Config delivers to, the mirror's
+  repositories the endpoints and products pull from: the app names them from the config, there
+  is no cross-account reference CloudFormation resolves) was created by the governance stacks,
+  deployed first, and is not the workload account's own ("cross-account references");
+- destroy, the workload accounts (last deployed first) before the governance account.
+
+Reported NOT REHEARSED in mode organisation, with why: the delivery pipelines (moto implements
+neither CodePipeline nor CodeBuild nor any pipeline execution, so the pipeline stacks are left out
+and the stages are deployed by the CLI instead: self-mutation, the Build step's scoped synth, the
+asset publishing from CodeBuild and the approvals are not rehearsed); the cross-account trust
+evaluation (moto authorises no request, AssumeRole succeeds whoever calls; the trust policies are
+checked as written); SCP creation and attachment (no ``AWS::Organizations::Policy`` in moto's
+CloudFormation, no emulated organisation). StackSets are not used by the app.
+
+Which is which: ``make rehearse-org`` rehearses every account of config/default.yaml; the test
+suite (tests/test_rehearsal.py) rehearses ``--accounts risk-dev``, the governance account and one
+team's dev account, next to the whole single-account rehearsal, to keep the suite's time down
+(measured: README, "What is verified offline").
+
 The CLI runs in a temporary project folder whose ``cdk.json`` is the repository's with the app
 command made absolute and the output folder inside the temp folder, so the rehearsal writes
 nothing into the repository (no cdk.out, no cdk.context.json). Every request goes to
 ``http://localhost:PORT`` (AWS_ENDPOINT_URL; moto serves template URLs only for ``localhost``),
-with dummy credentials, no profile, no proxy, no telemetry, no notices and no version check.
+with dummy credentials (or an account's assumed-role keys), no profile, no proxy, no telemetry, no
+notices and no version check.
 
 Checked on the deployed state (boto3 against the emulator):
 
@@ -119,10 +165,12 @@ from moto.cloudformation.parsing import get_model_map
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infra.assembly import product_templates, read_stacks  # noqa: E402  (needs the repo on sys.path)
+from infra.assembly import StackArtifact, product_templates, read_stacks  # noqa: E402  (needs the repo on sys.path)
 from infra.plan import endpoints  # noqa: E402
 from infra.config import Account, ConfigError, Mode, OrgConfig, load_config  # noqa: E402
 from infra import naming  # noqa: E402
+from infra.tools.bootstrap import (  # noqa: E402
+    account_kind, execution_policies, execution_policy_arns, execution_policy_name)
 
 DEFAULT_CONFIG = REPO / "config" / "single-account.yaml"
 EMULATOR = REPO / "scripts" / "moto_emulator.py"
@@ -241,16 +289,19 @@ def _kill_group(process: subprocess.Popen, grace_s: float = EMULATOR_STOP_S) -> 
 
 
 @contextmanager
-def emulator(account_id: str, log_path: Path, run: Rehearsal) -> Iterator[str]:
-    """moto's server on 127.0.0.1 and a free port; yields its ``http://localhost:PORT`` URL."""
+def emulator(account_id: str | None, log_path: Path, run: Rehearsal) -> Iterator[str]:
+    """moto's server on 127.0.0.1 and a free port; yields its ``http://localhost:PORT`` URL. With
+    ``account_id`` every request is in that account (``MOTO_ACCOUNT_ID``); without, moto finds the
+    account of each request from its access key (mode organisation, :func:`account_credentials`)."""
     port = _free_port()
-    env = {**_clean_env(), "MOTO_ACCOUNT_ID": account_id}
+    env = {**_clean_env(), **({"MOTO_ACCOUNT_ID": account_id} if account_id else {})}
     with log_path.open("w") as log:
         process = subprocess.Popen([sys.executable, str(EMULATOR), "-H", "127.0.0.1", "-p", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_ready(process, port, log_path)
-        run.say(f"1/6 emulator: moto {version('moto')} on 127.0.0.1:{port} (pid {process.pid}), account {account_id}")
+        accounts = f"account {account_id}" if account_id else "one account per access key"
+        run.say(f"1/6 emulator: moto {version('moto')} on 127.0.0.1:{port} (pid {process.pid}), {accounts}")
         yield f"http://localhost:{port}"
     finally:
         _kill_group(process)
@@ -278,13 +329,16 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.upper().startswith(dropped)}
 
 
-def cli_env(endpoint: str, region: str, work: Path) -> dict[str, str]:
-    """Environment of the CDK CLI: the emulator for every service, dummy keys, nothing shared."""
+DUMMY_KEYS = {"AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"}
+
+
+def cli_env(endpoint: str, region: str, work: Path, keys: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of the CDK CLI: the emulator for every service, dummy keys (or an account's,
+    :func:`account_credentials`), nothing shared."""
     return {
         **_clean_env(),
         "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "rehearsal",
-        "AWS_SECRET_ACCESS_KEY": "rehearsal",
+        **(keys or DUMMY_KEYS),
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "AWS_CONFIG_FILE": str(work / "no-aws-config"),
@@ -372,18 +426,25 @@ class Deployed:
 
 @dataclass(frozen=True)
 class Assembly:
-    """The synthesized app: each stack's template and the stacks it depends on."""
+    """The synthesized app (or one account's part of it): each stack's template and the stacks it
+    depends on, by stack name, and the stacks' CLI selectors (``<stage>/<stack>`` inside a stage)."""
 
     templates: dict[str, dict]
     dependencies: dict[str, list[str]]
+    selectors: dict[str, str] = field(default_factory=dict)
+    stacks: list[StackArtifact] = field(default_factory=list, repr=False)
 
 
-def read_assembly(path: Path) -> Assembly:
-    """The stacks of the assembly's top level (a single-account app has no stages), by artifact id."""
-    stacks = {s.artifact_id: s for s in read_stacks(path) if s.directory == path}
+def read_assembly(path: Path, account_id: str | None = None) -> Assembly:
+    """The stacks of the assembly's top level (a single-account app has no stages), or with
+    ``account_id`` the stacks of that account, top level and stages."""
+    found = [s for s in read_stacks(path) if (s.account == account_id if account_id else s.directory == path)]
+    names = {s.artifact_id: s.name for s in found}
     return Assembly(
-        {name: s.template for name, s in stacks.items()},
-        {name: [d for d in s.artifact.get("dependencies", []) if d in stacks] for name, s in stacks.items()},
+        {s.name: s.template for s in found},
+        {s.name: [names[d] for d in s.artifact.get("dependencies", []) if d in names] for s in found},
+        {s.name: s.artifact.get("displayName", s.name) for s in found},
+        found,
     )
 
 
@@ -444,20 +505,21 @@ def _where_asserted(resource_types: list[str]) -> str:
 
 def check_plan(assembly: Assembly, run: Rehearsal) -> str:
     implemented = implemented_types()
-    run.left_out = left_out(assembly, implemented)
-    deployable = [s for s in assembly.templates if s not in run.left_out]
+    reasons = left_out(assembly, implemented)
+    run.left_out.update(reasons)
+    deployable = [s for s in assembly.templates if s not in reasons]
     if not deployable:
-        raise Problem(f"the emulator can deploy none of the stacks: {run.left_out}")
-    if not run.left_out:
+        raise Problem(f"the emulator can deploy none of the stacks: {reasons}")
+    if not reasons:
         return f"all {len(deployable)} stacks: {', '.join(deployable)}"
-    skipped_types = sorted({r["Type"] for s in run.left_out for r in assembly.templates[s]["Resources"].values()
+    skipped_types = sorted({r["Type"] for s in reasons for r in assembly.templates[s]["Resources"].values()
                             if not _implemented(r["Type"], implemented) and r["Type"] != CDK_METADATA})
     unasserted = [t for t in skipped_types if not asserting_tests(t)]
     if unasserted:
-        raise Problem(f"left out {run.left_out}; no test under tests/ names their types {unasserted}: assert "
+        raise Problem(f"left out {reasons}; no test under tests/ names their types {unasserted}: assert "
                       "those resources on the synthesized templates in a test, the emulator cannot show them")
     raise NotRehearsed(f"deploying {', '.join(deployable)}; left out: "
-                       + "; ".join(f"{s} ({why})" for s, why in run.left_out.items())
+                       + "; ".join(f"{s} ({why})" for s, why in reasons.items())
                        + f". Their skipped types are asserted on templates in: {_where_asserted(skipped_types)}")
 
 
@@ -478,9 +540,11 @@ def read_deployed(cloudformation: Any, templates: dict[str, dict]) -> Deployed:
 class Aws:
     """boto3 clients bound to the emulator, with dummy keys and bounded timeouts."""
 
-    def __init__(self, endpoint: str, region: str) -> None:
-        self._session = boto3.session.Session(aws_access_key_id="rehearsal", aws_secret_access_key="rehearsal",
-                                              region_name=region)
+    def __init__(self, endpoint: str, region: str, keys: dict[str, str] | None = None) -> None:
+        keys = keys or DUMMY_KEYS
+        self._session = boto3.session.Session(aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                                              aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+                                              aws_session_token=keys.get("AWS_SESSION_TOKEN"), region_name=region)
         self._endpoint = endpoint
 
     def client(self, service: str) -> Any:
@@ -509,9 +573,9 @@ def check_resources_created(deployed: Deployed, run: Rehearsal) -> str:
         raise Problem(f"not created by the emulator and named by no test under tests/: {unexplained}. Either the "
                       "deployment failed inside the emulator (its server errors are listed at the end), or moto does not "
                       "implement the type: then assert those resources on the synthesized templates in a test")
-    run.skipped_types = sorted(missing)
+    run.skipped_types = sorted(set(run.skipped_types) | set(missing))
     created = sum(len(ids) for ids in deployed.physical.values())
-    skipped = _where_asserted([t for t in run.skipped_types if t != CDK_METADATA])
+    skipped = _where_asserted([t for t in sorted(missing) if t != CDK_METADATA])
     return f"{created} resources created; skipped by the emulator (asserted on templates in): {skipped or 'none'}"
 
 
@@ -772,15 +836,16 @@ def check_destroy(aws: Aws, outputs: dict[str, str], run: Rehearsal) -> str:
     paginator = aws.cloudformation.get_paginator("list_stacks")
     deleted = {summary["StackName"] for page in paginator.paginate(StackStatusFilter=["DELETE_COMPLETE"])
                for summary in page["StackSummaries"]}
-    run.destroyed = [s for s in outputs if s in deleted]
+    destroyed = [s for s in outputs if s in deleted]
+    run.destroyed += destroyed
     known = {s: _known_destroy_limit(output) for s, output in outputs.items() if s not in deleted}
     unexplained = {s: outputs[s][-1500:] for s, why in known.items() if why is None}
     if unexplained:
         raise Problem(f"stacks not destroyed: {unexplained}")
     if known:
-        raise NotRehearsed(f"destroyed {', '.join(run.destroyed) or 'nothing'}; not destroyed, as the emulator "
+        raise NotRehearsed(f"destroyed {', '.join(destroyed) or 'nothing'}; not destroyed, as the emulator "
                            "cannot: " + "; ".join(f"{s}: {why}" for s, why in known.items()))
-    return f"destroyed {', '.join(run.destroyed)}"
+    return f"destroyed {', '.join(destroyed)}"
 
 
 def _known_destroy_limit(output: str) -> str | None:
@@ -843,7 +908,7 @@ def platform_values(deployed: Deployed, config: OrgConfig, account: Account) -> 
     stack creates (the project key and security group: the team's data key and the endpoints'
     group) or the emulator skips (guardrail, labeling workforce)."""
     region = config.organisation.region
-    team = config.teams[0].name
+    team = config.teams_in(account)[0].name
     team_stack = f"{config.organisation.name}-{account.name}-{team}"
     gateway = [p for _, p, r in deployed.resources("AWS::EC2::VPCEndpoint")
                if r["Properties"].get("VpcEndpointType") == "Gateway"]
@@ -861,7 +926,7 @@ def platform_values(deployed: Deployed, config: OrgConfig, account: Account) -> 
         "project-key-arn": (key_arn, f"{stand_in} (the team's data key)"),
         "security-group-id": (groups[0] if groups else "missing", f"{stand_in} (the endpoints' group)"),
         "seed-bucket": (f"cdk-hnb659fds-assets-{account.id}-{region}", "the bootstrap asset bucket"),
-        "promotion-account": ("none", "single account: no next stage"),
+        "promotion-account": _promotion_account(config, account),
     }
     skipped = f"{stand_in}; moto does not implement it"
     values.update({
@@ -872,6 +937,18 @@ def platform_values(deployed: Deployed, config: OrgConfig, account: Account) -> 
         "execute-api-endpoint-id": ("vpce-0rehearsal", f"{stand_in} (an endpoint id)"),
     })
     return values
+
+
+def _promotion_account(config: OrgConfig, account: Account) -> tuple[str, str]:
+    """The account a project's model is promoted to from this one: the team's next stage."""
+    if config.organisation.mode is Mode.SINGLE_ACCOUNT:
+        return "none", "single account: no next stage"
+    stages = list(config.teams_in(account)[0].accounts.by_stage().items())
+    names = [name for _, name in stages]
+    if account.name not in names[:-1]:
+        return "none", "the team's last stage: no next stage"
+    following = names[names.index(account.name) + 1]
+    return next(a.id for a in config.accounts if a.name == following), f"stand-in: the next stage's account ({following})"
 
 
 def _write_platform_values(aws: Aws, template: dict, values: dict[str, tuple[str, str]], used: dict[str, str]) -> None:
@@ -895,13 +972,12 @@ def _write_platform_values(aws: Aws, template: dict, values: dict[str, tuple[str
         used[key] = source
 
 
-def provision_products(run: Rehearsal, aws: Aws, output_dir: Path, values: dict[str, tuple[str, str]],
+def provision_products(run: Rehearsal, aws: Aws, stacks: list[StackArtifact], values: dict[str, tuple[str, str]],
                        account_id: str) -> tuple[list[str], list[str], dict[str, str]]:
     """Launch every product moto can create (see the module docstring): (what was provisioned,
     what cannot be and why, the platform values written and where from). A failed launch raises
     Problem."""
     implemented = implemented_types()
-    stacks = [s for s in read_stacks(output_dir) if s.directory == output_dir]
     provisioned, cannot, used = [], [], {}
     for index, product in enumerate(product_templates(stacks)):
         label = f"{product.name} {product.version}"
@@ -957,23 +1033,23 @@ def _terminate(aws: Aws, stack: str) -> str:
     return "deleted"
 
 
-def check_provisioning(run: Rehearsal, aws: Aws, output_dir: Path, deployed: Deployed, config: OrgConfig,
-                       account: Account) -> None:
+def check_provisioning(run: Rehearsal, aws: Aws, stacks: list[StackArtifact], deployed: Deployed, config: OrgConfig,
+                       account: Account, label: str = "") -> None:
     started = time.monotonic()
     found: dict[str, Any] = {}
 
     def provision() -> str:
         values = platform_values(deployed, config, account)
-        found["provisioned"], found["cannot"], used = provision_products(run, aws, output_dir, values, account.id)
+        found["provisioned"], found["cannot"], used = provision_products(run, aws, stacks, values, account.id)
         if not found["provisioned"]:
             raise NotRehearsed("moto can create none of the products: " + "; ".join(found["cannot"]))
         sources = ", ".join(f"{key} ({source})" for key, source in sorted(used.items()))
         return "; ".join(found["provisioned"]) + (f". Platform values written for them: {sources}" if used else "")
 
-    run.check("provision products", provision)
-    run.timings["provision"] = time.monotonic() - started
+    run.check(f"{label}provision products", provision)
+    run.timings[f"{label}provision"] = round(time.monotonic() - started, 1)
     if found.get("cannot"):
-        run.check("products the emulator cannot provision", lambda: _not_rehearsed(
+        run.check(f"{label}products the emulator cannot provision", lambda: _not_rehearsed(
             "; ".join(found["cannot"]) + ". Their templates are asserted in tests/test_catalog.py, launches against "
             "botocore's Stubber in tests/test_provision.py"))
 
@@ -982,19 +1058,21 @@ def _not_rehearsed(why: str) -> str:
     raise NotRehearsed(why)
 
 
-def verify_deployed(run: Rehearsal, aws: Aws, deployed: Deployed, config: OrgConfig, account: Account) -> None:
-    run.say("5/6 verify: the deployed state, read back with boto3")
-    run.check("stacks", lambda: check_stacks(aws, deployed.templates))
-    run.check("resources created", lambda: check_resources_created(deployed, run))
-    run.check("VPC without internet", lambda: check_vpc_closed(aws, deployed, config, account))
-    run.check("VPC endpoints", lambda: check_endpoints(aws, deployed, config, account))
-    run.check("endpoint security group", lambda: check_endpoint_security_group(aws, deployed, account))
-    run.check("bucket encryption", lambda: check_buckets(aws, deployed, config, account))
-    run.check("KMS keys", lambda: check_keys(aws, deployed))
-    run.check("flow logs", lambda: check_flow_logs(aws, deployed, config, account))
-    run.check("Lambda in VPC", lambda: check_lambdas_in_vpc(aws, deployed))
-    run.check("custom resources", lambda: check_custom_resources(aws, deployed))
-    run.check("permission boundaries", lambda: check_role_boundaries(aws, deployed))
+def verify_deployed(run: Rehearsal, aws: Aws, deployed: Deployed, config: OrgConfig, account: Account,
+                    label: str = "") -> None:
+    """The state checks of one account; ``label`` (``"<account>: "`` in mode organisation) prefixes their names."""
+    run.say(f"5/6 verify: the deployed state{' of ' + account.name if label else ''}, read back with boto3")
+    run.check(f"{label}stacks", lambda: check_stacks(aws, deployed.templates))
+    run.check(f"{label}resources created", lambda: check_resources_created(deployed, run))
+    run.check(f"{label}VPC without internet", lambda: check_vpc_closed(aws, deployed, config, account))
+    run.check(f"{label}VPC endpoints", lambda: check_endpoints(aws, deployed, config, account))
+    run.check(f"{label}endpoint security group", lambda: check_endpoint_security_group(aws, deployed, account))
+    run.check(f"{label}bucket encryption", lambda: check_buckets(aws, deployed, config, account))
+    run.check(f"{label}KMS keys", lambda: check_keys(aws, deployed))
+    run.check(f"{label}flow logs", lambda: check_flow_logs(aws, deployed, config, account))
+    run.check(f"{label}Lambda in VPC", lambda: check_lambdas_in_vpc(aws, deployed))
+    run.check(f"{label}custom resources", lambda: check_custom_resources(aws, deployed))
+    run.check(f"{label}permission boundaries", lambda: check_role_boundaries(aws, deployed))
 
 
 def deploy_and_check(run: Rehearsal, config: OrgConfig, config_path: Path, work: Path) -> None:
@@ -1028,22 +1106,346 @@ def deploy_and_check(run: Rehearsal, config: OrgConfig, config_path: Path, work:
             run.fail("read the deployed stacks", f"{type(error).__name__}: {error}")
             return
         verify_deployed(run, aws, deployed, config, account)
-        check_provisioning(run, aws, output_dir, deployed, config, account)
+        check_provisioning(run, aws, assembly.stacks, deployed, config, account)
         outputs = {stack: _destroy(run, stack, work, env, output_dir)
                    for stack in destroy_order(deployed, assembly)}
         run.check("cdk destroy", lambda: check_destroy(aws, outputs, run))
         run.check("retained on destroy", lambda: check_retained(aws, deployed, run.destroyed))
 
 
-def _destroy(run: Rehearsal, stack: str, work: Path, env: dict[str, str], output_dir: Path) -> str:
-    """``cdk destroy --exclusively --force`` of one stack; the CLI's output, also when it fails."""
+def _destroy(run: Rehearsal, stack: str, work: Path, env: dict[str, str], output_dir: Path,
+             selector: str | None = None) -> str:
+    """``cdk destroy --exclusively --force`` of one stack (``selector``: its CLI selector, when not
+    its name); the CLI's output, also when it fails."""
     step = f"destroy {stack}"
     try:
-        return cdk(run, step, ["destroy", stack, "--exclusively", "--force", "--app", str(output_dir)],
+        return cdk(run, step, ["destroy", selector or stack, "--exclusively", "--force", "--app", str(output_dir)],
                    work=work, env=env, timeout_s=DESTROY_S)
     except Problem as failed:
         run.say(f"  {str(failed).splitlines()[0]}")
         return _log_path(work, step).read_text()
+
+
+# -- mode organisation ------------------------------------------------------------------------
+
+ACCESS_ROLE = "OrganizationAccountAccessRole"
+"""The role AWS Organizations creates in a member account for the management account: the
+rehearsal assumes it to get each account's keys, as an operator would."""
+BOOTSTRAP_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
+PIPELINE_LIMITS = (
+    "the delivery pipelines (CDK Pipelines: CodePipeline and CodeBuild) are not deployed: moto implements neither "
+    "AWS::CodePipeline::Pipeline nor AWS::CodeBuild::Project, and has no pipeline execution, so the self-mutation, the "
+    "Build step's scoped synth (-c pipeline_group=...), the asset publishing from CodeBuild in the governance VPC, the "
+    "manual approvals and the pipeline's own cross-account deployment through the workload accounts' bootstrap roles "
+    "are not rehearsed. Instead each stage's deployable stacks are deployed with `cdk deploy <stage>/<stack>` using "
+    "that workload account's keys, in the pipeline's order (governance first, then dev, preprod, prod of each team); "
+    "the pipeline stacks are asserted on the templates in tests/test_delivery.py and tests/test_scoped_synth.py")
+TRUST_LIMIT = (
+    "moto does not evaluate IAM: AssumeRole returns keys of the role's account whether or not the role exists or "
+    "trusts the caller, and no request is authorised against any policy, boundary or SCP. So the cross-account trust "
+    "itself (that the governance account, and only it, can assume the workload accounts' deploy and publishing roles) "
+    "is not rehearsed; the rehearsal checks the trust policies the bootstrap wrote (check 'bootstrap trust'); "
+    "tests/test_workflows.py evaluates the personas' requests offline with infra/compliance/iam_eval.py")
+SCP_LIMIT = (
+    "moto's CloudFormation does not implement AWS::Organizations::Policy (the SCPs of the governance platform stack), "
+    "and the rehearsal's accounts are not in an emulated organisation, so no SCP is created, attached or enforced; "
+    "the SCPs are asserted on the templates and evaluated offline (tests/test_workflows.py); tests naming "
+    "AWS::Organizations::Policy: ")
+
+
+def account_credentials(endpoint: str, region: str, account_id: str) -> dict[str, str]:
+    """Keys of ``account_id`` on the emulator: AssumeRole of the account's ``OrganizationAccountAccessRole``
+    from the emulator's default account. moto makes the keys of the role's account (every later request
+    made with them is in that account) and checks neither that the role exists nor that it trusts the
+    caller. Raises EmulatorError when the keys are not in ``account_id``."""
+    sts = Aws(endpoint, region).sts
+    granted = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{ACCESS_ROLE}",
+                              RoleSessionName="fmops-rehearsal")["Credentials"]
+    keys = {"AWS_ACCESS_KEY_ID": granted["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": granted["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": granted["SessionToken"]}
+    found = Aws(endpoint, region, keys).sts.get_caller_identity()["Account"]
+    if found != account_id:
+        raise EmulatorError(f"the keys of {ACCESS_ROLE} in {account_id} are in account {found}")
+    return keys
+
+
+def rehearsed_accounts(config: OrgConfig, names: list[str] | None) -> list[Account]:
+    """The governance account, then the workload accounts in the order their pipelines deploy them
+    (per pipeline: dev, preprod, prod); with ``names``, only those workload accounts. Raises
+    ValueError naming an account the config does not have or that is not a workload account."""
+    from infra.plan.delivery import governance_account, pipeline_groups
+
+    governance = governance_account(config)
+    ordered = [a for group in pipeline_groups(config) for a in group.all_accounts]
+    if names is not None:
+        known = {a.name for a in ordered}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"--accounts: {', '.join(unknown)} is not a workload account of the config "
+                             f"(workload accounts: {', '.join(sorted(known))})")
+        ordered = [a for a in ordered if a.name in names]
+    return [governance, *ordered]
+
+
+def _trusted_accounts(role: dict) -> set[str]:
+    """Account ids of the AWS principals a role's trust policy admits (``ID`` or ``arn:...:ID:root``)."""
+    found = set()
+    for kind, value in _principals(role):
+        if kind == "AWS":
+            found.add(value if re.fullmatch(r"\d{12}", value) else value.split(":")[4])
+    return found
+
+
+def check_bootstrap_trust(aws: Aws, config: OrgConfig, account: Account, governance: Account,
+                          policy_arns: list[str]) -> str:
+    """The CDK toolkit's roles trust the account itself and, in a workload account, the governance
+    account (``--trust``, ``--trust-for-lookup``); its CloudFormation execution role has the
+    generated execution policies, not AdministratorAccess."""
+    region, qualifier = config.organisation.region, naming.CDK_QUALIFIER
+    wanted = {account.id} | ({governance.id} if account.id != governance.id else set())
+    problems, seen = [], []
+    for kind in BOOTSTRAP_ROLES:
+        name = f"cdk-{qualifier}-{kind}-role-{account.id}-{region}"
+        trusted = _trusted_accounts(aws.iam.get_role(RoleName=name)["Role"])
+        if trusted != wanted:
+            problems.append(f"{name} trusts accounts {sorted(trusted)}, expected {sorted(wanted)}")
+        seen.append(kind)
+    execution = f"cdk-{qualifier}-cfn-exec-role-{account.id}-{region}"
+    attached = sorted(p["PolicyArn"] for p in aws.iam.list_attached_role_policies(RoleName=execution)["AttachedPolicies"])
+    [toolkit] = aws.cloudformation.describe_stacks(StackName="CDKToolkit")["Stacks"]
+    given = {p["ParameterKey"]: p.get("ParameterValue", "") for p in toolkit.get("Parameters", [])}
+    # moto shows a CommaDelimitedList parameter as the repr of a Python list: read the ARNs out of it
+    given_policies = sorted(re.findall(r"arn:aws:iam::\d{12}:policy/[\w+=,.@-]+?(?=['\",\]]|$)",
+                                       given.get("CloudFormationExecutionPolicies", "")))
+    if given_policies != sorted(policy_arns):
+        problems.append(f"CDKToolkit's CloudFormationExecutionPolicies is {given_policies}, expected the generated "
+                        f"execution policies {sorted(policy_arns)}")
+    if attached and attached != sorted(policy_arns):
+        problems.append(f"{execution} has {attached}, expected the generated execution policies {sorted(policy_arns)}")
+    if problems:
+        raise Problem("; ".join(problems))
+    how = ("attached to it" if attached else "given to the CDKToolkit stack (moto's CloudFormation does not attach "
+           "a template role's ManagedPolicyArns, so the role itself has none here)")
+    return (f"{', '.join(seen)} roles trust {', '.join(sorted(wanted))}; {execution}: the {len(policy_arns)} "
+            f"generated execution policies {how}")
+
+
+def create_execution_policies(aws: Aws, config: OrgConfig, account: Account,
+                              policies: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The generated execution policies, created in the account as ``fmops bootstrap-commands`` says
+    (``aws iam create-policy``); their ARNs, which must be those its bootstrap command names."""
+    kind = account_kind(config, account)
+    arns = [aws.iam.create_policy(PolicyName=execution_policy_name(config, kind, number),
+                                  PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+            for number, document in enumerate(policies[kind], 1)]
+    if ",".join(arns) != execution_policy_arns(config, account, policies):
+        raise Problem(f"created {arns}, the bootstrap command names {execution_policy_arns(config, account, policies)}")
+    return arns
+
+
+def check_stack_accounts(aws: Aws, account: Account, stacks: list[str]) -> str:
+    """Each stack of the account is in the account (its stack ARN), read with the account's keys."""
+    ids = {s: aws.cloudformation.describe_stacks(StackName=s)["Stacks"][0]["StackId"] for s in stacks}
+    wrong = {s: i for s, i in ids.items() if i.split(":")[4] != account.id}
+    if wrong:
+        raise Problem(f"stacks not in {account.id}: {wrong}")
+    return f"{len(ids)} stacks in {account.id}"
+
+
+@dataclass
+class AccountRun:
+    """One account of a mode organisation rehearsal: its keys, clients, stacks and what was deployed."""
+
+    account: Account
+    keys: dict[str, str]
+    aws: Aws
+    assembly: Assembly
+    stacks: list[str] = field(default_factory=list)
+    deployed: Deployed | None = None
+
+
+def accounts_left_out(this: "AccountRun") -> list[str]:
+    """The stacks of an account the emulator cannot deploy (``check_plan`` found them)."""
+    return [s for s in this.assembly.templates if s not in this.stacks]
+
+
+def _own_resources(runs: list[AccountRun]) -> dict[str, dict[str, set[str]]]:
+    """Account name -> kind -> what its own stacks created (stack names, VPC ids, key ids, bucket names)."""
+    return {r.account.name: {
+        "stacks": set(r.stacks),
+        "VPCs": set(r.deployed.physical_ids("AWS::EC2::VPC")),
+        "KMS keys": set(r.deployed.physical_ids("AWS::KMS::Key")),
+        "buckets": set(r.deployed.physical_ids("AWS::S3::Bucket")),
+    } for r in runs if r.deployed}
+
+
+def check_isolation(runs: list[AccountRun]) -> str:
+    """Every account sees its own stacks, VPC, keys and buckets and none of another account's: the
+    emulator keeps the accounts apart, so the checks per account are about that account."""
+    own, problems = _own_resources(runs), []
+    for r in runs:
+        if r.deployed is None:
+            continue
+        aws, name = r.aws, r.account.name
+        visible = {
+            "stacks": {s["StackName"] for page in aws.cloudformation.get_paginator("list_stacks").paginate()
+                       for s in page["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"},
+            "VPCs": {v["VpcId"] for v in aws.ec2.describe_vpcs()["Vpcs"]},
+            "KMS keys": {k["KeyId"] for page in aws.kms.get_paginator("list_keys").paginate() for k in page["Keys"]},
+            "buckets": {b["Name"] for b in aws.s3.list_buckets()["Buckets"]},
+        }
+        for kind, mine in own[name].items():
+            if not mine <= visible[kind]:
+                problems.append(f"{name} does not see its own {kind} {sorted(mine - visible[kind])}")
+            for other, theirs in own.items():
+                if other != name and theirs[kind] & visible[kind]:
+                    problems.append(f"{name} sees {other}'s {kind} {sorted(theirs[kind] & visible[kind])}")
+        for other, theirs in own.items():
+            for vpc in sorted(theirs["VPCs"]) if other != name else []:
+                try:
+                    aws.ec2.describe_vpcs(VpcIds=[vpc])
+                    problems.append(f"{name} can describe {other}'s VPC {vpc}")
+                except ClientError:
+                    pass
+    if problems:
+        raise Problem("; ".join(problems))
+    counts = ", ".join(f"{n} ({', '.join(f'{len(v)} {k}' for k, v in kinds.items())})" for n, kinds in own.items())
+    return (f"{len(own)} accounts each see their own and none of the others' stacks, VPCs, KMS keys and buckets "
+            f"(and DescribeVpcs of another account's VPC id fails): {counts}")
+
+
+def _governance_names(text: str, governance: Account, region: str) -> dict[str, set[str]]:
+    """Buckets and ECR repositories of the governance account that a template's text names (the app
+    names them from the config: ``<org>-log-archive-<gov>-<region>``, ``<gov>.dkr.ecr...``)."""
+    gov = re.escape(governance.id)
+    buckets = set(re.findall(rf"arn:aws:s3:::([a-z0-9.-]*{gov}[a-z0-9.-]*)", text))
+    repositories = set(re.findall(rf"arn:aws:ecr:{region}:{gov}:repository/([a-z0-9._/-]+?)(?:/\*)?\"", text))
+    repositories |= set(re.findall(rf"{gov}\.dkr\.ecr\.{region}\.amazonaws\.com/([a-z0-9._/-]+)", text))
+    return {"buckets": buckets - {f"cdk-{naming.CDK_QUALIFIER}-assets-{governance.id}-{region}"},
+            "ECR repositories": {r for r in repositories if not r.endswith("/")}}  # "fmops/": a prefix being joined
+
+
+def check_cross_account_references(runs: list[AccountRun], governance: Account, region: str) -> str:
+    """The values a workload account takes from the governance account: the app has no cross-account
+    reference CloudFormation resolves, it names them from the config (the log-archive bucket AWS
+    Config delivers to, the mirror's ECR repositories the endpoints and products pull from). Every
+    such name in a workload account's templates (stacks and products) must be a bucket or
+    repository the governance account's deployed stacks created, and none of the workload account's own."""
+    gov = next(r for r in runs if r.account.id == governance.id)
+
+    def present(aws: Aws) -> dict[str, set[str]]:
+        return {"buckets": {b["Name"] for b in aws.s3.list_buckets()["Buckets"]},
+                "ECR repositories": {r["repositoryName"] for page in aws.ecr.get_paginator("describe_repositories")
+                                     .paginate() for r in page["repositories"]}}
+
+    there, problems, seen = present(gov.aws), [], []
+    for r in runs:
+        if r.account.id == governance.id or r.deployed is None:
+            continue
+        texts = [json.dumps(t) for t in r.assembly.templates.values()]
+        texts += [json.dumps(p.template) for p in product_templates(r.assembly.stacks)]
+        named: dict[str, set[str]] = {"buckets": set(), "ECR repositories": set()}
+        for text in texts:
+            for kind, names in _governance_names(text, governance, region).items():
+                named[kind] |= names
+        own = present(r.aws)
+        for kind, names in named.items():
+            if names - there[kind]:
+                problems.append(f"{r.account.name} names {kind} {sorted(names - there[kind])} of {governance.name}, "
+                                f"which its deployed stacks did not create")
+            if names & own[kind]:
+                problems.append(f"{r.account.name} has {kind} {sorted(names & own[kind])} of its own")
+        if not named["buckets"]:
+            problems.append(f"{r.account.name} names no bucket of {governance.name} (AWS Config delivers to its log archive)")
+        seen.append(f"{r.account.name}: {', '.join(f'{len(v)} {k}' for k, v in named.items())}")
+    if problems:
+        raise Problem("; ".join(problems))
+    if not seen:
+        raise NotRehearsed("no workload account deployed")
+    return (f"every bucket and ECR repository of {governance.name} a workload account's templates name exists in "
+            f"{governance.name} and not in the workload account: {'; '.join(seen)}")
+
+
+def deploy_and_check_organisation(run: Rehearsal, config: OrgConfig, config_path: Path, work: Path,
+                                  accounts: list[Account]) -> None:
+    """Mode organisation: one emulator, each account of ``accounts`` (governance first) a separate
+    emulator account with its own keys (module docstring)."""
+    region = config.organisation.region
+    output_dir = write_project(work)
+    with emulator(None, work / "emulator.log", run) as endpoint:
+        if not run.check("cdk synth", lambda: _first_line(cdk(
+                run, "synth", ["synth", "--quiet", "-c", f"config={config_path}"], work=work,
+                env=cli_env(endpoint, region, work), timeout_s=SYNTH_S), "Successfully synthesized")):
+            return
+        policies = execution_policies(config, output_dir)
+        (work / "bootstrap").mkdir()  # no cdk.json there: bootstrapping needs no synth of the app
+        runs: list[AccountRun] = []
+        for account in accounts:
+            keys = account_credentials(endpoint, region, account.id)
+            runs.append(AccountRun(account, keys, Aws(endpoint, region, keys), read_assembly(output_dir, account.id)))
+            if not _rehearse_account(run, config, runs[-1], accounts[0], policies, endpoint, work, output_dir):
+                return
+        run.check("accounts isolated", lambda: check_isolation(runs))
+        run.check("cross-account references", lambda: check_cross_account_references(runs, accounts[0], region))
+        pipelines = [s for s in accounts_left_out(runs[0]) if "CodeBuild" in run.left_out[s]]
+        run.check("delivery pipelines", lambda: _not_rehearsed(
+            f"{', '.join(pipelines) or 'no pipeline stack'} left out: {PIPELINE_LIMITS}"))
+        run.check("cross-account trust evaluation", lambda: _not_rehearsed(TRUST_LIMIT))
+        run.check("SCP attachment", lambda: _not_rehearsed(
+            SCP_LIMIT + (", ".join(asserting_tests("AWS::Organizations::Policy")) or "NONE")))
+        for this in reversed(runs):  # the workload accounts before the governance account, as they were deployed
+            if this.deployed is not None:
+                _destroy_account(run, this, cli_env(endpoint, region, work, this.keys), work, output_dir)
+
+
+def _rehearse_account(run: Rehearsal, config: OrgConfig, this: AccountRun, governance: Account,
+                      policies: dict[str, list[dict[str, Any]]], endpoint: str, work: Path, output_dir: Path) -> bool:
+    """Bootstrap one account, deploy its deployable stacks and check them, with the account's keys;
+    False when the rehearsal cannot go on (a bootstrap, deploy or read failed)."""
+    account, region, label = this.account, config.organisation.region, f"{this.account.name}: "
+    env = cli_env(endpoint, region, work, this.keys)
+    trust = [] if account.id == governance.id else ["--trust", governance.id, "--trust-for-lookup", governance.id]
+    arns: list[str] = []
+
+    def bootstrap() -> str:
+        arns.extend(create_execution_policies(this.aws, config, account, policies))
+        return _first_line(cdk(run, f"bootstrap {account.name}", [
+            "bootstrap", f"aws://{account.id}/{region}", *trust, "--cloudformation-execution-policies", ",".join(arns)],
+            work=work / "bootstrap", env=env, timeout_s=BOOTSTRAP_S), "bootstrapped")
+
+    if not run.check(f"{label}cdk bootstrap", bootstrap):
+        return False
+    run.check(f"{label}bootstrap trust", lambda: check_bootstrap_trust(this.aws, config, account, governance, arns))
+    run.check(f"{label}stacks the emulator can deploy", lambda: check_plan(this.assembly, run))
+    this.stacks = [s for s in this.assembly.templates if s not in run.left_out]
+    if not this.stacks:
+        return True
+    selection = [this.assembly.selectors[s] for s in this.stacks]
+    if not run.check(f"{label}cdk deploy", lambda: _first_line(cdk(
+            run, f"deploy {account.name}", ["deploy", *selection, "--require-approval", "never", "--app", str(output_dir)],
+            work=work, env=env, timeout_s=DEPLOY_S), "Total time")):
+        return False
+    run.check(f"{label}stacks in their account", lambda: check_stack_accounts(this.aws, account, this.stacks))
+    try:
+        this.deployed = read_deployed(this.aws.cloudformation, {s: this.assembly.templates[s] for s in this.stacks})
+    except Exception as error:  # an emulator or SDK error (moto answers some failures with HTML 500s)
+        run.fail(f"{label}read the deployed stacks", f"{type(error).__name__}: {error}")
+        return False
+    verify_deployed(run, this.aws, this.deployed, config, account, label)
+    if account.id != governance.id and product_templates(this.assembly.stacks):
+        check_provisioning(run, this.aws, this.assembly.stacks, this.deployed, config, account, label)
+    return True
+
+
+def _destroy_account(run: Rehearsal, this: AccountRun, env: dict[str, str], work: Path, output_dir: Path) -> None:
+    """``cdk destroy`` of each deployed stack of one account, dependents first, with its keys; checked."""
+    deployed, label = this.deployed, f"{this.account.name}: "
+    assert deployed is not None
+    outputs = {stack: _destroy(run, stack, work, env, output_dir, this.assembly.selectors[stack])
+               for stack in destroy_order(deployed, this.assembly)}
+    run.check(f"{label}cdk destroy", lambda: check_destroy(this.aws, outputs, run))
+    run.check(f"{label}retained on destroy", lambda: check_retained(
+        this.aws, deployed, [s for s in run.destroyed if s in deployed.templates]))
 
 
 def _first_line(output: str, marker: str) -> str:
@@ -1070,7 +1472,10 @@ def summary(run: Rehearsal) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="a single-account config")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                        help="the config to rehearse, either mode (default: config/single-account.yaml)")
+    parser.add_argument("--accounts", help="mode organisation: rehearse only these workload accounts "
+                        "(comma-separated names), with the governance account; default: every account")
     parser.add_argument("--report", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     config_path = args.config.resolve()
@@ -1079,25 +1484,38 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"rehearse: invalid config\n{error}", file=sys.stderr)
         return 2
-    if config.organisation.mode is not Mode.SINGLE_ACCOUNT:
-        print(f"rehearse: {config_path} is mode {config.organisation.mode}; the emulator holds one account, "
-              "so the rehearsal takes a single-account config", file=sys.stderr)
+    organisation = config.organisation.mode is not Mode.SINGLE_ACCOUNT
+    if args.accounts and not organisation:
+        print(f"rehearse: --accounts: {config_path} is mode single-account, it has one account", file=sys.stderr)
+        return 2
+    try:
+        accounts = rehearsed_accounts(config, args.accounts.split(",") if args.accounts else None) \
+            if organisation else config.accounts[:1]
+    except ValueError as error:
+        print(f"rehearse: {error}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the cleanup below runs on SIGTERM too
     for name in ("NO_PROXY", "no_proxy"):  # boto3 talks to the emulator directly, never through a proxy
         os.environ[name] = ",".join(filter(None, [os.environ.get(name), "localhost", "127.0.0.1"]))
     run = Rehearsal()
-    run.say(f"rehearsal of {config_path} (account {config.accounts[0].id}, {config.organisation.region})")
+    names = ", ".join(f"{a.name} {a.id}" for a in accounts)
+    run.say(f"rehearsal of {config_path}, mode {config.organisation.mode} (accounts {names}; {config.organisation.region})")
     with tempfile.TemporaryDirectory(prefix="fmops-rehearsal-") as work:
         try:
-            deploy_and_check(run, config, config_path, Path(work))
+            if organisation:
+                deploy_and_check_organisation(run, config, config_path, Path(work), accounts)
+            else:
+                deploy_and_check(run, config, config_path, Path(work))
         except EmulatorError as error:
             run.fail("emulator", str(error))
     summary(run)
     if args.report:
-        args.report.write_text(json.dumps({"passed": run.passed, "checks": [asdict(c) for c in run.checks],
+        args.report.write_text(json.dumps({"passed": run.passed, "mode": str(config.organisation.mode),
+                                           "accounts": [a.name for a in accounts],
+                                           "checks": [asdict(c) for c in run.checks],
                                            "skipped_types": run.skipped_types, "left_out": run.left_out,
-                                           "timings": run.timings}, indent=2))
+                                           "timings": run.timings,
+                                           "elapsed_s": round(time.monotonic() - run.started, 1)}, indent=2))
     return 0 if run.passed else 1
 
 

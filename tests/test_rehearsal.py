@@ -1,8 +1,10 @@
 """The deploy rehearsal, and on the templates what the emulator skips.
 
-``scripts/rehearse.py`` runs once (xdist group ``rehearsal``): moto's server, the real CDK CLI
-bootstrapping, deploying and destroying the single-account app, boto3 checks in between. The
-other tests assert on the same config's templates what moto's CloudFormation does not create.
+``scripts/rehearse.py`` runs twice (xdist group ``rehearsal``): moto's server, the real CDK CLI
+bootstrapping, deploying and destroying the single-account app, boto3 checks in between; and mode
+organisation on config/default.yaml with ``--accounts risk-dev`` (the governance account and one
+team's dev account, each a separate emulator account; ``make rehearse-org`` rehearses all seven).
+The other tests assert on the same config's templates what moto's CloudFormation does not create.
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ MUST_PASS = ("cdk bootstrap", "cdk synth", "cdk deploy", "stacks", "resources cr
 EMULATOR_LIMITS = {"stacks the emulator can deploy", "custom resources", "permission boundaries", "cdk destroy",
                    "retained on destroy", "products the emulator cannot provision"}
 
+# Mode organisation: the same checks per account, prefixed "<account>: ", and checks across accounts.
+ORG_ACCOUNTS = ("tooling", "risk-dev")
+ORG_PER_ACCOUNT = ("cdk bootstrap", "bootstrap trust", "cdk deploy", "stacks in their account", "stacks",
+                   "resources created", "VPC without internet", "VPC endpoints", "endpoint security group",
+                   "bucket encryption", "KMS keys", "flow logs", "Lambda in VPC", "permission boundaries")
+ORG_MUST_PASS = ("cdk synth", "accounts isolated", "cross-account references", "risk-dev: provision products",
+                 *(f"{account}: {name}" for account in ORG_ACCOUNTS for name in ORG_PER_ACCOUNT))
+ORG_LIMITS = {"delivery pipelines", "cross-account trust evaluation", "SCP attachment",
+              *(f"{account}: {name}" for account in ORG_ACCOUNTS for name in EMULATOR_LIMITS)}
+
 pytestmark = pytest.mark.xdist_group("rehearsal")
 
 
@@ -39,10 +51,9 @@ def _script() -> ModuleType:
     return sys.modules["rehearse"]
 
 
-@pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, dict]:
+def _rehearse(tmp_path_factory: pytest.TempPathFactory, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     report = tmp_path_factory.mktemp("rehearsal") / "report.json"
-    process = subprocess.Popen([sys.executable, str(REHEARSE), "--report", str(report)], cwd=REPO,
+    process = subprocess.Popen([sys.executable, str(REHEARSE), *args, "--report", str(report)], cwd=REPO,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = process.communicate(timeout=REHEARSAL_TIMEOUT_S)
@@ -54,6 +65,17 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     return result, json.loads(report.read_text()) if report.exists() else {}
 
 
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, dict]:
+    return _rehearse(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def org_rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, dict]:
+    return _rehearse(tmp_path_factory, "--config", str(REPO / "config" / "default.yaml"),
+                     "--accounts", ",".join(ORG_ACCOUNTS[1:]))
+
+
 def test_rehearsal_deploys_checks_and_destroys(rehearsal) -> None:
     result, report = rehearsal
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
@@ -62,6 +84,28 @@ def test_rehearsal_deploys_checks_and_destroys(rehearsal) -> None:
     assert {name for name, status in statuses.items() if status != "PASS"} <= EMULATOR_LIMITS
     assert "fmops-sandbox-platform" not in report["left_out"], "the network is always rehearsed"
     assert "PASS:" in result.stdout and "emulator: stopped" in result.stdout
+
+
+def test_organisation_rehearsal_deploys_each_account_with_its_keys(org_rehearsal) -> None:
+    """Mode organisation: the governance account and risk-dev as two emulator accounts, each
+    bootstrapped, deployed and checked with its own keys, isolated from each other; what the
+    emulator cannot show (the pipelines, trust evaluation, SCPs) reported, never passed."""
+    result, report = org_rehearsal
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert (report["mode"], report["accounts"]) == ("organisation", list(ORG_ACCOUNTS))
+    statuses = {check["name"]: check["status"] for check in report["checks"]}
+    assert {name: statuses.get(name) for name in ORG_MUST_PASS} == {name: "PASS" for name in ORG_MUST_PASS}
+    assert {name for name, status in statuses.items() if status != "PASS"} <= ORG_LIMITS
+    assert {statuses[name] for name in ("delivery pipelines", "cross-account trust evaluation", "SCP attachment")} \
+        == {"NOT REHEARSED"}
+    assert {"fmops-risk-pipeline", "fmops-genai-pipeline"} <= set(report["left_out"]), "CodeBuild: not on moto"
+    assert not {"fmops-tooling-platform", "fmops-risk-dev-platform"} & set(report["left_out"])
+    details = {check["name"]: check["detail"] for check in report["checks"]}
+    assert "trust 111111111111, 222222222221" in details["risk-dev: bootstrap trust"]
+    assert "trust 111111111111;" in details["tooling: bootstrap trust"]
+    assert "fmops-log-archive" not in details["cross-account references"]  # counted, not listed
+    assert "risk-dev: 1 buckets" in details["cross-account references"]
+    assert "emulator: stopped" in result.stdout
 
 
 def _resource(resource_type: str, **properties: object) -> dict:
@@ -121,9 +165,41 @@ def test_stacks_are_destroyed_before_the_stacks_they_depend_on() -> None:
     assert script.destroy_order(deployed, assembly) == ["app", "team", "platform"]
 
 
-def test_a_config_with_several_accounts_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _script().main(["--config", str(REPO / "config" / "default.yaml")]) == 2
-    assert "takes a single-account config" in capsys.readouterr().err
+def test_unknown_or_misplaced_accounts_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    default, single = str(REPO / "config" / "default.yaml"), str(REPO / "config" / "single-account.yaml")
+    assert _script().main(["--config", default, "--accounts", "risk-dev,tooling"]) == 2
+    assert "tooling is not a workload account of the config" in capsys.readouterr().err
+    assert _script().main(["--config", single, "--accounts", "sandbox"]) == 2
+    assert "is mode single-account" in capsys.readouterr().err
+
+
+def test_accounts_are_rehearsed_governance_first_then_in_pipeline_order() -> None:
+    from infra.config import load_config
+
+    config = load_config(REPO / "config" / "default.yaml")
+    names = [a.name for a in _script().rehearsed_accounts(config, None)]
+    assert names == ["tooling", "risk-dev", "risk-preprod", "risk-prod", "genai-dev", "genai-preprod", "genai-prod"]
+    assert [a.name for a in _script().rehearsed_accounts(config, ["genai-prod", "risk-dev"])] == \
+        ["tooling", "risk-dev", "genai-prod"]
+
+
+def test_trusted_accounts_and_governance_names() -> None:
+    script = _script()
+    role = {"AssumeRolePolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::222222222221:root", "111111111111"]}},
+        {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}}]}}
+    assert script._trusted_accounts(role) == {"111111111111", "222222222221"}
+    from infra.config import load_config
+
+    governance = load_config(REPO / "config" / "default.yaml").accounts[0]
+    text = json.dumps({"a": "arn:aws:s3:::fmops-log-archive-111111111111-eu-west-1/config/*",
+                       "b": "arn:aws:ecr:eu-west-1:111111111111:repository/fmops/tgi-inference",
+                       "c": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/fmops/x-serving:1.0",
+                       "d": ["111111111111.dkr.ecr.eu-west-1.amazonaws.com/fmops/", {"Ref": "Image"}],
+                       "e": "arn:aws:s3:::cdk-hnb659fds-assets-111111111111-eu-west-1"})
+    assert script._governance_names(text, governance, "eu-west-1") == {
+        "buckets": {"fmops-log-archive-111111111111-eu-west-1"},
+        "ECR repositories": {"fmops/tgi-inference", "fmops/x-serving"}}
 
 
 def test_dns_firewall_the_emulator_skips(single_templates) -> None:
@@ -158,3 +234,30 @@ def test_bucket_policies_the_emulator_skips(single_templates) -> None:
             assert set(props["PublicAccessBlockConfiguration"].values()) == {True}, f"{name}/{bucket_id}"
             assert props["VersioningConfiguration"] == {"Status": "Enabled"}, f"{name}/{bucket_id}"
     assert checked >= 2, "the access-log bucket and the team's data bucket"
+
+
+def test_isolation_check_fails_when_an_account_sees_another_accounts_resources() -> None:
+    """moto in-process, two accounts by their assumed-role keys: each sees only its own VPC, key and
+    bucket, so the check passes; an account claiming the other's VPC makes it fail."""
+    from types import SimpleNamespace
+
+    from moto import mock_aws
+
+    script, region = _script(), "eu-west-1"
+    template = {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC"}, "Key": {"Type": "AWS::KMS::Key"},
+                              "Bucket": {"Type": "AWS::S3::Bucket"}}}
+    with mock_aws():
+        runs = []
+        for account_id in ("111111111111", "222222222221"):
+            keys = script.account_credentials(None, region, account_id)
+            aws = script.Aws(None, region, keys)
+            created = {"Vpc": aws.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"],
+                       "Key": aws.kms.create_key()["KeyMetadata"]["KeyId"], "Bucket": f"rehearsal-{account_id}"}
+            aws.s3.create_bucket(Bucket=created["Bucket"], CreateBucketConfiguration={"LocationConstraint": region})
+            deployed = script.Deployed({f"stack-{account_id}": template}, {f"stack-{account_id}": created})
+            runs.append(script.AccountRun(SimpleNamespace(name=account_id, id=account_id), keys, aws,
+                                          script.Assembly({}, {}), [], deployed))
+        assert "2 accounts each see their own and none of the others'" in script.check_isolation(runs)
+        runs[1].deployed.physical["stack-222222222221"]["Vpc"] = runs[0].deployed.physical["stack-111111111111"]["Vpc"]
+        with pytest.raises(script.Problem, match="111111111111 sees 222222222221's VPCs"):
+            script.check_isolation(runs)
