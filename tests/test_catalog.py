@@ -230,7 +230,7 @@ def test_registry_templates_register_pending_approval_and_forward_nothing(templa
     assert "PlatformPromotionAccount" not in template["Parameters"]
     assert not [r for r in resources(template, "AWS::IAM::Role").values()
                 if "events.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
-    assert BY_ID[template_id].version == "1.2.0"
+    assert BY_ID[template_id].version == "1.3.0"
 
 
 def test_classical_ml_endpoint_may_deploy_a_package_promoted_from_the_previous_stage(products):
