@@ -197,13 +197,14 @@ class PipelineDefinition:
 
     def evaluate_and_register(self, *, image: Any, instance_type: str, inputs: Mapping[str, Any], model_data: Any,
                               metric: str, minimum: Any, check: str, failure: str, label: str,
-                              registration: Mapping[str, Any]) -> None:
+                              registration: Mapping[str, Any], environment: Mapping[str, Any] | None = None) -> None:
         """The gate a model pipeline ends with: ``Evaluate`` runs ``evaluate.py``, which writes
         ``evaluation.json``; then ``check`` registers the model (``register`` with
         ``registration``, the report as its statistics) when ``metrics.<metric>.value`` is at least
-        ``minimum``, else fails as ``failure`` with "<label> below <minimum>"."""
+        ``minimum``, else fails as ``failure`` with "<label> below <minimum>". ``environment``: the
+        evaluation job's (the MLflow run it logs, see ``ProjectProductStack.mlflow_environment``)."""
         self.processing("Evaluate", image=image, script="evaluate.py", instance_type=instance_type,
-                        inputs=inputs, outputs=["evaluation"], property_file="Evaluation")
+                        inputs=inputs, outputs=["evaluation"], property_file="Evaluation", environment=environment)
         report = join(get("Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"),
                       "evaluation.json")
         register = self.register("Register", model_data=model_data, metrics_uri=report, **registration)

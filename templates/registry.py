@@ -83,7 +83,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "pending manual approval; an approved model is copied to the next stage's account and awaits "
                     "approval there again (preprod, then prod)",
         product_stack=FmFineTuningProduct,
-        version="1.2.0",
+        version="1.3.0",
         required_features=frozenset({"pipelines"}),
         stages=frozenset({"dev"}),
         images=fm_finetuning.IMAGES,
@@ -105,7 +105,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
         description="Evaluation pipeline that joins testers' human scores from the prompt-test repository with "
                     "LLM-judge scores (Bedrock, through the guardrail) into an `fmops select-fm --scores` file",
         product_stack=FmEvaluationProduct,
-        version="1.2.0",
+        version="1.3.0",
         required_features=frozenset({"pipelines", "bedrock"}),
         stages=frozenset({"dev", "preprod"}),
         needs_bedrock_models=True,
@@ -118,7 +118,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "and a private endpoint of an approved model package (the project's, or one promoted from the "
                     "previous stage), deployed by updating the project",
         product_stack=ClassicalMlProduct,
-        version="1.2.0",
+        version="1.3.0",
         required_features=frozenset({"pipelines"}),
         images=classical_ml.IMAGES,
     ),

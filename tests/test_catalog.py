@@ -230,7 +230,7 @@ def test_registry_templates_register_pending_approval_and_forward_nothing(templa
     assert "PlatformPromotionAccount" not in template["Parameters"]
     assert not [r for r in resources(template, "AWS::IAM::Role").values()
                 if "events.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
-    assert BY_ID[template_id].version == "1.2.0"
+    assert BY_ID[template_id].version == "1.3.0"
 
 
 def test_classical_ml_endpoint_may_deploy_a_package_promoted_from_the_previous_stage(products):
@@ -657,8 +657,8 @@ def test_catalog_config_errors_are_located(tmp_path, edit, message):
 
 def test_catalog_settings_need_the_service_catalog_feature(tmp_path):
     text = (REPO / "config" / "single-account.yaml").read_text().replace(
-        "features: [studio, pipelines, hosting, bedrock, service-catalog]",
-        "features: [studio, pipelines, hosting, bedrock]\n    catalog: {projects: [demo]}")
+        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow]",
+        "features: [studio, pipelines, hosting, bedrock, mlflow]\n    catalog: {projects: [demo]}")
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match="catalog settings need feature service-catalog"):
@@ -667,8 +667,8 @@ def test_catalog_settings_need_the_service_catalog_feature(tmp_path):
 
 def test_sharing_from_governance_needs_an_organisation(tmp_path):
     text = (REPO / "config" / "single-account.yaml").read_text().replace(
-        "features: [studio, pipelines, hosting, bedrock, service-catalog]",
-        "features: [studio, pipelines, hosting, bedrock, service-catalog]\n    catalog: {share_from_governance: true}")
+        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow]",
+        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow]\n    catalog: {share_from_governance: true}")
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match="share_from_governance needs mode organisation"):

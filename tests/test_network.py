@@ -216,7 +216,7 @@ def test_bring_your_own_vpc(tmp_path, endpoints):
         assert subnet_ids == {("subnet-0123456789abcdef0", "subnet-0123456789abcdef1")}
         assert all(e["Properties"]["VpcId"] == "vpc-0123456789abcdef0" for e in vpces.values())
         assert len(vpces) == len(interface_endpoints(frozenset(Feature(f) for f in
-                                 ("studio", "pipelines", "hosting", "bedrock", "service-catalog")))) + 1
+                                 ("studio", "pipelines", "hosting", "bedrock", "service-catalog", "mlflow")))) + 1
 
 
 def test_team_budget_alerts_on_the_team_cost_tag(default_templates):

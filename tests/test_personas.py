@@ -434,7 +434,9 @@ def test_s3_capabilities_carry_the_team_key_through_s3_only(nodes):
     assert not allowed("data-owner", "kms:GenerateDataKey", via_s3)
     assert not allowed("data-engineer", "kms:Decrypt", {**via_s3, "kms:ViaService": "sagemaker.eu-west-1.amazonaws.com"})
     assert not allowed("data-engineer", "kms:Decrypt", {**via_s3, "aws:ResourceTag/fmops:team": "genai"})
-    assert not allowed("product-owner", "kms:Decrypt", via_s3)
+    assert allowed("product-owner", "kms:Decrypt", via_s3)  # track-experiments read: MLflow artifacts
+    assert not allowed("product-owner", "kms:GenerateDataKey", via_s3)
+    assert not allowed("data-consumer", "kms:Decrypt", via_s3)
 
 
 def test_guardrail_arn_and_version_are_published_to_the_invokers(default_templates, nodes):

@@ -30,7 +30,7 @@ MATRIX = load_matrix()
 ADVERSARIAL = ["train-as-other-role", "pass-role-to-lambda", "open-other-studio", "register-approved",
                "rewrite-endpoint-policy", "endpoint-to-foreign-service", "app-without-image",
                "app-on-unlisted-image", "space-on-unlisted-image", "key-outside-service",
-               "studio-key-outside-service", "converse-bypassing-profile"]
+               "studio-key-outside-service", "converse-bypassing-profile", "log-runs-other-team", "open-other-mlflow"]
 FULL_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 # Two teams in each mode: the default organisation's risk and genai teams; in single-account mode

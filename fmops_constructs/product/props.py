@@ -151,6 +151,11 @@ class ProjectTemplateProps:
         (read at start). Default: none (templates that call Bedrock refuse to build without it).
     :param project_tag: key of the cost allocation tag, valued with the project's name, on the
         product's inference profile. Default: ``fmops:project``.
+    :param mlflow_tracking_server: the name of the team's MLflow tracking server in the launching
+        account: model pipelines log their evaluation runs to it. Default: none (the team has no
+        tracking server; pipelines do not log).
+    :param mlflow_parameter: the SSM parameter that holds that server's ARN (the tracking URI the
+        seed code reads at start). Default: none.
     """
 
     team: str
@@ -173,3 +178,5 @@ class ProjectTemplateProps:
     log_retention_days: int = 365
     guardrail_version_parameter: str = ""
     project_tag: str = "fmops:project"
+    mlflow_tracking_server: str = ""
+    mlflow_parameter: str = ""

@@ -252,6 +252,36 @@ class ProjectProductStack(servicecatalog.ProductStack):
             self._data_key = kms.Key.from_key_arn(self, "DataKey", self.platform_string(PlatformValue.DATA_KEY_ARN))
         return self._data_key
 
+    # -- experiment tracking ----------------------------------------------------------------------
+    @property
+    def tracks_experiments(self) -> bool:
+        """Whether the team has an MLflow tracking server in the launching account."""
+        return bool(self.props.mlflow_tracking_server)
+
+    def mlflow_grants(self) -> list[Any]:
+        """What a job role needs to log runs to the team's tracking server: the tracking API on that
+        server only (its ARN and the team tag), no Delete; the SSM parameter of its ARN. None
+        when the team has no server."""
+        if not self.tracks_experiments:
+            return []
+        from fmops_constructs.mlflow import MLFLOW_READ, MLFLOW_WRITE
+        from fmops_constructs.product.grants import Grant
+
+        arn = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
+        server = f"{arn}:mlflow-tracking-server/{self.props.mlflow_tracking_server}"
+        parameter = f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{self.props.mlflow_parameter}"
+        return [Grant(tuple(MLFLOW_READ + MLFLOW_WRITE), (server,),
+                      {"StringEquals": {f"aws:ResourceTag/{self.props.team_tag}": self.props.team}}),
+                Grant(("ssm:GetParameter",), (parameter,))]
+
+    def mlflow_environment(self, run_name: Any) -> dict[str, Any]:
+        """The environment of a step that logs its run (``seed/tracking.py``): the SSM parameter of
+        the server's ARN, the experiment (``<team>-<project>``) and ``run_name``. Empty without a server."""
+        if not self.tracks_experiments:
+            return {}
+        return {"MLFLOW_TRACKING_SERVER_PARAMETER": self.props.mlflow_parameter,
+                "MLFLOW_EXPERIMENT_NAME": self.resource_name(), "MLFLOW_RUN_NAME": run_name}
+
     def log_group(self, construct_id: str, purpose: str) -> logs.CfnLogGroup:
         """A log group of the project, encrypted with the project key and retained as configured."""
         group = logs.CfnLogGroup(self, construct_id, log_group_name=self.log_group_name(purpose),

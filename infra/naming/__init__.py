@@ -240,3 +240,23 @@ def log_prefix(organisation: str, team: str | None = None) -> str:
 
 def bedrock_invocation_log_group(organisation: str) -> str:
     return f"/{organisation}/bedrock/model-invocations"
+
+
+# -- experiment tracking (SageMaker managed MLflow) ---------------------------------------------
+MLFLOW_PREFIX = "mlflow"
+"""The key prefix of the team bucket that holds the team's MLflow artifacts."""
+
+
+def mlflow_tracking_server_name(organisation: str, team: str) -> str:
+    """The team's MLflow tracking server in one account (stage): ``<org>-<team>``."""
+    return f"{organisation}-{team}"
+
+
+def mlflow_role_name(organisation: str, team: str) -> str:
+    """The role the team's tracking server uses for its artifact store."""
+    return f"{organisation}-{team}-mlflow"
+
+
+def mlflow_parameter(organisation: str, team: str) -> str:
+    """SSM parameter holding the ARN of the team's tracking server (the seed code's tracking URI)."""
+    return f"/{organisation}/mlflow/{team}/tracking-server-arn"

@@ -34,6 +34,9 @@ class Scope:
     region: str
     model_arns: tuple[str, ...]  # what the team may invoke on Bedrock (models, inference profiles)
     persona: str = ""  # filled per persona by persona_statements
+    features: tuple[str, ...] | None = None
+    """The team's features: a capability of :data:`GRANTED_WITH_FEATURE` is granted only with its
+    feature (None: not known, granted)."""
 
     @property
     def bucket(self) -> str:
@@ -89,7 +92,7 @@ def persona_statements(persona: str, scope: Scope, matrix: Matrix | None = None)
     key_use: set[str] = set()
     for name, capability in matrix.capabilities.items():
         cell = matrix.cell(persona, name)
-        if cell in (Cell.ALLOW, Cell.READ_ONLY) and capability.allow_from == "matrix":
+        if cell in (Cell.ALLOW, Cell.READ_ONLY) and capability.allow_from == "matrix" and _granted(name, scope):
             statements += [_statement(_sid(name, part), "Allow", grant, scope) for part, grant in capability.grants(cell)]
             if capability.kms_via_s3:
                 key_use.add("write" if cell is Cell.ALLOW else "read")
@@ -100,6 +103,11 @@ def persona_statements(persona: str, scope: Scope, matrix: Matrix | None = None)
     if key_use:
         statements.append(_team_key_statement("TeamKeyThroughS3", scope, write="write" in key_use))
     return [s for s in statements if s]
+
+
+def _granted(capability: str, scope: Scope) -> bool:
+    """Whether the team has what a feature-bound capability reaches (its tracking server)."""
+    return capability not in GRANTED_WITH_FEATURE or scope.features is None or available(capability, scope.features)
 
 
 def _team_key_statement(sid: str, scope: Scope, *, write: bool) -> dict[str, Any]:
@@ -260,7 +268,10 @@ def scp_documents(model_arns: list[str]) -> dict[str, dict[str, Any]]:
 # A capability a team can use only with a feature: Bedrock models (the GenAI stack grants
 # invoke-fm), and Studio (the persona's job execution role is its Studio execution role).
 FEATURE_NEEDED = {"invoke-fm": "bedrock", "use-studio": "studio", "train-models": "studio",
-                  "deploy-endpoints": "studio"}
+                  "deploy-endpoints": "studio", "track-experiments": "mlflow"}
+# Capabilities whose Allow the persona policies carry only when the team has the feature: the
+# resource they name (the team's MLflow tracking server) exists only then.
+GRANTED_WITH_FEATURE = frozenset({"track-experiments"})
 
 
 def available(capability: str, features: list[str] | tuple[str, ...]) -> bool:
@@ -332,7 +343,7 @@ def _team_lines(matrix: Matrix) -> list[str]:
 
     lines = ["", "## Per team (default organisation)", "",
              "A team without a capability's feature cannot use its cells (n/a): invoke-fm needs Bedrock "
-             "models, Studio work (use-studio, train-models, deploy-endpoints) needs Studio.", ""]
+             "models, Studio work (use-studio, train-models, deploy-endpoints) needs Studio, track-experiments needs mlflow.", ""]
     for team in load_config(DEFAULT_CONFIG).teams:
         missing = [c for c in matrix.capabilities if not available(c, list(team.features))]
         lines.append(f"- **{team.name}** ({', '.join(team.features)}): "

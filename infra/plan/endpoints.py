@@ -16,7 +16,9 @@ from infra.config import Account, Feature, Mode, OrgConfig
 # security group runs inside the VPC and calls EC2).
 BASE_ENDPOINTS: tuple[str, ...] = ("sts", "logs", "monitoring", "kms", "ssm", "ec2")
 
-# "studio" stands for the Studio UI endpoint, aws.sagemaker.<region>.studio.
+# "studio" stands for the Studio UI endpoint, aws.sagemaker.<region>.studio; "experiments" for the
+# SageMaker MLflow endpoint, aws.sagemaker.<region>.experiments (the tracking server's REST API, the
+# sagemaker-mlflow:* actions; its presigned UI URL comes from the SageMaker API).
 FEATURE_ENDPOINTS: dict[Feature, tuple[str, ...]] = {
     Feature.STUDIO: (
         "sagemaker.api", "sagemaker.runtime", "studio", "servicecatalog",
@@ -30,6 +32,7 @@ FEATURE_ENDPOINTS: dict[Feature, tuple[str, ...]] = {
     Feature.BEDROCK_AGENTS: ("bedrock", "bedrock-runtime", "bedrock-agent", "bedrock-agent-runtime"),
     Feature.SERVICE_CATALOG: ("servicecatalog",),
     Feature.PRIVATE_API: ("execute-api",),
+    Feature.MLFLOW: ("sagemaker.api", "experiments"),
 }
 
 # The governance account in mode organisation runs the delivery pipelines' CodeBuild projects
@@ -43,6 +46,10 @@ ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(
     dict.fromkeys(BASE_ENDPOINTS + tuple(e for names in FEATURE_ENDPOINTS.values() for e in names)
                   + DELIVERY_ENDPOINTS)
 )
+
+
+# Endpoint short names whose PrivateLink service is named aws.sagemaker.<region>.<name>.
+AWS_SAGEMAKER_SERVICES: frozenset[str] = frozenset({"studio", "experiments"})
 
 
 def interface_endpoints(features: frozenset[Feature] | set[Feature], *, delivery: bool = False) -> list[str]:
@@ -69,6 +76,6 @@ def account_interface_endpoints(config: OrgConfig, account: Account) -> list[str
 
 def service_name(short_name: str, region: str) -> str:
     """Full PrivateLink service name for an endpoint short name."""
-    if short_name == "studio":
-        return f"aws.sagemaker.{region}.studio"
+    if short_name in AWS_SAGEMAKER_SERVICES:
+        return f"aws.sagemaker.{region}.{short_name}"
     return f"com.amazonaws.{region}.{short_name}"

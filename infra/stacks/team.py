@@ -10,14 +10,17 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from fmops_constructs.aspects import exempt_from_internet_free
 from fmops_constructs.alarm_topic import AlarmTopic, SlackTarget, TeamsTarget
 from fmops_constructs.bedrock import invocation_allow_list
 from fmops_constructs.budget import TeamBudgetAlarm
 from fmops_constructs.kms import EncryptionKey
+from fmops_constructs.mlflow import MlflowTrackingServer
 from fmops_constructs.persona import PermissionBoundary, PersonaRole
 from fmops_constructs.private_network import PrivateNetwork
 from fmops_constructs.secure_bucket import SecureBucket
 from infra import naming, personas
+from infra.config import Feature
 from infra.plan import TeamPlan
 
 
@@ -32,6 +35,8 @@ class TeamStack(Stack):
                                       services=("sagemaker",),  # jobs and Studio; S3: the team bucket only
                                       description=f"{org.name}: data of team {team.name} in {account.name}")
         access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(account))
+        mlflow = Feature.MLFLOW in plan.features
+        mlflow_role = naming.mlflow_role_name(org.name, team.name)
         self.data = SecureBucket(
             self, "DataBucket",
             encryption_key=self.data_key,
@@ -39,12 +44,32 @@ class TeamStack(Stack):
             vpc_endpoint_ids=[network.s3_endpoint_id],
             log_prefix=f"{team.name}/data",
             bucket_name=plan.bucket_name,
+            # The tracking server reaches its artifact store from SageMaker's VPC, not through ours.
+            admit_outside_vpc=[naming.role_arn(self.partition, self.account, mlflow_role)] if mlflow else (),
         )
         self._personas(plan)
+        self.mlflow = self._tracking_server(plan, mlflow_role) if mlflow else None
+        if mlflow:
+            exempt_from_internet_free(
+                self.data.node.default_child, ["IF-S3-VPCE-ONLY"],
+                "SageMaker's managed MLflow tracking server reads and writes its artifacts from the VPC SageMaker "
+                f"manages, not through this VPC's S3 endpoint: besides requests through the endpoint the bucket "
+                f"admits only the tracking server's role ({mlflow_role}, assumable only by sagemaker.amazonaws.com "
+                "for this account's tracking server), whose policy reaches the mlflow/ prefix only.")
         if team.budget is not None:
             TeamBudgetAlarm(self, "Budget", team=team.name, tag_key=naming.TAG_TEAM,
                             monthly_usd=team.budget.monthly_usd, alert_emails=team.budget.alert_emails)
         self.alarms = self._alarm_topic(plan) if team.has_alarm_topic else None
+
+    def _tracking_server(self, plan: TeamPlan, role_name: str) -> MlflowTrackingServer:
+        """The team's MLflow tracking server of this account (stage), artifacts under mlflow/ of the bucket."""
+        org, team = plan.org, plan.team
+        return MlflowTrackingServer(
+            self, "Mlflow", tracking_server_name=naming.mlflow_tracking_server_name(org.name, team.name),
+            bucket_name=plan.bucket_name, key_arn=self.data_key.key_arn, role_name=role_name,
+            permissions_boundary=self.boundary.policy, artifact_prefix=naming.MLFLOW_PREFIX,
+            parameter_name=naming.mlflow_parameter(org.name, team.name),
+            tags={naming.TAG_TEAM: team.name})
 
     def _alarm_topic(self, plan: TeamPlan) -> AlarmTopic:
         """The topic every alarm of the team in this account publishes to, and its subscribers."""
@@ -63,7 +88,8 @@ class TeamStack(Stack):
         """The boundary, then one role per team persona, each policy generated from the matrix."""
         team = plan.team
         scope = personas.Scope(org=plan.org.name, team=team.name, account=plan.account.id, region=plan.org.region,
-                               model_arns=tuple(invocation_allow_list(self, plan.bedrock_models)))
+                               model_arns=tuple(invocation_allow_list(self, plan.bedrock_models)),
+                               features=tuple(f.value for f in plan.features))
         name = plan.boundary_name
         boundary_arn = naming.policy_arn("aws", self.account, name)
         approvers = personas.approver_role_arns(plan.org.name, team.name, self.account)

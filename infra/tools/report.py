@@ -35,6 +35,8 @@ class StackInfo:
     endpoints: tuple[str, ...]
     endpoint_azs: int
     acknowledged: Counter
+    mlflow_sizes: tuple[str, ...] = ()
+    """The sizes of the stack's MLflow tracking servers (each billed per hour while it runs)."""
 
     def endpoint_cost(self, prices: PriceTable) -> float | None:
         return prices.monthly(self.region, len(self.endpoints), self.endpoint_azs) if self.endpoints else 0.0
@@ -60,6 +62,8 @@ def _stack_info(stack: StackArtifact) -> StackInfo:
         endpoints=tuple(sorted(endpoint_service(p["ServiceName"]) for p in interface)),
         endpoint_azs=max((len(p.get("SubnetIds", [])) for p in interface), default=0),
         acknowledged=acknowledged,
+        mlflow_sizes=tuple(sorted(r["Properties"].get("TrackingServerSize", "Small") for r in stack.resources.values()
+                                  if r["Type"] == "AWS::SageMaker::MlflowTrackingServer")),
     )
 
 
@@ -71,6 +75,21 @@ def stack_acknowledgments(stack: StackArtifact) -> list[dict[str, str]]:
         for entry in entries
         if entry.get("type") == ACK_TYPE
     ]
+
+
+def mlflow_line(stacks: list[StackInfo], prices: PriceTable) -> str:
+    """The fixed monthly cost of the MLflow tracking servers (billed per hour while they run)."""
+    servers = [(s, size) for s in stacks for size in s.mlflow_sizes]
+    if not servers:
+        return "MLflow: no tracking server."
+    costs = [prices.mlflow_monthly(s.region, [size]) for s, size in servers]
+    known = sum(c for c in costs if c is not None)
+    unpriced = sum(c is None for c in costs)
+    sizes = Counter(size for _, size in servers)
+    return (f"MLflow: {len(servers)} tracking server{'' if len(servers) == 1 else 's'} ({', '.join(f'{n} {size}' for size, n in sorted(sizes.items()))}), "
+            f"fixed cost {known:,.2f} {prices.currency}/month running all month"
+            + (f", {unpriced} without a price" if unpriced else "")
+            + " (prices: config/endpoint-prices.yaml; stopping a server stops its hourly charge).")
 
 
 def audit_line(assembly: Path) -> str:
@@ -127,6 +146,7 @@ def render(assembly: Path, organisation: Organisation = UNKNOWN_ORGANISATION, co
     for stack in stacks:
         if stack.endpoints:
             console.print(f"  {stack.name}: {', '.join(stack.endpoints)}", soft_wrap=True)
+    console.print(mlflow_line(stacks, prices), soft_wrap=True)
     console.print(audit_line(assembly), soft_wrap=True)
     acknowledged = sum((s.acknowledged for s in stacks), Counter())
     console.print(f"cdk-nag ({', '.join(NAG_PACKS)}): 0 unacknowledged findings (synth fails otherwise); "

@@ -63,13 +63,14 @@ class ClassicalMlProduct(ProjectProductStack):
                 metric="auc", minimum=threshold, check="CheckAuc", failure="AucTooLow", label="AUC",
                 registration={"group": registry.group_name, "image": xgboost,
                               "status": PENDING_APPROVAL, "instance_types": ENDPOINT_INSTANCES,
-                              "tags": self.model_package_tags})
+                              "tags": self.model_package_tags},
+                environment=self.mlflow_environment(get("Execution.PipelineExecutionId")))
             return pipeline
 
         pipeline = ProjectPipeline(self, "Pipeline", stack=self, name_suffix="train",
                                    description="Preprocess, train XGBoost, evaluate and register a classifier",
                                    code_uri=code.code_uri, code_objects=code.code_objects, build=build,
-                                   extra_grants=[ProjectModelRegistry.pipeline_grant(self)])
+                                   extra_grants=[ProjectModelRegistry.pipeline_grant(self), *self.mlflow_grants()])
         pipeline.pipeline.node.add_dependency(registry.group)
         self._endpoint()
         CfnOutput(self, "PipelineName", value=pipeline.pipeline_name,

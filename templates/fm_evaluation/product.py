@@ -10,7 +10,7 @@ from constructs import Construct
 
 from fmops_constructs.product import Grant, ProjectProductStack, ProjectTemplateProps, TeamGuardrailAccess
 from fmops_constructs.project_code import ProjectCode
-from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline
+from fmops_constructs.sagemaker_pipeline import JobSettings, PipelineDefinition, ProjectPipeline, get
 from fmops_constructs.sagemaker_images import PYTHON_CPU
 
 IMAGES = {"judge": PYTHON_CPU}
@@ -42,7 +42,8 @@ class FmEvaluationProduct(ProjectProductStack):
                 arguments=["--judge-model", judge, "--human-weight", weight],
                 environment={"GUARDRAIL_ARN": access.guardrail_arn,
                              "GUARDRAIL_VERSION_PARAMETER": access.version_parameter_name,
-                             "AWS_STS_REGIONAL_ENDPOINTS": "regional"})
+                             "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+                             **self.mlflow_environment(get("Execution.PipelineExecutionId"))})
             return pipeline
 
         tests_arn = f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/{tests}"
@@ -51,7 +52,7 @@ class FmEvaluationProduct(ProjectProductStack):
             description="Grade prompt-test results with an LLM judge and human scores; write select-fm scores",
             code_uri=code.code_uri, code_objects=code.code_objects, build=build,
             extra_grants=[Grant(("s3:GetObject",), (f"{tests_arn}results/*",)),
-                          Grant(("s3:PutObject",), (f"{tests_arn}scores/*",))])
+                          Grant(("s3:PutObject",), (f"{tests_arn}scores/*",)), *self.mlflow_grants()])
         pipeline.role.add_policy("ModelAccess", access.policy_statements(),
                                  "The LLM judge: the team's model through the project's inference profile, "
                                  "only with the team guardrail's published version")

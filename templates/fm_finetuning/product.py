@@ -60,13 +60,14 @@ class FmFineTuningProduct(ProjectProductStack):
                 metric="rouge_l", minimum=threshold, check="CheckScore", failure="ScoreTooLow", label="ROUGE-L",
                 registration={"group": registry.group_name, "image": serving,
                               "status": PENDING_APPROVAL, "instance_types": SERVING_INSTANCES,
-                              "tags": self.model_package_tags})
+                              "tags": self.model_package_tags},
+                environment=self.mlflow_environment(get("Execution.PipelineExecutionId")))
             return pipeline
 
         pipeline = ProjectPipeline(self, "Pipeline", stack=self, name_suffix="finetune",
                                    description="Prepare, LoRA fine-tune, evaluate and register a foundation model",
                                    code_uri=code.code_uri, code_objects=code.code_objects, build=build,
-                                   extra_grants=[ProjectModelRegistry.pipeline_grant(self)])
+                                   extra_grants=[ProjectModelRegistry.pipeline_grant(self), *self.mlflow_grants()])
         pipeline.pipeline.node.add_dependency(registry.group)
         CfnOutput(self, "PipelineName", value=pipeline.pipeline_name,
                   description="Start it with the team's data under data/fine-tuning/ and weights under models/base/")

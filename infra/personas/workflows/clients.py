@@ -387,6 +387,73 @@ def _key_outside_service(actor: str) -> Client:
     return decrypt
 
 
+# -- experiment tracking: the MLflow client with the sagemaker-mlflow plugin ---------------------
+# The MLflow client sends the tracking server's REST API (SigV4-signed for the service
+# "sagemaker-mlflow" through the aws.sagemaker.<region>.experiments endpoint); each REST call is
+# authorized as the sagemaker-mlflow action of the same name on the server's ARN. It is not a
+# boto3 operation (and MLflow is not installed in the platform's own environment): the recorder
+# records each call's operation and server, as for `rate`. Artifacts go from the client straight
+# to the artifact store with boto3 (S3, the bucket's default SSE-KMS), recorded from boto3.
+
+def _mlflow(rec: Recorder, server_arn: str, operation: str, **params: Any) -> None:
+    rec.calls.append({"actor": rec.actor, "service": "sagemaker-mlflow", "operation": operation,
+                      "params": {"TrackingServerArn": server_arn, **params}})
+
+
+def _tracking_uri(session, s: Sentinels, rec: Recorder) -> str:
+    """The seed code's first step: the team's tracking server ARN from SSM (mlflow.set_tracking_uri(arn))."""
+    ssm = session.client("ssm")
+    name = naming.mlflow_parameter(s.org, s.team)
+    ssm.put_parameter(Name=name, Value=s.mlflow_server_arn, Type="String")
+    rec.calls.pop()  # the team stack writes it
+    return ssm.get_parameter(Name=name)["Parameter"]["Value"]
+
+
+def log_runs(session, s: Sentinels, rec: Recorder) -> None:
+    """MLflow client (sagemaker-mlflow plugin): set the tracking URI to the team's server, then
+    mlflow.set_experiment, start_run, log_params and log_metrics (one batch), log_artifact (S3) and
+    end_run."""
+    server = _tracking_uri(session, s, rec)
+    _mlflow(rec, server, "GetExperimentByName", experiment_name=f"{s.team}-churn")
+    _mlflow(rec, server, "CreateExperiment", name=f"{s.team}-churn")
+    _mlflow(rec, server, "CreateRun", experiment_id="1", run_name="xgb-depth-6")
+    _mlflow(rec, server, "LogBatch", run_id="r1", params=[{"key": "max_depth", "value": "6"}],
+            metrics=[{"key": "auc", "value": 0.91, "step": 0}])
+    session.client("s3").put_object(Bucket=s.bucket, Key=f"{naming.MLFLOW_PREFIX}/1/r1/artifacts/model/model.pkl",
+                                    Body=b"m" * 64)
+    _mlflow(rec, server, "UpdateRun", run_id="r1", status="FINISHED")
+
+
+def read_runs(session, s: Sentinels, rec: Recorder) -> None:
+    """boto3 then the MLflow client: open the MLflow UI (a presigned URL of the team's server), then
+    mlflow.search_runs, get_run, the metric history and an artifact (S3)."""
+    server = _tracking_uri(session, s, rec)
+    session.client("sagemaker").create_presigned_mlflow_tracking_server_url(
+        TrackingServerName=server.rsplit("/", 1)[-1], ExpiresInSeconds=60)
+    _mlflow(rec, server, "SearchExperiments", max_results=100)
+    _mlflow(rec, server, "SearchRuns", experiment_ids=["1"])
+    _mlflow(rec, server, "GetRun", run_id="r1")
+    _mlflow(rec, server, "GetMetricHistory", run_id="r1", metric_key="auc")
+    client = session.client("s3")
+    key = f"{naming.MLFLOW_PREFIX}/1/r1/artifacts/model/model.pkl"
+    client.put_object(Bucket=s.bucket, Key=key, Body=b"m" * 64)
+    rec.calls.pop()
+    client.get_object(Bucket=s.bucket, Key=key)["Body"].read()
+
+
+def log_runs_other_team(session, s: Sentinels, rec: Recorder) -> None:
+    """MLflow client: log a run to another team's tracking server of the account."""
+    server = replace(s, team="otherteam").mlflow_server_arn
+    _mlflow(rec, server, "CreateRun", experiment_id="1", run_name="x")
+    _mlflow(rec, server, "LogBatch", run_id="r9", metrics=[{"key": "auc", "value": 0.5, "step": 0}])
+
+
+def open_other_mlflow(session, s: Sentinels, rec: Recorder) -> None:
+    """boto3: a presigned URL of another team's tracking server (its MLflow UI)."""
+    session.client("sagemaker").create_presigned_mlflow_tracking_server_url(
+        TrackingServerName=naming.mlflow_tracking_server_name(s.org, "otherteam"), ExpiresInSeconds=60)
+
+
 @dataclass(frozen=True)
 class Workflow:
     name: str
@@ -395,6 +462,7 @@ class Workflow:
 
 
 SDK, BOTO3, CONSOLE = "SageMaker Python SDK", "boto3", "console and Studio (boto3 calls of the same operations)"
+MLFLOW = "MLflow client with the sagemaker-mlflow plugin (SigV4 REST)"
 WORKFLOWS: dict[str, Workflow] = {w.name: w for w in [
     Workflow("train", train, f"{SDK} Estimator.fit"), Workflow("process", process, f"{SDK} Processor.run"),
     Workflow("describe-training", describe_training, BOTO3), Workflow("deploy", deploy, f"{SDK} Model.deploy"),
@@ -429,4 +497,7 @@ WORKFLOWS: dict[str, Workflow] = {w.name: w for w in [
     Workflow("converse-bypassing-profile", converse_bypassing_profile, f"{BOTO3} Converse"),
     Workflow("key-outside-service", _key_outside_service("persona"), BOTO3),
     Workflow("studio-key-outside-service", _key_outside_service("studio-role"), BOTO3),
+    Workflow("log-runs", log_runs, MLFLOW), Workflow("read-runs", read_runs, f"{BOTO3} and {MLFLOW}"),
+    Workflow("log-runs-other-team", log_runs_other_team, MLFLOW),
+    Workflow("open-other-mlflow", open_other_mlflow, BOTO3),
 ]}

@@ -71,6 +71,7 @@ class _Call:
     target: Target
     actor: str
     params: dict[str, Any]
+    operation: str = ""
     steps: list[Step] = field(default_factory=list)
 
     def arn(self, service: str, resource: str) -> str:
@@ -360,6 +361,26 @@ def _create_project(call: _Call) -> None:
             call.pass_role("CreateProject", role, "cloudformation.amazonaws.com")
 
 
+def _mlflow_server(call: _Call, arn: str) -> dict[str, str]:
+    """A call on a tracking server: its ARN, and the team tag it carries (the team its name names:
+    ``<org>-<team>``, as the team stack names it)."""
+    name = arn.rsplit("/", 1)[-1]
+    owner = name.removeprefix(f"{call.target.org}-")
+    return {f"aws:ResourceTag/{TAG_TEAM}": owner}
+
+
+def _mlflow_rest(call: _Call) -> None:
+    """A REST call of the MLflow client to a tracking server: the sagemaker-mlflow action of its name."""
+    arn = call.params["TrackingServerArn"]
+    call.add(call.operation, f"sagemaker-mlflow:{call.operation}", arn, _mlflow_server(call, arn))
+
+
+def _presigned_mlflow_url(call: _Call) -> None:
+    arn = call.arn("sagemaker", f"mlflow-tracking-server/{call.params['TrackingServerName']}")
+    call.add("CreatePresignedMlflowTrackingServerUrl", "sagemaker:CreatePresignedMlflowTrackingServerUrl", arn,
+             _mlflow_server(call, arn))
+
+
 def _create_function(call: _Call) -> None:
     call.add("CreateFunction", "lambda:CreateFunction", call.arn("lambda", f"function:{call.params['FunctionName']}"))
     call.pass_role("CreateFunction", call.params["Role"], "lambda.amazonaws.com")
@@ -434,6 +455,10 @@ _MAPPERS: dict[tuple[str, str], Callable[[_Call], None]] = {
     ("kms", "Decrypt"): _simple("kms:Decrypt", lambda c: c.params["KeyId"],
                                 lambda c: {f"aws:ResourceTag/{TAG_TEAM}": c.target.team}),
     ("sts", "GetCallerIdentity"): lambda call: None,  # needs no permission
+    ("sagemaker", "CreatePresignedMlflowTrackingServerUrl"): _presigned_mlflow_url,
+    **{("sagemaker-mlflow", operation): _mlflow_rest for operation in (
+        "GetExperimentByName", "CreateExperiment", "CreateRun", "LogBatch", "UpdateRun", "SearchExperiments",
+        "SearchRuns", "GetRun", "GetMetricHistory")},
 }
 
 
@@ -445,7 +470,7 @@ def steps(trace: list[dict[str, Any]], target: Target) -> list[Step]:
         mapper = _MAPPERS.get((recorded["service"], recorded["operation"]))
         if mapper is None:
             raise KeyError(f"no IAM mapping for {recorded['service']}:{recorded['operation']}; add one to {__name__}")
-        call = _Call(target, recorded["actor"], params)
+        call = _Call(target, recorded["actor"], params, recorded["operation"])
         mapper(call)
         result += call.steps
     return result

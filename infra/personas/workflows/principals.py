@@ -197,6 +197,7 @@ _ENDPOINT_SERVICES: dict[tuple[str, str], tuple[str, ...]] = {
     **{(s, "*"): (s,) for s in ("kms", "logs", "ssm", "sts", "servicecatalog", "events", "ec2", "execute-api",
                                   "monitoring", "codeartifact")},
     ("ecr", "*"): ("ecr.api",), ("lambda", "*"): ("lambda",),
+    ("sagemaker-mlflow", "*"): ("experiments",),
 }
 """Which endpoint of the VPC a call goes through (the endpoints' service names without the
 ``com.amazonaws.<region>.`` prefix)."""

@@ -50,6 +50,11 @@ class Sentinels:
         return naming.team_bucket_name(self.org, self.team, self.account, self.region)
 
     @property
+    def mlflow_server_arn(self) -> str:
+        return (f"arn:aws:sagemaker:{self.region}:{self.account}:mlflow-tracking-server/"
+                f"{naming.mlflow_tracking_server_name(self.org, self.team)}")
+
+    @property
     def job_role_arn(self) -> str:
         return f"arn:aws:iam::{self.account}:role/{naming.studio_role_name(self.org, self.team, self.persona)}"
 
@@ -102,6 +107,8 @@ CANNED: dict[tuple[str, str], dict[str, Any]] = {
     ("ec2", "CreateVpcEndpoint"): {"VpcEndpoint": {"VpcEndpointId": "vpce-0123456789abcdef0"}},
     ("ec2", "ModifyVpcEndpoint"): {"Return": True},
     ("sagemaker", "ListPipelineExecutionSteps"): {"PipelineExecutionSteps": []},
+    ("sagemaker", "CreatePresignedMlflowTrackingServerUrl"): {
+        "AuthorizedUrl": "https://t-example.eu-west-1.experiments.sagemaker.aws/auth?authToken=x"},
     ("sagemaker", "UpdateSpace"): {"SpaceArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:space/d-example/space"},
 }
 

@@ -13,7 +13,7 @@ from functools import partial
 
 from fmops_constructs.product import ImageRegistry, ProjectTemplateProps, SourceSpec
 from infra import naming
-from infra.config import Team
+from infra.config import Feature, Team
 from infra.plan import TeamPlan
 from infra.plan.package_mirror import offered_templates
 from templates.registry import TemplateEntry
@@ -45,6 +45,8 @@ def template_props(plan: TeamPlan, entry: TemplateEntry) -> ProjectTemplateProps
         log_retention_days=org.organisation.log_retention_days,
         guardrail_version_parameter=naming.guardrail_parameter(org.name, team.name, "version"),
         project_tag=naming.TAG_PROJECT,
+        **({"mlflow_tracking_server": naming.mlflow_tracking_server_name(org.name, team.name),
+            "mlflow_parameter": naming.mlflow_parameter(org.name, team.name)} if Feature.MLFLOW in plan.features else {}),
     )
 
 

@@ -15,6 +15,7 @@ import tarfile
 from pathlib import Path
 
 from metrics import accuracy, roc_auc
+from tracking import log_run
 
 
 def read_test(path: Path) -> tuple[list[float], list[list[float]]]:
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     result = report(labels, scores)
     (args.output / "evaluation.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result))
+    log_run({"samples": result["samples"]}, {name: m["value"] for name, m in result["metrics"].items()})
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from results import InvalidResult, validate
+from tracking import log_run
 
 # Median latency (ms) -> speed rating 1-5 (the deck's lightning bolts): <=500 ms is 5.
 SPEED_LIMITS_MS = (500, 1000, 2000, 5000)
@@ -114,6 +115,13 @@ def main(argv: list[str] | None = None) -> None:
     (args.output / "evaluation").mkdir(parents=True, exist_ok=True)
     (args.output / "evaluation" / "evaluation.json").write_text(json.dumps(details, indent=2), encoding="utf-8")
     print(json.dumps({"models": len(scores["models"]), "results": len(records), "rejected": len(rejected)}))
+    log_run({"judge_model": args.judge_model, "human_weight": args.human_weight, "results": len(records)},
+            {f"score.{_metric_name(model)}": entry["score"] for model, entry in scores["models"].items()})
+
+
+def _metric_name(model: str) -> str:
+    """An MLflow metric name of a model id (letters, digits, ``_-./`` and spaces only)."""
+    return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in model)
 
 
 if __name__ == "__main__":

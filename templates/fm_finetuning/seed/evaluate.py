@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prompting import prompt
 from text_metrics import mean_rouge_l
+from tracking import log_run
 
 
 def report(predictions: list[str], references: list[str], threshold: float | None = None) -> dict[str, object]:
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     result = report(predictions, [r["output"] for r in records])
     (args.output / "evaluation.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result["metrics"]))
+    log_run({"samples": result["samples"], "max_new_tokens": args.max_new_tokens},
+            {name: m["value"] for name, m in result["metrics"].items()})
 
 
 if __name__ == "__main__":
