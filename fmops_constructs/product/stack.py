@@ -152,6 +152,11 @@ class ProjectProductStack(servicecatalog.ProductStack):
         self._choices.append(construct_id)
         return parameter
 
+    @property
+    def choice_names(self) -> tuple[str, ...]:
+        """The parameters the launching user fills in (:meth:`choice`), in their order."""
+        return tuple(self._choices)
+
     def image(self, slot: str, default: AwsImage) -> str:
         """URI of the image of one of the template's steps (``slot``: lower case, e.g. ``processing``).
 
