@@ -72,7 +72,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
         description="Private API and Lambda back-end in the VPC, the team guardrail on every call, a versioned "
                     "prompt catalog (Bedrock Prompt Management) and a feedback store where end users rate answers",
         product_stack=GenAiAppProduct,
-        version="1.1.0",
+        version="1.2.0",
         required_features=frozenset({"bedrock-agents", "private-api"}),
         needs_bedrock_models=True,
     ),
@@ -83,7 +83,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "pending manual approval; an approved model is copied to the next stage's account and awaits "
                     "approval there again (preprod, then prod)",
         product_stack=FmFineTuningProduct,
-        version="1.2.0",
+        version="1.3.0",
         required_features=frozenset({"pipelines"}),
         stages=frozenset({"dev"}),
         images=fm_finetuning.IMAGES,
@@ -118,7 +118,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
                     "and a private endpoint of an approved model package (the project's, or one promoted from the "
                     "previous stage), deployed by updating the project",
         product_stack=ClassicalMlProduct,
-        version="1.2.0",
+        version="1.3.0",
         required_features=frozenset({"pipelines"}),
         images=classical_ml.IMAGES,
     ),

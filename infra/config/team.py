@@ -193,8 +193,9 @@ class Team(Strict):
     genai: GenAi | None = Field(default=None, description="Bedrock models, guardrail and FM endpoints of the team")
     budget: TeamBudget | None = Field(default=None, description="Monthly AWS Budget with alerts per account")
     alarms: TeamAlarms | None = Field(
-        default=None, description="Who receives the team's CloudWatch alarms; default: budget.alert_emails. "
-        "Required for a team with feature hosting and no budget (its alarms would reach no one)")
+        default=None, description="Who receives the team's CloudWatch alarms and project notifications (model "
+        "approvals, promoted models, dead letters); default: budget.alert_emails. Required for a team with feature "
+        "hosting or service-catalog and no budget (its alarms would reach no one)")
     catalog: TeamCatalog = Field(default=TeamCatalog(), description="Project templates offered to the team "
                                  "(Service Catalog portfolio); needs feature service-catalog")
     personas: list[str] | None = Field(
@@ -215,8 +216,9 @@ class Team(Strict):
     @property
     def has_alarm_topic(self) -> bool:
         """The team has an alarm topic in each of its accounts: it raises alarms (feature hosting:
-        FM endpoints, the fm-hosting template) or lists alarm subscribers."""
-        return Feature.HOSTING in self.features or self.alarms is not None
+        FM endpoints, the fm-hosting template), its projects and promotions notify (feature
+        service-catalog: model approvals, arrivals, dead letters) or it lists alarm subscribers."""
+        return bool({Feature.HOSTING, Feature.SERVICE_CATALOG} & set(self.features)) or self.alarms is not None
 
     @property
     def alarms_chosen_in(self) -> str:

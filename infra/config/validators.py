@@ -110,12 +110,17 @@ def _declared_projects(config: OrgConfig) -> None:
 
 def _alarms(config: OrgConfig) -> None:
     """A team that raises CloudWatch alarms (FM endpoints, the fm-hosting template: feature
-    hosting) must have someone to receive them."""
+    hosting) or whose projects notify (feature service-catalog) must have someone to receive them."""
     for index, team in enumerate(config.teams):
         if Feature.HOSTING in team.features and team.alarms is None and team.budget is None:
             raise LocatedError(("teams", index, "features"), f"team {team.name}: feature hosting raises CloudWatch "
                                "alarms (endpoint latency, errors, capacity) that would reach no one: add alarms with "
                                "emails (or slack, teams channels), or a budget whose alert_emails receive them")
+        if Feature.SERVICE_CATALOG in team.features and team.alarms is None and team.budget is None:
+            raise LocatedError(("teams", index, "features"), f"team {team.name}: feature service-catalog sends "
+                               "project notifications (model approvals, promoted models, dead letters) that would "
+                               "reach no one: add alarms with emails (or slack, teams channels), or a budget whose "
+                               "alert_emails receive them")
 
 
 def _delivery(config: OrgConfig) -> None:

@@ -164,9 +164,11 @@ class CatalogStack(Stack):
             image_repositories=[f"{images.host}/{images.namespace}/",
                                 *sorted({image.repository_prefix(org.region) for entry in offered_templates(team, None)
                                          for image in entry.images.values()})],
-            log_retention_days=org.organisation.log_retention_days)
+            log_retention_days=org.organisation.log_retention_days,
+            notify_topic_arn=self.format_arn(service="sns", resource=naming.alarm_topic_name(org.name, team.name)))
         CfnOutput(self, "PromotionTopicArn", value=promotion.topic.topic_arn,
-                  description="Subscribe to hear of models arriving from the previous stage and of failed promotions")
+                  description="Dead letters of the promotion functions (the team's alarm topic hears of each, and "
+                              "of every model arriving from the previous stage)")
         if promotion.bucket is not None and previous is not None:
             CfnOutput(self, "PromotedModelsBucketName", value=promotion.bucket.bucket_name,
                       description=f"Models approved in {previous.name}, registered here pending approval")
