@@ -5,10 +5,10 @@ scientist, ``sagemaker:UpdateModelPackage``) is the gate. Per team and workload 
 team's catalog stack holds :class:`ModelPromotion`:
 
 * the ``<team>-promotions`` topic (project key, TLS only): the dead letters of both functions
-  (failed promotions and imports, the events with their model names), with no subscriber; an
-  alarm on its messages tells the team's topic (``notify_topic_arn``: the team's alarm topic and
-  its subscribers) of each, and the arrival of every model from the previous stage is published
-  there too;
+  (failed promotions and imports), with no subscriber (SNS keeps none of them: what failed is in
+  the functions' log groups); an alarm on its messages tells the team's topic
+  (``notify_topic_arn``: the team's alarm topic and its subscribers) of each, and the arrival of
+  every model from the previous stage is published there too;
 * with a next stage, the **sender**: EventBridge runs ``promotion.promote`` (Lambda in the VPC,
   role ``sender_role_name``) on every approval of a package of the team's groups
   (``<team>-*``); it copies the package's model artifact and evaluation report into the next

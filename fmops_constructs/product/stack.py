@@ -281,8 +281,9 @@ class ProjectProductStack(servicecatalog.ProductStack):
         """The project's dead-letter topic (project key, TLS only): where failed asynchronous
         invocations go. It has no subscriber on purpose: its messages are the failed events, with
         the requests' content (prompts, records), which must not leave AWS by e-mail or chat. An
-        alarm on the messages it receives tells the team (:meth:`team_topic`) of every failure;
-        the payload stays in the function's logs."""
+        alarm on the messages it receives tells the team (:meth:`team_topic`) of every failure.
+        Without a subscriber SNS keeps no message: what failed is in the function's log group; a
+        team that wants the events themselves subscribes an encrypted queue of its own."""
         topic = sns.Topic(self, construct_id, topic_name=self.resource_name("events"), master_key=self.project_key,
                           enforce_ssl=True, display_name="FMOps project dead letters")
         dead_letter_alarm(self, f"{construct_id}Alarm", topic=topic, alarm_name=self.resource_name("dlq"),
