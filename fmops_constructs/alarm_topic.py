@@ -1,9 +1,11 @@
 """A team's alarm topic in one account, and who it reaches.
 
-Every CloudWatch alarm of the team in the account (its FM endpoints, its hosted projects)
-publishes to this one topic: encrypted with its own KMS key, TLS only, and writable only by
-CloudWatch alarms of this account (topic policy and key policy both check ``aws:SourceAccount``
-and ``aws:SourceArn``). Its subscribers are the config's: e-mail addresses, and Slack or Microsoft
+Every CloudWatch alarm of the team in the account (its FM endpoints, its hosted projects, the
+dead letters of its functions) publishes to this one topic, and so do the team's EventBridge
+notifications that are not alarms (:meth:`AlarmTopic.allow_event_rules`: model approvals of its
+projects, promoted models arriving): encrypted with its own KMS key, TLS only, and writable only by
+CloudWatch alarms and those EventBridge rules of this account (topic policy and key policy both
+check ``aws:SourceAccount`` and ``aws:SourceArn``). Its subscribers are the config's: e-mail addresses, and Slack or Microsoft
 Teams channels through AWS Chatbot. Each of them takes alarm text out of AWS, which the
 internet-free rule IF-NOTIFY-EXTERNAL refuses; each carries an exemption naming the config field
 that asked for it, so the report lists it as the config owner's choice instead of hiding it.
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Stack
 from aws_cdk import aws_chatbot as chatbot
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -43,6 +46,19 @@ class TeamsTarget:
     tenant_id: str
     team_id: str
     channel_id: str
+
+
+def dead_letter_alarm(scope: Construct, construct_id: str, *, topic: sns.ITopic, alarm_name: str,
+                      description: str, alarm_topic_arn: str) -> cloudwatch.CfnAlarm:
+    """An alarm on every message a dead-letter topic receives, to the team's alarm topic: the
+    team hears of each failure while the failed event (with its content) stays in AWS."""
+    return cloudwatch.CfnAlarm(
+        scope, construct_id, alarm_name=alarm_name, alarm_description=description,
+        namespace="AWS/SNS", metric_name="NumberOfMessagesPublished",
+        dimensions=[cloudwatch.CfnAlarm.DimensionProperty(name="TopicName", value=topic.topic_name)],
+        statistic="Sum", period=300, evaluation_periods=1, threshold=0,
+        comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
+        alarm_actions=[alarm_topic_arn])
 
 
 class AlarmTopic(Construct):
@@ -72,13 +88,8 @@ class AlarmTopic(Construct):
             "StringEquals": {"aws:SourceAccount": stack.account},
             "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
         }
-        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsOfThisAccount", principals=[cloudwatch], actions=["sns:Publish"],
-            resources=[self.topic.topic_arn], conditions=from_alarms_here))
-        self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsPublishEncrypted", principals=[cloudwatch],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=from_alarms_here))
+        self._admit("cloudwatch.amazonaws.com", "CloudWatchAlarms", from_alarms_here)
+        self._event_rules: list[str] = []
         self.subscriptions: list[sns.Subscription] = []
         for index, email in enumerate(emails):
             subscription = sns.Subscription(self, f"Email{index}", topic=self.topic,
@@ -90,6 +101,33 @@ class AlarmTopic(Construct):
         self.channels: list[chatbot.CfnSlackChannelConfiguration | chatbot.CfnMicrosoftTeamsChannelConfiguration] = []
         if slack or teams:
             self._channels(topic_name, slack, teams, chosen_in)
+
+    def allow_event_rules(self, rule_names: Sequence[str]) -> None:
+        """EventBridge rules of this account named ``rule_names`` (``*`` wildcards allowed) may
+        publish to the topic: the team's notifications that are not alarms (model approvals and
+        rejections of its projects, models arriving from the previous stage), so that they reach
+        the same subscribers. Topic policy and key policy both check ``aws:SourceAccount`` and
+        ``aws:SourceArn``."""
+        if self._event_rules:
+            raise ValueError("allow_event_rules is called once, with every rule name")
+        stack = Stack.of(self)
+        self._event_rules = list(rule_names)
+        from_rules_here = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": [f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{name}"
+                                          for name in rule_names]},
+        }
+        self._admit("events.amazonaws.com", "TeamEventRules", from_rules_here)
+
+    def _admit(self, service: str, sid: str, conditions: dict) -> None:
+        """``service`` may publish to the topic, and encrypt with its key, under ``conditions``."""
+        principal = iam.ServicePrincipal(service)
+        self.topic.add_to_resource_policy(iam.PolicyStatement(
+            sid=f"{sid}OfThisAccount", principals=[principal], actions=["sns:Publish"],
+            resources=[self.topic.topic_arn], conditions=conditions))
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            sid=f"{sid}PublishEncrypted", principals=[principal],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=conditions))
 
     def _channels(self, topic_name: str, slack: Sequence[SlackTarget], teams: Sequence[TeamsTarget],
                   chosen_in: str) -> None:

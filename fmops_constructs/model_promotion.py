@@ -4,8 +4,11 @@ A project pipeline registers its model as ``PendingManualApproval``; approving i
 scientist, ``sagemaker:UpdateModelPackage``) is the gate. Per team and workload account, the
 team's catalog stack holds :class:`ModelPromotion`:
 
-* the ``<team>-promotions`` topic (project key, TLS only): models arriving from the previous stage
-  and promotions that failed (the dead letters of both functions);
+* the ``<team>-promotions`` topic (project key, TLS only): the dead letters of both functions
+  (failed promotions and imports), with no subscriber (SNS keeps none of them: what failed is in
+  the functions' log groups); an alarm on its messages tells the team's topic
+  (``notify_topic_arn``: the team's alarm topic and its subscribers) of each, and the arrival of
+  every model from the previous stage is published there too;
 * with a next stage, the **sender**: EventBridge runs ``promotion.promote`` (Lambda in the VPC,
   role ``sender_role_name``) on every approval of a package of the team's groups
   (``<team>-*``); it copies the package's model artifact and evaluation report into the next
@@ -52,6 +55,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from fmops_constructs.acknowledge import acknowledge, acknowledge_wildcards
+from fmops_constructs.alarm_topic import dead_letter_alarm
 from fmops_constructs.aspects import exempt_from_internet_free
 from fmops_constructs.cfn_text import nag_document, policy_document
 from fmops_constructs.log_group import acknowledge_log_group
@@ -139,6 +143,8 @@ class ModelPromotion(Construct):
     runtime's team tag (:data:`~fmops_constructs.model_promotion_runtime.promotion.TEAM_TAG`).
 
     :param team: the team; its model package groups are ``<team>-*``, its topic ``<team>-promotions``.
+    :param notify_topic_arn: the team's topic (its alarm topic), which hears of arrivals and of
+        failures; its policy must admit the receiver's rule (named ``receiver_role_name``).
     :param key: the team's project key in this account (topic, functions, promoted models).
     :param boundary: the permission boundary of both functions' roles.
     :param sender_role_name: the sender's role and function, the same in every account of the
@@ -162,7 +168,7 @@ class ModelPromotion(Construct):
                  promoted_models_bucket: BucketName, log_group_prefix: str, team_bucket: str, data_key_arn: str,
                  s3_endpoint_id: str, subnet_ids: list[str], security_group_id: str, access_logs: s3.IBucket,
                  previous_account: str | None, next_account: str | None, image_repositories: Sequence[str],
-                 log_retention_days: int) -> None:
+                 log_retention_days: int, notify_topic_arn: str) -> None:
         super().__init__(scope, construct_id)
         if previous_account is None and next_account is None:
             raise ValueError("model promotion needs a previous or a next stage account")
@@ -174,6 +180,10 @@ class ModelPromotion(Construct):
         self.topic_name = f"{team}-promotions"
         self.topic = sns.Topic(self, "Topic", topic_name=self.topic_name, master_key=key, enforce_ssl=True,
                                display_name=f"Model promotions of team {team}")
+        self.notify_topic_arn = notify_topic_arn
+        dead_letter_alarm(self, "DeadLetters", topic=self.topic, alarm_name=f"{team}-promotion-dead-letters",
+                          description=f"Promotions or imports of team {team}'s models failed (events: the promotion "
+                                      "functions' logs)", alarm_topic_arn=notify_topic_arn)
         self._code = s3_assets.Asset(self, "Code", path=str(RUNTIME), exclude=["__pycache__", "*.pyc"])
         self.bucket: SecureBucket | None = None
         self.receiver: _PromotionFunction | None = None
@@ -258,15 +268,12 @@ class ModelPromotion(Construct):
                      "detail": {"bucket": {"name": [name]},
                                 "object": {"key": [{"wildcard": f"{INCOMING}/{source}/*/manifest.json"}]}}},
             extra_targets=[events.CfnRule.TargetProperty(
-                id="Team", arn=self.topic.topic_arn,
+                id="Team", arn=self.notify_topic_arn,
                 input_transformer=events.CfnRule.InputTransformerProperty(
                     input_paths_map={"key": "$.detail.object.key"},
                     input_template=f'"A model approved in account {source} arrived: s3://{name}/<key>. It is '
                                    'registered in this account\'s model registry as PendingManualApproval; '
                                    'approve it to deploy it here and to promote it to the next stage."'))])
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="ArrivalNotices", principals=[iam.ServicePrincipal("events.amazonaws.com")], actions=["sns:Publish"],
-            resources=[self.topic.topic_arn], conditions={"ArnEquals": {"aws:SourceArn": rule.attr_arn}}))
         return bucket
 
     # -- approved models leave for the next stage -------------------------------------------------

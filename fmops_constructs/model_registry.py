@@ -3,8 +3,8 @@
 The project's pipeline registers every model that passes its evaluation as ``PendingManualApproval``
 in the project's model package group. Approving it (``sagemaker:UpdateModelPackage``, the
 ``approve-model`` capability of the persona matrix: lead data scientists) is the first manual
-gate. Approvals and rejections are published to the project's topic. Where the team has a next
-stage (dev -> preprod -> prod), the team's catalog stack copies each approved model into the next
+gate. Approvals and rejections are published to the team's topic (its alarm topic, which the
+team's subscribers receive). Where the team has a next stage (dev -> preprod -> prod), the team's catalog stack copies each approved model into the next
 account, where it is registered in the group of the same name, again pending manual approval
 (:mod:`fmops_constructs.model_promotion`): no model moves on, and none is deployed there, without
 a person in that account approving it.

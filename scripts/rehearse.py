@@ -105,7 +105,9 @@ Checked on the deployed state (boto3 against the emulator):
   Service Catalog's ProvisionProduct and SageMaker's CreateProject, which moto does not
   implement, are tested against botocore's Stubber (tests/test_provision.py). A launch moto
   refuses although AWS accepts it (``PROVISION_LIMITS``: its old list of SageMaker instance
-  types) is listed with the reason, never passed;
+  types) is listed with the reason, never passed; the config-declared SageMaker projects
+  (``AWS::SageMaker::Project``, which moto does not implement) are named as NOT REHEARSED with
+  the tests that assert them;
 - after ``cdk destroy``: the stacks are gone, and every retained (DeletionPolicy Retain) bucket,
   key and log group of a destroyed stack still exists.
 
@@ -1048,6 +1050,8 @@ def check_provisioning(run: Rehearsal, aws: Aws, stacks: list[StackArtifact], de
 
     run.check(f"{label}provision products", provision)
     run.timings[f"{label}provision"] = round(time.monotonic() - started, 1)
+    if not any(check.name == "declared projects" for check in run.checks):  # once per run, not per account
+        run.check("declared projects", lambda: check_declared_projects(config, implemented_types()))
     if found.get("cannot"):
         run.check(f"{label}products the emulator cannot provision", lambda: _not_rehearsed(
             "; ".join(found["cannot"]) + ". Their templates are asserted in tests/test_catalog.py, launches against "
@@ -1056,6 +1060,25 @@ def check_provisioning(run: Rehearsal, aws: Aws, stacks: list[StackArtifact], de
 
 def _not_rehearsed(why: str) -> str:
     raise NotRehearsed(why)
+
+
+PROJECT_TYPE = "AWS::SageMaker::Project"
+
+
+def check_declared_projects(config: OrgConfig, implemented: frozenset[str]) -> str:
+    """Config-declared SageMaker projects (``teams[].catalog.declared_projects``, the teams'
+    ``-projects`` stacks): moto's CloudFormation has no ``AWS::SageMaker::Project`` (and its
+    SageMaker has no CreateProject), so the stack deploys with the project skipped. Should moto
+    gain the type, this fails until the rehearsal checks the projects it creates."""
+    declared = [f"{team.name}/{project.name} ({project.template})"
+                for team in config.teams for project in team.catalog.declared_projects]
+    if PROJECT_TYPE in implemented:
+        raise AssertionError(f"moto now implements {PROJECT_TYPE}: rehearse the declared projects "
+                             f"({', '.join(declared) or 'declare one in the rehearsal config'}) and check them")
+    return _not_rehearsed(
+        f"{', '.join(declared) or 'this config declares no project'}: moto implements no {PROJECT_TYPE} "
+        f"(not in its CloudFormation model map) and no sagemaker CreateProject; asserted in "
+        f"{', '.join(asserting_tests(PROJECT_TYPE))} (both project paths, the parameters they read, retention)")
 
 
 def verify_deployed(run: Rehearsal, aws: Aws, deployed: Deployed, config: OrgConfig, account: Account,

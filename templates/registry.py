@@ -72,7 +72,7 @@ REGISTRY: tuple[TemplateEntry, ...] = (
         description="Private API and Lambda back-end in the VPC, the team guardrail on every call, a versioned "
                     "prompt catalog (Bedrock Prompt Management) and a feedback store where end users rate answers",
         product_stack=GenAiAppProduct,
-        version="1.1.0",
+        version="1.2.0",
         required_features=frozenset({"bedrock-agents", "private-api"}),
         needs_bedrock_models=True,
     ),

@@ -45,7 +45,18 @@ class Org:
             default = template.get("Parameters", {}).get(name, {}).get("Default", "")
             if catalog is not None and default.endswith(f"/{ALARM_PARAMETER}"):
                 return self._from_parameter(catalog, default)
+        if stack.endswith("-catalog") and (isinstance(action, str) or (isinstance(action, dict) and "Fn::Join" in action)):
+            text = action if isinstance(action, str) else "".join(p for p in action["Fn::Join"][1] if isinstance(p, str))
+            if ":sns:" in text:  # an ARN by name (format_arn): the team stack's topic
+                return self._by_name(stack, text.rsplit(":", 1)[1])
         raise AssertionError(f"{stack}: alarm action {action} is not an SNS topic")
+
+    def _by_name(self, catalog: str, topic_name: str) -> tuple[str, str]:
+        team_stack = catalog.removesuffix("-catalog")
+        found = [logical_id for logical_id, r in resources(self.stacks[team_stack], "AWS::SNS::Topic").items()
+                 if r["Properties"].get("TopicName") == topic_name]
+        assert found, f"{catalog}: topic {topic_name} is not created by {team_stack}"
+        return team_stack, found[0]
 
     def _from_parameter(self, catalog: str, parameter: str) -> tuple[str, str]:
         """A product's topic parameter: the SSM parameter its catalog stack writes, naming the topic
@@ -53,12 +64,7 @@ class Org:
         [value] = [r["Properties"]["Value"] for r in resources(self.stacks[catalog], "AWS::SSM::Parameter").values()
                    if r["Properties"]["Name"] == parameter]
         text = value if isinstance(value, str) else "".join(p for p in value["Fn::Join"][1] if isinstance(p, str))
-        topic_name = text.rsplit(":", 1)[1]
-        team_stack = catalog.removesuffix("-catalog")
-        found = [logical_id for logical_id, r in resources(self.stacks[team_stack], "AWS::SNS::Topic").items()
-                 if r["Properties"].get("TopicName") == topic_name]
-        assert found, f"{catalog}: {parameter} names topic {topic_name}, which {team_stack} does not create"
-        return team_stack, found[0]
+        return self._by_name(catalog, text.rsplit(":", 1)[1])
 
     def subscribers(self, stack: str, topic: str) -> list[str]:
         template = self.stacks[stack]
@@ -100,6 +106,52 @@ def test_every_alarm_publishes_to_a_topic_with_a_subscriber(org: Org):
     assert checked >= 3  # fm-hosting's three at least (and the endpoints' in the default config)
 
 
+def _dead_letter_alarm(org: Org, stack: str, template: dict, topic: str, catalog: str | None) -> bool:
+    """Whether an alarm on the topic's published messages reaches a topic with a subscriber."""
+    name = template["Resources"][topic]["Properties"].get("TopicName")
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if (props.get("Namespace"), props.get("MetricName")) != ("AWS/SNS", "NumberOfMessagesPublished"):
+            continue
+        if props.get("Dimensions") != [{"Name": "TopicName", "Value": {"Fn::GetAtt": [topic, "TopicName"]}}] and \
+                props.get("Dimensions") != [{"Name": "TopicName", "Value": name}]:
+            continue
+        assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+        return all(org.subscribers(*org.topic(stack, template, action, catalog)) for action in props["AlarmActions"])
+    return False
+
+
+def test_every_topic_reaches_the_team(org: Org):
+    """Every SNS topic of every stack and product template has a subscriber (e-mail, chat), or is a
+    dead-letter topic (failed events with their content, which must not leave AWS) whose every
+    message raises an alarm that reaches a subscribed topic; every EventBridge rule that notifies
+    a topic notifies a subscribed one (the team's)."""
+    topics = [(stack, stack, template, None) for stack, template in org.stacks.items()]
+    topics += [(f"{catalog}/{template_id}", catalog, template, catalog)
+               for (catalog, template_id), template in org.products.items()]
+    seen = dead_letters = notices = 0
+    for where, stack, template, catalog in topics:
+        for logical_id in resources(template, "AWS::SNS::Topic"):
+            seen += 1
+            if catalog is None and org.subscribers(stack, logical_id):
+                continue
+            assert _dead_letter_alarm(org, stack, template, logical_id, catalog), \
+                f"{where}: topic {logical_id} has no subscriber and no dead-letter alarm to the team"
+            dead_letters += 1
+        for logical_id, rule in resources(template, "AWS::Events::Rule").items():
+            for target in rule["Properties"].get("Targets", []):
+                arn = target["Arn"]
+                try:
+                    topic_stack, topic = org.topic(stack, template, arn, catalog)
+                except AssertionError:
+                    continue  # a function or pipeline
+                assert org.subscribers(topic_stack, topic), f"{where}: rule {logical_id} -> {topic}: no subscriber"
+                notices += 1
+    assert seen and notices
+    if any(template_id == "genai-app" for _, template_id in org.products):  # its back-end's dead letters
+        assert dead_letters
+
+
 def test_alarm_topics_are_encrypted_and_only_this_accounts_alarms_publish(org: Org):
     for stack, template in org.stacks.items():
         for logical_id, topic in resources(template, "AWS::SNS::Topic").items():
@@ -111,9 +163,16 @@ def test_alarm_topics_are_encrypted_and_only_this_accounts_alarms_publish(org: O
                         if {"Ref": logical_id} in p["Properties"]["Topics"]]
             statements = policy["Properties"]["PolicyDocument"]["Statement"]
             publish = [s for s in statements if s["Effect"] == "Allow"]
-            assert [s["Principal"] for s in publish] == [{"Service": "cloudwatch.amazonaws.com"}]
-            assert publish[0]["Action"] == "sns:Publish"
-            assert set(publish[0]["Condition"]) == {"StringEquals", "ArnLike"}
+            # CloudWatch alarms, and the team's EventBridge notification rules, of this account only.
+            assert [s["Principal"] for s in publish] == [{"Service": "cloudwatch.amazonaws.com"},
+                                                         {"Service": "events.amazonaws.com"}]
+            for statement in publish:
+                assert statement["Action"] == "sns:Publish"
+                assert set(statement["Condition"]) == {"StringEquals", "ArnLike"}
+            rules = publish[1]["Condition"]["ArnLike"]["aws:SourceArn"]
+            team = stack.rsplit("-", 1)[1]
+            assert [str(r).rsplit("rule/", 1)[1].split('"')[0] for r in rules] == [f"{team}-*",
+                                                                                   f"fmops-{team}-model-import"]
             assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
                        for s in statements)
             key_policy = template["Resources"][key["Fn::GetAtt"][0]]["Properties"]["KeyPolicy"]["Statement"]

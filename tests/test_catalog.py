@@ -224,9 +224,10 @@ def test_registry_templates_register_pending_approval_and_forward_nothing(templa
     assert "ModelApprovalStatus" not in {p["Name"] for p in definition["Parameters"]}, \
         "a run cannot register an approved model and skip the gate"
     assert {"Key": "fmops:team", "Value": TEAM} in register["Arguments"]["Tags"]
-    [topic] = resources(template, "AWS::SNS::Topic")
+    assert not resources(template, "AWS::SNS::Topic"), "decisions go to the team's topic, no topic of the project"
     for rule in resources(template, "AWS::Events::Rule").values():
-        assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [{"Ref": topic}], "only the project's topic"
+        assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [{"Ref": "PlatformAlarmTopicArn"}], \
+            "only the team's topic (its subscribers)"
     assert "PlatformPromotionAccount" not in template["Parameters"]
     assert not [r for r in resources(template, "AWS::IAM::Role").values()
                 if "events.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
@@ -286,9 +287,12 @@ LAUNCHERS = ("lead-data-scientist", "fine-tuner", "genai-developer")
 
 def test_portfolio_is_shared_with_launcher_personas_only(catalog_templates):
     """The launchers' persona roles (by ARN) and their Studio execution roles (by the account-less
-    IAM_PATTERN ARN): nobody else, never a data scientist."""
+    IAM_PATTERN ARN): nobody else, never a data scientist; and, where the team declares projects in
+    the config (genai in the default config), the CDK CloudFormation execution role that creates
+    them (tests/test_declared_projects.py)."""
     expected = ({("IAM", f"arn:aws:iam::{ACCOUNT}:role/{ORG}-{TEAM}-{p}") for p in LAUNCHERS}
-                | {("IAM_PATTERN", f"arn:aws:iam:::role/{ORG}-{TEAM}-{p}-studio") for p in LAUNCHERS})
+                | {("IAM_PATTERN", f"arn:aws:iam:::role/{ORG}-{TEAM}-{p}-studio") for p in LAUNCHERS}
+                | {("IAM", f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}")})
     associations = resources(catalog_templates[CATALOG], "AWS::ServiceCatalog::PortfolioPrincipalAssociation")
     assert {(a["Properties"]["PrincipalType"], a["Properties"]["PrincipalARN"]) for a in associations.values()} == expected
     config = load_config(REPO / "config" / "default.yaml")
@@ -587,6 +591,9 @@ def variant_templates(tmp_path_factory) -> dict[str, dict]:
                         "    catalog:\n      projects: [credit-scoring, fraud]\n      source: {kind: codecommit}\n")
     genai = "    catalog:\n      projects: [support-assistant, document-search]\n"
     assert genai in text
+    # A shared portfolio's products are the governance account's: no config-declared project.
+    declared = text[text.index("      # A SageMaker project CloudFormation"):text.index("          template: genai-app\n")]
+    text = text.replace(declared + "          template: genai-app\n", "")
     text = text.replace(genai, genai + "      share_from_governance: true\n      governance_portfolio_id: port-abcdefghij123\n"
                         "      source:\n        kind: codeconnections\n        connection_arn: arn:aws:codeconnections:"
                         "eu-west-1:111111111111:connection/0c7b1f0e-6f3b-4c6e-9a71-2b8d4f5e6a7c\n"

@@ -28,12 +28,17 @@ ROLE_NAME = naming.project_launch_role_name(ORG, TEAM)
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
 
 
+DECLARED = ("      declared_projects:\n"
+            "        - {name: churn-model, template: classical-ml, parameters: {EndpointInstanceType: ml.c5.xlarge}}\n")
+PROJECTS = f"{ORG}-sandbox-{TEAM}-projects"
+
+
 def project_path_config(tmp: Path) -> Path:
     text = (REPO / "config" / "single-account.yaml").read_text()
     anchor = "    alarms: {emails: [pilot-oncall@example.com]}\n"
     assert anchor in text
     path = tmp / "project-path.yaml"
-    path.write_text(text.replace(anchor, anchor + "    catalog: {project_path: project}\n"))
+    path.write_text(text.replace(anchor, anchor + "    catalog:\n      project_path: project\n" + DECLARED))
     return path
 
 
@@ -179,3 +184,52 @@ def test_launchers_pass_the_project_role_to_cloudformation_only(assembly):
     template = f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/abc.json"
     assert _allowed(launcher, "s3:GetObject", template)
     assert not _allowed(launcher, "s3:GetObject", template.replace(".json", ".zip"))  # code assets stay unreadable
+
+
+def test_declared_project_runs_the_template_url_with_the_project_role(assembly, catalog):
+    """A config-declared project on the project path: AWS::SageMaker::Project with a template
+    provider, the team's project role and the template's S3 URL, read (dynamic reference) from
+    the parameter the catalog stack writes with the same CDK asset URL as the project template's."""
+    from infra.stacks.catalog.projects import project_logical_id
+
+    projects = load_templates(assembly[1])[PROJECTS]
+    project = projects["Resources"][project_logical_id("churn-model")]
+    assert project["Type"] == "AWS::SageMaker::Project"
+    assert project["DeletionPolicy"] == project["UpdateReplacePolicy"] == "Retain"
+    assert "ServiceCatalogProvisioningDetails" not in project["Properties"]
+    [provider] = project["Properties"]["TemplateProviderDetails"]
+    detail = provider["CfnTemplateProviderDetail"]
+    assert _resolve(detail["RoleARN"]) == ROLE_ARN and detail["TemplateName"] == "classical-ml"
+    assert detail["Parameters"] == [{"Key": "SageMakerProjectName", "Value": "churn-model"},
+                                    {"Key": "EndpointInstanceType", "Value": "ml.c5.xlarge"}]
+    name = naming.declared_project_parameter(ORG, TEAM, "classical-ml", "template-url")
+    assert detail["TemplateURL"] == "{{resolve:ssm:" + name + "}}"
+    written = {p["Properties"]["Name"]: p["Properties"]["Value"] for p in resources(catalog, "AWS::SSM::Parameter").values()}
+    published = json.loads(_resolve(written[naming.project_template_parameter(ORG, TEAM, "classical-ml")]))
+    assert _resolve(written[name]) == published["url"]
+    assert {"Key": "fmops:team", "Value": TEAM} in project["Properties"]["Tags"]
+
+
+def test_verifier_refuses_a_declared_project_template_from_elsewhere(assembly):
+    """IF-CFN-UNCHECKED-TEMPLATE: a project's template URL must be a CDK asset of the cloud
+    assembly, or a parameter that a stack of the assembly writes with one."""
+    from infra.assembly import read_stacks
+    from infra.compliance.internet_free.runner import check_template
+    from infra.stacks.catalog.projects import project_logical_id
+
+    stack = next(s for s in read_stacks(assembly[1]) if s.name == PROJECTS)
+    template = json.loads(stack.template_file.read_text())
+
+    def findings(url: str) -> list[str]:
+        detail = template["Resources"][project_logical_id("churn-model")]["Properties"]["TemplateProviderDetails"][0]
+        detail["CfnTemplateProviderDetail"]["TemplateURL"] = url
+        return [f.message for f in check_template(template, str(stack.template_file))
+                if f.rule_id == "IF-CFN-UNCHECKED-TEMPLATE"]
+
+    own = "{{resolve:ssm:" + naming.declared_project_parameter(ORG, TEAM, "classical-ml", "template-url") + "}}"
+    assert findings(own) == []
+    assert findings(f"https://s3.{REGION}.amazonaws.com/cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/{'a' * 64}.json") == []
+    assert findings("https://example.com/template.json")
+    assert findings("{{resolve:ssm:/elsewhere/url}}")
+    # The seed parameter exists but holds no template URL.
+    assert findings("{{resolve:ssm:" + naming.project_template_parameter(ORG, TEAM, "classical-ml") + "}}")

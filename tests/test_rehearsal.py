@@ -26,7 +26,7 @@ MUST_PASS = ("cdk bootstrap", "cdk synth", "cdk deploy", "stacks", "resources cr
              "provision products")
 # Checks the emulator may be unable to show; the rehearsal then says why (see the script's docstring).
 EMULATOR_LIMITS = {"stacks the emulator can deploy", "custom resources", "permission boundaries", "cdk destroy",
-                   "retained on destroy", "products the emulator cannot provision"}
+                   "retained on destroy", "products the emulator cannot provision", "declared projects"}
 
 # Mode organisation: the same checks per account, prefixed "<account>: ", and checks across accounts.
 ORG_ACCOUNTS = ("tooling", "risk-dev")
@@ -142,6 +142,22 @@ def test_provisioned_products_are_named_and_reported(rehearsal) -> None:
     assert "FM fine-tuning (PEFT)" in provisioned and "resources;" in provisioned
     cannot = checks.get("products the emulator cannot provision")
     assert cannot is None or cannot["status"] == "NOT REHEARSED"
+
+
+def test_declared_projects_are_reported_not_rehearsed_while_moto_lacks_them() -> None:
+    """The default config's declared project is named NOT REHEARSED with why and where it is
+    asserted; a moto that implements the type fails the check instead of passing it silently."""
+    from infra.config import load_config
+
+    script = _script()
+    config = load_config(REPO / "config" / "default.yaml")
+    implemented = script.implemented_types()
+    assert script.PROJECT_TYPE not in implemented
+    with pytest.raises(script.NotRehearsed, match=r"genai/support-assistant \(genai-app\): moto implements no "
+                       r"AWS::SageMaker::Project.*test_declared_projects\.py"):
+        script.check_declared_projects(config, implemented)
+    with pytest.raises(AssertionError, match="moto now implements"):
+        script.check_declared_projects(config, implemented | {script.PROJECT_TYPE})
 
 
 def test_a_launch_gives_every_parameter_without_a_default() -> None:

@@ -19,7 +19,7 @@ from tests.conftest import REPO, load_templates, synth
 
 STATEFUL_TYPES = frozenset({
     "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::EFS::FileSystem", "AWS::DynamoDB::Table",
-    "AWS::SageMaker::Domain", "AWS::ECR::Repository",
+    "AWS::SageMaker::Domain", "AWS::ECR::Repository", "AWS::SageMaker::Project",
 })
 STATEFUL_PREFIXES = ("AWS::CodeArtifact::",)
 COMPARED = ("Type", "Properties", "DeletionPolicy", "UpdateReplacePolicy", "Condition")

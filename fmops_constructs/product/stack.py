@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from fmops_constructs.acknowledge import acknowledge, acknowledge_wildcards, nag_statement
+from fmops_constructs.alarm_topic import dead_letter_alarm
 from fmops_constructs.log_group import acknowledge_log_group
 from fmops_constructs.product.props import (PROJECT_ID_PATTERN, PROJECT_ID_TAG, PROJECT_NAME_PATTERN, PROJECT_NAME_TAG,
                                             PlatformValue, ProjectTemplateProps)
@@ -83,6 +84,7 @@ class ProjectProductStack(servicecatalog.ProductStack):
             description="Project id (set by SageMaker, or by `fmops provision`)")
         self._platform: dict[PlatformValue, CfnParameter] = {}
         self._seed: CfnParameter | None = None
+        self._team_topic: sns.ITopic | None = None
         self._choices: list[str] = []
         self.image_repository_arns: list[str] = []
         boundary = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{props.boundary_name}"
@@ -151,6 +153,11 @@ class ProjectProductStack(servicecatalog.ProductStack):
         parameter = CfnParameter(self, construct_id, **kwargs)
         self._choices.append(construct_id)
         return parameter
+
+    @property
+    def choice_names(self) -> tuple[str, ...]:
+        """The parameters the launching user fills in (:meth:`choice`), in their order."""
+        return tuple(self._choices)
 
     def image(self, slot: str, default: AwsImage) -> str:
         """URI of the image of one of the template's steps (``slot``: lower case, e.g. ``processing``).
@@ -291,12 +298,30 @@ class ProjectProductStack(servicecatalog.ProductStack):
         acknowledge_log_group(group, retention_days=self.props.log_retention_days, key_in_template=False)
         return group
 
-    def notification_topic(self, construct_id: str = "Notifications") -> sns.Topic:
-        """The project's SNS topic (project key, TLS only); subscribe the team to it."""
+    def team_topic(self) -> sns.ITopic:
+        """The team's alarm topic in the account (platform value): what the project's alarms and
+        notifications (model approvals and rejections) publish to, and the team's subscribers
+        (e-mail, chat) receive."""
+        if self._team_topic is None:
+            self._team_topic = sns.Topic.from_topic_arn(self, "TeamTopic",
+                                                        self.platform_string(PlatformValue.ALARM_TOPIC_ARN))
+        return self._team_topic
+
+    def dead_letter_topic(self, construct_id: str = "Notifications") -> sns.Topic:
+        """The project's dead-letter topic (project key, TLS only): where failed asynchronous
+        invocations go. It has no subscriber on purpose: its messages are the failed events, with
+        the requests' content (prompts, records), which must not leave AWS by e-mail or chat. An
+        alarm on the messages it receives tells the team (:meth:`team_topic`) of every failure.
+        Without a subscriber SNS keeps no message: what failed is in the function's log group; a
+        team that wants the events themselves subscribes an encrypted queue of its own."""
         topic = sns.Topic(self, construct_id, topic_name=self.resource_name("events"), master_key=self.project_key,
-                          enforce_ssl=True, display_name="FMOps project notifications")
+                          enforce_ssl=True, display_name="FMOps project dead letters")
+        dead_letter_alarm(self, f"{construct_id}Alarm", topic=topic, alarm_name=self.resource_name("dlq"),
+                          description="Failed asynchronous invocations of the project's functions arrived in its "
+                                      "dead-letter topic (payloads: the function's logs)",
+                          alarm_topic_arn=self.team_topic().topic_arn)
         CfnOutput(self, f"{construct_id}TopicArn", value=topic.topic_arn,
-                  description="Subscribe the project's team (e-mail, chat) to this topic")
+                  description="Dead letters of the project's functions (the team's topic hears of each by alarm)")
         return topic
 
     def condition(self, construct_id: str, expression: Any) -> CfnCondition:

@@ -14,6 +14,7 @@ from infra.config import Team
 from infra.plan import AccountPlan, OrgPlan, TeamPlan
 from infra.stacks.catalog import (LABELING_TEMPLATE, CatalogStack, GovernanceCatalogStack, LabelingWorkforceStack,
                                   check_platform_values, offered_templates)
+from infra.stacks.catalog.projects import ProjectsStack
 
 
 class CatalogBuilder:
@@ -83,4 +84,10 @@ class CatalogBuilder:
                 check_platform_values([s for template_id, s in self.hub(team).portfolio.product_stacks.items()
                                        if template_id in offered], stack.platform.available, account.account)
             created[team.name] = stack
+            if stack.declared_projects:
+                projects = self._team_scoped(team.team, ProjectsStack(
+                    parent, **named(team.stack_name("projects")), plan=team, env=self._env(account.account.id),
+                    description=f"FMOps Foundation {facts.name}: SageMaker projects of team {team.name} declared "
+                                f"in the config, in {account.name}"))
+                projects.add_stack_dependency(stack)  # reads the catalog stack's parameters (dynamic references)
         return created

@@ -59,6 +59,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     where.add_argument("--accounts", help="existing workload accounts: dev=NAME[,preprod=NAME,prod=NAME]")
     where.add_argument("--new-accounts", help="new workload accounts: dev=ID[,preprod=ID,prod=ID]")
     team.add_argument("--alarm-email", action="append", metavar="ADDRESS",
-                      help="who receives the team's CloudWatch alarms (repeatable; teams.alarms.emails); needed with "
-                      "feature hosting")
+                      help="who receives the team's CloudWatch alarms and project notifications (repeatable; "
+                      "teams.alarms.emails); needed with feature hosting or service-catalog")
     team.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")

@@ -28,12 +28,13 @@ from infra.config.genai import (ECR_IMAGE, RESERVED_CONTAINER_ENV, ContentFilter
                                 FilterStrength, FmEndpointSettings, GenAi, GpuInstanceType, GuardrailSettings,
                                 PiiEntity, PiiPolicy)
 from infra.config.network import ExistingSubnet, ExistingVpc, Network
-from infra.config.team import CONNECTION_ARN, ProjectSource, Team, TeamAccounts, TeamBudget, TeamCatalog
+from infra.config.team import (CONNECTION_ARN, DeclaredProject, ProjectSource, Team, TeamAccounts, TeamBudget,
+                               TeamCatalog)
 from infra.config.validators import GEOGRAPHY_REGION_PREFIX, MAX_ENDPOINT_NAME, RESERVED_TEAM_NAME
 from infra.config.organisation import (ACCOUNT_ID, DELIVERY_SOURCE_FIELDS, LOG_RETENTION_DAYS, Account, Delivery,
                                        DeliverySource, OrgConfig, Organisation)
 from infra.config.loader import (DEFAULT_CONFIG, EXIT_INVALID_CONFIG, InvalidConfigExit, config_warnings,
-                                 format_validation_error, load_config, load_config_or_exit, load_config_text)
+                                 format_validation_error, issue_at, load_config, load_config_or_exit, load_config_text)
 from infra.config.schema import SCHEMA_PATH, json_schema, schema_text
 
 __all__ = [
@@ -44,6 +45,6 @@ __all__ = [
     "Delivery", "DeliverySource", "DeniedTopic", "ExistingSubnet", "ExistingVpc", "Feature", "FilterStrength",
     "FmEndpointSettings", "FoundationModel", "GenAi", "GpuInstanceType", "GuardrailSettings", "InvalidConfigExit",
     "LocatedError", "Mode", "Network", "OrgConfig", "Organisation", "PiiEntity", "PiiPolicy", "ProjectSource",
-    "SourceKind", "Stage", "Strict", "Team", "TeamAccounts", "TeamBudget", "TeamCatalog", "UnknownModelError",
-    "config_warnings", "format_validation_error", "json_schema", "load_catalog", "load_config", "load_config_or_exit", "load_config_text", "schema_text",
+    "DeclaredProject", "SourceKind", "Stage", "Strict", "Team", "TeamAccounts", "TeamBudget", "TeamCatalog", "UnknownModelError",
+    "config_warnings", "format_validation_error", "issue_at", "json_schema", "load_catalog", "load_config", "load_config_or_exit", "load_config_text", "schema_text",
 ]

@@ -271,6 +271,15 @@ def load_config(path: str | Path | None = None) -> OrgConfig:
     return load_config_text(decode(data, str(source)), str(source))
 
 
+def issue_at(path: str | Path | None, loc: tuple[Any, ...], message: str) -> ConfigIssue:
+    """The ``file:line: field: message`` issue of a field of a valid config that the app finds
+    wrong when it builds (e.g. a declared project's parameters, checked against the synthesized
+    template)."""
+    source = Path(path) if path else DEFAULT_CONFIG
+    doc = parse(decode(source.read_bytes(), str(source)), str(source))
+    return ConfigIssue(str(source), _line_of(doc, loc), _field_path(loc, doc), message)
+
+
 def config_warnings(path: str | Path, config: OrgConfig) -> list[str]:
     """``file:line: field: warning: message`` for settings of a valid config that deploy but leave a
     control without effect."""

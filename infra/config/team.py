@@ -112,6 +112,43 @@ class ProjectSource(Strict):
         return self
 
 
+PROJECT_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
+"""SageMaker's project name rule (CreateProject ProjectName): 1-32 letters, digits and single hyphens."""
+
+
+class DeclaredProject(Strict):
+    """A SageMaker project that CloudFormation creates and owns (``AWS::SageMaker::Project`` in the
+    team's ``-projects`` stack of the stage's account), from one of the team's templates, on the
+    team's project path: its Service Catalog product (catalog) or its S3 template with the team's
+    project role (project). Every property is fixed at creation: to change one, declare the project
+    under another name (platform guide, Projects declared in the config)."""
+
+    name: Annotated[str, Field(pattern=PROJECT_NAME, max_length=32)] = Field(
+        description="SageMaker project name (1-32 letters, digits or single hyphens), unique in the account; "
+        "also the template's SageMakerProjectName")
+    template: str = Field(description="Registry id of a template the team is offered in the stage's account "
+                          "(e.g. genai-app; templates/registry.py)")
+    stage: Stage = Field(default=Stage.DEV, description="The team's account the project lives in (default dev)")
+    project_tag: Annotated[str | None, Field(pattern=SLUG)] = Field(
+        default=None, description="Value of the fmops:project tag, one of catalog.projects; default: the project "
+        "name when it is one of them, else the only allowed value")
+    description: Annotated[str | None, Field(max_length=1024)] = Field(
+        default=None, description="Project description shown in Studio; default: the template's name and version")
+    parameters: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,255}$")],
+                     Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=dict, description="The template's launch choices (e.g. BranchName), as `fmops provision "
+        "--param`; checked against the template's parameters when the app is synthesized")
+
+    @field_validator("parameters")
+    @classmethod
+    def _not_sagemakers(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in ("SageMakerProjectName", "SageMakerProjectId"):
+            if key in value:
+                raise ValueError(f"{key} is set by SageMaker when it creates the project (the name is name); "
+                                 f"remove it from parameters")
+        return value
+
+
 class TeamCatalog(Strict):
     """The team's Service Catalog portfolio of project templates (needs feature service-catalog)."""
 
@@ -129,6 +166,11 @@ class TeamCatalog(Strict):
     share_from_governance: bool = Field(
         default=False, description="Publish the team's products once, in the governance account, and share the "
         "portfolio with the team's workload accounts (mode organisation)")
+    declared_projects: list[DeclaredProject] = Field(
+        default_factory=list, max_length=50,
+        description="SageMaker projects created by CloudFormation from the team's templates (the team's -projects "
+        "stack in each stage's account), owned by CloudFormation: change or remove them here, not with "
+        "`fmops provision` or Studio")
     governance_portfolio_id: Annotated[str | None, Field(pattern=r"^port-[a-z0-9]{13}$")] = Field(
         default=None, description="With share_from_governance: the shared portfolio's id (an output of the governance "
         "catalog stack after its first deployment); the workload accounts then accept the share and give the team's "
@@ -151,8 +193,9 @@ class Team(Strict):
     genai: GenAi | None = Field(default=None, description="Bedrock models, guardrail and FM endpoints of the team")
     budget: TeamBudget | None = Field(default=None, description="Monthly AWS Budget with alerts per account")
     alarms: TeamAlarms | None = Field(
-        default=None, description="Who receives the team's CloudWatch alarms; default: budget.alert_emails. "
-        "Required for a team with feature hosting and no budget (its alarms would reach no one)")
+        default=None, description="Who receives the team's CloudWatch alarms and project notifications (model "
+        "approvals, promoted models, dead letters); default: budget.alert_emails. Required for a team with feature "
+        "hosting or service-catalog and no budget (its alarms would reach no one)")
     catalog: TeamCatalog = Field(default=TeamCatalog(), description="Project templates offered to the team "
                                  "(Service Catalog portfolio); needs feature service-catalog")
     personas: list[str] | None = Field(
@@ -173,8 +216,9 @@ class Team(Strict):
     @property
     def has_alarm_topic(self) -> bool:
         """The team has an alarm topic in each of its accounts: it raises alarms (feature hosting:
-        FM endpoints, the fm-hosting template) or lists alarm subscribers."""
-        return Feature.HOSTING in self.features or self.alarms is not None
+        FM endpoints, the fm-hosting template), its projects and promotions notify (feature
+        service-catalog: model approvals, arrivals, dead letters) or it lists alarm subscribers."""
+        return bool({Feature.HOSTING, Feature.SERVICE_CATALOG} & set(self.features)) or self.alarms is not None
 
     @property
     def alarms_chosen_in(self) -> str:

@@ -65,16 +65,62 @@ def _catalogs(config: OrgConfig) -> None:
             raise LocatedError(here + ("source", "connection_arn"), f"team {team.name}: the connection is in "
                                f"{connection.split(':')[3]}; CodePipeline uses connections of its own Region "
                                f"({config.organisation.region})")
+    _declared_projects(config)
+
+
+def _declared_projects(config: OrgConfig) -> None:
+    """Each declared project: a template the team is offered in the stage's account, a stage the
+    team has, a valid fmops:project tag, a portfolio of the account's own (not shared from the
+    governance account: its product ids are not the account's), and a name no other project of
+    the account (any team) has."""
+    from infra.plan.package_mirror import offered_templates
+
+    single = config.organisation.mode is Mode.SINGLE_ACCOUNT
+    names: dict[tuple[str, str], str] = {}
+    for index, team in enumerate(config.teams):
+        catalog = team.catalog
+        stages = team.accounts.by_stage()
+        allowed_tags = list(catalog.projects) or [team.name]
+        for position, project in enumerate(catalog.declared_projects):
+            here = ("teams", index, "catalog", "declared_projects", position)
+            if catalog.share_from_governance:
+                raise LocatedError(here, f"team {team.name}: declared projects need the portfolio in the workload "
+                                   "account (its product ids); remove share_from_governance or the declared project")
+            if project.stage not in stages:
+                raise LocatedError(here + ("stage",), f"team {team.name} has no {project.stage} account; stages: "
+                                   f"{', '.join(str(s) for s in stages)}")
+            offered = [e.id for e in offered_templates(team, None if single else project.stage)]
+            if project.template not in offered:
+                raise LocatedError(here + ("template",), f"template {project.template!r} is not offered to team "
+                                   f"{team.name} in its {project.stage} account; offered: {', '.join(offered) or 'none'}")
+            if project.project_tag is not None and project.project_tag not in allowed_tags:
+                raise LocatedError(here + ("project_tag",), f"project_tag {project.project_tag!r} is not an allowed "
+                                   f"fmops:project value of team {team.name}: {', '.join(allowed_tags)} "
+                                   "(catalog.projects)")
+            if project.project_tag is None and project.name not in allowed_tags and len(allowed_tags) > 1:
+                raise LocatedError(here + ("project_tag",), f"project {project.name}: give project_tag, one of "
+                                   f"{', '.join(allowed_tags)} (catalog.projects)")
+            account = stages[project.stage]
+            key = (account, project.name.lower())
+            if key in names:
+                raise LocatedError(here + ("name",), f"duplicate project name {project.name!r} in account {account} "
+                                   f"(also declared by {names[key]}); SageMaker project names are unique per account")
+            names[key] = f"team {team.name}"
 
 
 def _alarms(config: OrgConfig) -> None:
     """A team that raises CloudWatch alarms (FM endpoints, the fm-hosting template: feature
-    hosting) must have someone to receive them."""
+    hosting) or whose projects notify (feature service-catalog) must have someone to receive them."""
     for index, team in enumerate(config.teams):
         if Feature.HOSTING in team.features and team.alarms is None and team.budget is None:
             raise LocatedError(("teams", index, "features"), f"team {team.name}: feature hosting raises CloudWatch "
                                "alarms (endpoint latency, errors, capacity) that would reach no one: add alarms with "
                                "emails (or slack, teams channels), or a budget whose alert_emails receive them")
+        if Feature.SERVICE_CATALOG in team.features and team.alarms is None and team.budget is None:
+            raise LocatedError(("teams", index, "features"), f"team {team.name}: feature service-catalog sends "
+                               "project notifications (model approvals, promoted models, dead letters) that would "
+                               "reach no one: add alarms with emails (or slack, teams channels), or a budget whose "
+                               "alert_emails receive them")
 
 
 def _delivery(config: OrgConfig) -> None:

@@ -207,6 +207,13 @@ def project_template_parameter(organisation: str, team: str, template_id: str | 
     return path if template_id is None else f"{path}/{template_id}"
 
 
+def declared_project_parameter(organisation: str, team: str, template_id: str, key: str) -> str:
+    """SSM parameter the team's catalog stack writes for its config-declared projects of a template
+    (``key``: ``template-url`` on the project path; ``product-id``, ``artifact-id`` on the catalog
+    path), read by the team's projects stack as a dynamic reference."""
+    return f"{catalog_parameter_prefix(organisation, team)}/declared/{template_id}/{key}"
+
+
 def seed_key_parameter(template_id: str) -> str:
     """Key (below the catalog prefix) of the parameter naming a template's seed bundle object."""
     return f"seed/{template_id}"

@@ -75,7 +75,7 @@ class TeamStack(Stack):
         """The topic every alarm of the team in this account publishes to, and its subscribers."""
         org, team = plan.org, plan.team
         chat = team.alarms
-        return AlarmTopic(
+        topic = AlarmTopic(
             self, "Alarms", topic_name=naming.alarm_topic_name(org.name, team.name),
             key_alias=f"alias/{org.name}/{team.name}/alarms",
             description=f"{org.name}: alarm notifications of team {team.name} in {plan.account.name}",
@@ -83,6 +83,10 @@ class TeamStack(Stack):
             slack=[SlackTarget(c.workspace_id, c.channel_id) for c in chat.slack] if chat else [],
             teams=[TeamsTarget(c.tenant_id, c.team_id, c.channel_id) for c in chat.teams] if chat else [],
             chosen_in=team.alarms_chosen_in)
+        # Model approvals of the team's projects (rules <team>-<project>-decided, named by the
+        # templates) and models arriving from the previous stage (the import function's rule).
+        topic.allow_event_rules([f"{team.name}-*", naming.import_role_name(org.name, team.name)])
+        return topic
 
     def _personas(self, plan: TeamPlan) -> None:
         """The boundary, then one role per team persona, each policy generated from the matrix."""

@@ -33,8 +33,7 @@ class ClassicalMlProduct(ProjectProductStack):
         super().__init__(scope, construct_id, props=props, description=description)
         processing, xgboost = self.image("processing", IMAGES["processing"]), self.image("xgboost", IMAGES["xgboost"])
         code = ProjectCode(self, "Code", stack=self)
-        topic = self.notification_topic()
-        registry = ProjectModelRegistry(self, "Registry", stack=self, topic=topic,
+        registry = ProjectModelRegistry(self, "Registry", stack=self, topic=self.team_topic(),
                                         description="Classical models of the project")
         bucket = f"s3://{self.team_bucket_template}"
 

@@ -30,8 +30,7 @@ class FmFineTuningProduct(ProjectProductStack):
         processing, training = self.image("processing", IMAGES["processing"]), self.image("training", IMAGES["training"])
         serving = self.image("serving", IMAGES["serving"])
         code = ProjectCode(self, "Code", stack=self)
-        topic = self.notification_topic()
-        registry = ProjectModelRegistry(self, "Registry", stack=self, topic=topic,
+        registry = ProjectModelRegistry(self, "Registry", stack=self, topic=self.team_topic(),
                                         description="Fine-tuned models of the project")
         bucket = f"s3://{self.team_bucket_template}"
 

@@ -85,7 +85,7 @@ class GenAiAppProduct(ProjectProductStack):
         store = self.project_prefix + "app/"
         why = (f"the project's application role: its prompts, the team bucket's {store} prefix and the "
                "project key")
-        topic = self.notification_topic()
+        topic = self.dead_letter_topic()
         backend = ProjectFunction(
             self, "Backend", stack=self, handler="handler.handler", name_suffix="api", dead_letters=topic,
             description="GenAI application back-end: catalog prompts through the team guardrail, ratings",

@@ -38,6 +38,7 @@ class ProjectTemplates(Construct):
         org, team = plan.org, plan.team
         self.product_stacks: dict[str, ProjectProductStack] = {}
         self.parameters: dict[str, ssm.StringParameter] = {}
+        self.urls: dict[str, str] = {}
         for entry in entries:
             stack = entry.product_stack(self, pascal(entry.id), props=template_props(plan, entry),
                                         description=f"{entry.name} ({entry.id} {entry.version}): {entry.description}")
@@ -48,3 +49,4 @@ class ProjectTemplates(Construct):
                 string_value=value, description=f"SageMaker project template {entry.id} {entry.version} of team "
                                                 f"{team.name}: {json.dumps(entry.name)}")
             self.product_stacks[entry.id] = stack
+            self.urls[entry.id] = url

@@ -34,6 +34,7 @@ from infra.stacks.catalog.offer import offered_templates
 from infra.stacks.catalog.portfolio import TeamPortfolio, product_resource_types
 from infra.stacks.catalog.project_platform import ProjectPlatform
 from infra.stacks.catalog.project_templates import ProjectTemplates
+from infra.stacks.catalog.projects import DeclaredProjectSources, check_declared_parameters, declared_here
 
 # Service Catalog accepts at most 10 IAM_PATTERN principals per portfolio.
 MAX_PATTERN_PRINCIPALS = 10
@@ -93,8 +94,25 @@ class CatalogStack(Stack):
                 accepted = servicecatalog.CfnAcceptedPortfolioShare(
                     self, "AcceptedShare", portfolio_id=team.catalog.governance_portfolio_id)
                 self._give_access(plan, team.catalog.governance_portfolio_id, after=accepted)
+        self.declared_projects = declared_here(plan)
+        if self.declared_projects:
+            self._declared_project_sources(plan)
         self._end_user_policy(plan)
         self.promotion = self._promotion(plan, network, data_key_arn, boundary)
+
+    def _declared_project_sources(self, plan: TeamPlan) -> None:
+        """What the team's projects stack reads for its declared projects here (their parameters
+        checked against the templates first)."""
+        template_ids = sorted({project.template for _, project in self.declared_projects})
+        if self.project_templates is not None:
+            check_declared_parameters(plan, self.project_templates.product_stacks)
+            DeclaredProjectSources(self, "DeclaredProjects", plan=plan, template_ids=template_ids,
+                                   template_urls=self.project_templates.urls)
+        else:
+            assert self.portfolio is not None  # config: no declared project with share_from_governance
+            check_declared_parameters(plan, self.portfolio.product_stacks)
+            DeclaredProjectSources(self, "DeclaredProjects", plan=plan, template_ids=template_ids,
+                                   products=self.portfolio.products, portfolio=self.portfolio.portfolio)
 
     def _give_access(self, plan: TeamPlan, portfolio_id: str,
                      after: servicecatalog.CfnAcceptedPortfolioShare | None = None) -> None:
@@ -146,9 +164,11 @@ class CatalogStack(Stack):
             image_repositories=[f"{images.host}/{images.namespace}/",
                                 *sorted({image.repository_prefix(org.region) for entry in offered_templates(team, None)
                                          for image in entry.images.values()})],
-            log_retention_days=org.organisation.log_retention_days)
+            log_retention_days=org.organisation.log_retention_days,
+            notify_topic_arn=self.format_arn(service="sns", resource=naming.alarm_topic_name(org.name, team.name)))
         CfnOutput(self, "PromotionTopicArn", value=promotion.topic.topic_arn,
-                  description="Subscribe to hear of models arriving from the previous stage and of failed promotions")
+                  description="Dead letters of the promotion functions (the team's alarm topic hears of each, and "
+                              "of every model arriving from the previous stage)")
         if promotion.bucket is not None and previous is not None:
             CfnOutput(self, "PromotedModelsBucketName", value=promotion.bucket.bucket_name,
                       description=f"Models approved in {previous.name}, registered here pending approval")
