@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 def synth(config: OrgConfig, outdir: Path, *, checks: bool = True, control_tower: bool = False) -> Path:
     """Synthesize ``config`` into ``outdir`` with the compliance checks; return outdir.
 
-    The Control Tower rules (cfn-guard, the slowest gate: about 50 s of CPU on the default
+    The Control Tower rules (cfn-guard, the slowest gate: about 13 s of CPU on the default
     organisation) run on the two shared assemblies of the embedded configs, which the gate's own
     tests read (tests/test_compliance.py); the other synths of the suite check sizes, logical IDs
     or templates and leave them out (``control_tower=True`` to run them). ``cdk synth`` always
