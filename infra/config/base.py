@@ -62,6 +62,7 @@ class Feature(StrEnum):
     BEDROCK_AGENTS = "bedrock-agents"
     SERVICE_CATALOG = "service-catalog"
     PRIVATE_API = "private-api"
+    DATA_LAKE = "data-lake"
 
 
 class Stage(StrEnum):

@@ -52,7 +52,11 @@ NOT_FOR_LAUNCH = frozenset({"DenyBedrockWithoutGuardrail", "OwnStudioProfileOnly
                             "OnlyApproversApprove"})
 # ... and of actions the platform personas never call: they invoke no model (no invoke-fm cell).
 NOT_FOR_PLATFORM = frozenset({"DenyBedrockWithoutGuardrail"})
-Profile = Literal["team", "launch", "platform"]
+Profile = Literal["team", "launch", "platform", "lake"]
+# The data lake's services are in the ceiling of one profile only: ``lake``, the team boundary of
+# a team with feature data-lake (the team ceiling plus these). Every other boundary admits none of
+# them, which also keeps the boundaries of other teams inside IAM's 6,144 characters.
+DATA_LAKE_SERVICES = frozenset({"glue", "athena", "lakeformation"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,10 @@ class ServiceActions:
 
     def permitted(self, profile: Profile) -> frozenset[str]:
         """The actions in the ceiling of ``profile``'s boundary."""
+        if self.service in DATA_LAKE_SERVICES and profile != "lake":
+            return frozenset()
+        if profile == "lake":
+            profile = "team"
         launch_only = self.conditional.get(LAUNCH_ONLY, frozenset())
         guarded = {a for guard, actions in self.conditional.items() if guard != LAUNCH_ONLY for a in actions}
         if profile == "launch":

@@ -10,6 +10,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from fmops_constructs.aspects import exempt_from_internet_free
 from fmops_constructs.alarm_topic import AlarmTopic, SlackTarget, TeamsTarget
 from fmops_constructs.bedrock import invocation_allow_list
 from fmops_constructs.budget import TeamBudgetAlarm
@@ -28,7 +29,7 @@ class TeamStack(Stack):
                  **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         org, account, team = plan.org, plan.account, plan.team
-        self.data_key = EncryptionKey(self, "DataKey", alias=f"alias/{org.name}/{team.name}/data",
+        self.data_key = EncryptionKey(self, "DataKey", alias=naming.team_data_key_alias(org.name, team.name),
                                       services=("sagemaker",),  # jobs and Studio; S3: the team bucket only
                                       description=f"{org.name}: data of team {team.name} in {account.name}")
         access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(account))
@@ -39,7 +40,18 @@ class TeamStack(Stack):
             vpc_endpoint_ids=[network.s3_endpoint_id],
             log_prefix=f"{team.name}/data",
             bucket_name=plan.bucket_name,
+            # Lake Formation hands engines (Athena, also of a consuming account) credentials of the
+            # lake's registration role; they read from the service, not through this VPC.
+            admit_outside_vpc=[naming.role_arn("aws", account.id, naming.lake_registration_role_name(
+                org.name, team.name))] if plan.has_data_lake else (),
         )
+        if plan.has_data_lake:
+            exempt_from_internet_free(
+                self.data.node.default_child, ["IF-S3-VPCE-ONLY"],  # type: ignore[arg-type]
+                "Lake Formation vends credentials of the team's lake registration role to Athena and Glue, which "
+                "read the registered lake/ prefix from the AWS service, not through the VPC; besides requests "
+                "through the VPC's S3 endpoint the bucket admits that one role, assumable only by "
+                "lakeformation.amazonaws.com of this account and allowed only lake/ of this bucket.")
         self._personas(plan)
         if team.budget is not None:
             TeamBudgetAlarm(self, "Budget", team=team.name, tag_key=naming.TAG_TEAM,
@@ -70,7 +82,7 @@ class TeamStack(Stack):
         self.boundary = PermissionBoundary(
             self, "Boundary", name=name,
             document=personas.boundary_document(boundary_arn, list(scope.model_arns), approvers,
-                                                org=plan.org.name, team=team.name),
+                                                org=plan.org.name, team=team.name, data_lake=plan.has_data_lake),
         )
         # The launch role's own: it may create roles only with the team boundary (above).
         launch_name = naming.launch_boundary_name(plan.org.name, team.name)
