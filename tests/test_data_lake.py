@@ -183,22 +183,36 @@ def test_data_lake_boundary_fits_with_the_most_models_config_allows():
         model = f"anthropic.claude-model-{index}-20250101-v1:0"
         arns += [f"arn:aws:bedrock:eu-west-1:333333333331:inference-profile/eu.{model}",
                  f"arn:aws:bedrock:eu-*::foundation-model/{model}"]
-    boundary = "arn:aws:iam::333333333331:policy/fmops-a-long-team-name-boundary"
-    approvers = personas.approver_role_arns("fmops", "a-long-team-name", "333333333331")
-    lake = personas.boundary_document(boundary, arns, approvers, org="fmops", team="a-long-team-name", data_lake=True)
+    team = "a-team-name-20-chars"  # the longest team name (SLUG)
+    boundary = f"arn:aws:iam::333333333331:policy/fmops-{team}-boundary"
+    approvers = personas.approver_role_arns("fmops", team, "333333333331")
+    lake = personas.boundary_document(boundary, arns, approvers, org="fmops", team=team, data_lake=True)
     assert _size(lake) <= 6144
     by_sid = {s["Sid"]: s for s in lake["Statement"]}
     assert by_sid["OnlyTheDataOwnerGrants"]["Action"] == ["lakeformation:*Permissions"]
     assert by_sid["OnlyTheDataOwnerGrants"]["Condition"] == {
-        "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/fmops-a-long-team-name-data-owner"}}
+        "ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/fmops-{team}-data-owner"}}
     assert by_sid["DenyGlueJobsOutsideVpc"]["Condition"] == {"Null": {"glue:VpcIds": "true"}}
-    plain = personas.boundary_document(boundary, arns, approvers, org="fmops", team="a-long-team-name")
+    plain = personas.boundary_document(boundary, arns, approvers, org="fmops", team=team)
     assert not [a for a in plain["Statement"][0]["Action"] if a.split(":")[0] in ("glue", "athena", "lakeformation")]
 
 
 def test_too_many_models_for_a_data_lake_team_is_refused():
+    extra = """  - id: amazon-nova-micro
+    provider: Amazon
+    name: Nova Micro
+    source: proprietary
+    commercial_use: true
+    availability: [bedrock]
+    context_window_tokens: 128000
+    trained_on: []
+    fine_tunable: true
+    bedrock_model_id: amazon.nova-micro-v1:0
+"""
     text = DEFAULT_TEXT.replace("bedrock_models: [amazon-nova-pro, amazon-nova-lite]",
                                 "bedrock_models: [amazon-nova-pro, amazon-nova-lite, anthropic-claude-3-haiku, "
-                                "amazon-nova-pro-x, amazon-nova-lite-x]", 1)
+                                "amazon-nova-micro]", 1) + extra
     message = _error(text)
     assert len(message.splitlines()) == 1
+    assert "genai.bedrock_models" in message and f"at most {MAX_DATA_LAKE_MODEL_ARNS} Bedrock model ARNs" in message
+    assert "this one 8" in message

@@ -71,7 +71,7 @@ def _catalogs(config: OrgConfig) -> None:
 
 # The team boundary of a data-lake team (Glue, Athena, Lake Formation and their guards) has room
 # for this many Bedrock model ARNs (tests/test_data_lake.py measures it with long names).
-MAX_DATA_LAKE_MODEL_ARNS = 8
+MAX_DATA_LAKE_MODEL_ARNS = 6
 
 
 def _data_lakes(config: OrgConfig) -> None:

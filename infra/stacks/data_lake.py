@@ -123,8 +123,11 @@ class DataLakeStack(Stack):
             {"Sid": "ConnectionInterfaces", "Effect": "Allow",
              "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
                         "ec2:DescribeVpcEndpoints", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-                        "ec2:DescribeSecurityGroups", "ec2:DescribeRouteTables", "ec2:CreateTags"],
+                        "ec2:DescribeSecurityGroups", "ec2:DescribeRouteTables"],
              "Resource": "*"},
+            {"Sid": "TagGlueInterfaces", "Effect": "Allow", "Action": "ec2:CreateTags",
+             "Resource": f"arn:aws:ec2:{region}:{account}:network-interface/*",
+             "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}}},
         ]}
         role = iam.CfnRole(
             self, "EtlRole", role_name=naming.etl_role_name(org.name, team.name),
