@@ -121,9 +121,12 @@ class DataLakeStack(Stack):
              "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
              "Resource": f"arn:aws:logs:{region}:{account}:log-group:{ETL_LOG_GROUPS}*"},
             {"Sid": "ConnectionInterfaces", "Effect": "Allow",
-             "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcEndpoints", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
-                        "ec2:DescribeSecurityGroups", "ec2:DescribeRouteTables"],
+             "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+             "Resource": [f"arn:aws:ec2:{region}:{account}:{kind}/*"
+                          for kind in ("network-interface", "subnet", "security-group")]},
+            {"Sid": "DescribeNetwork", "Effect": "Allow",
+             "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcEndpoints", "ec2:DescribeSubnets",
+                        "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups", "ec2:DescribeRouteTables"],
              "Resource": "*"},
             {"Sid": "TagGlueInterfaces", "Effect": "Allow", "Action": "ec2:CreateTags",
              "Resource": f"arn:aws:ec2:{region}:{account}:network-interface/*",
@@ -142,9 +145,9 @@ class DataLakeStack(Stack):
             "objects below lake/ and etl/ of the team bucket; the team's databases and their tables "
             "(<team>_*, the Glue names of the team); Glue's log groups /aws-glue/* of this account; "
             "Resource '*' only for lakeformation:GetDataAccess (Lake Formation has no resource types: it "
-            "authorizes the credentials it vends per table itself) and the EC2 network-interface and "
-            "Describe calls Glue makes to put workers in the connection's subnet (AWS documents them with "
-            "Resource '*').")
+            "authorizes the credentials it vends per table itself) and the EC2 Describe calls Glue makes to "
+            "find the connection's subnet (they have no resource types); network interfaces only in this "
+            "account and Region.")
         return role
 
     def _grants(self, plan: TeamPlan) -> None:
