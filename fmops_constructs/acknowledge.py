@@ -101,6 +101,13 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
         "serves (for flow logs: one log group). An inline policy lives and dies with its role "
         "and cannot be attached to any other principal, which is stricter than a managed policy.",
     ),
+    "data-lake-role-inline-policy": Accepted(
+        ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"),
+        "A service role of the data lake (the Lake Formation registration role, the Glue ETL role) "
+        "whose one policy is written for it alone, scoped to the team's lake and etl prefixes, its "
+        "databases and its keys; inline, it lives and dies with its role and cannot be attached to "
+        "any other principal, which is stricter than a managed policy.",
+    ),
     "access-logs-granted-by-log-bucket": Accepted(
         ("@aws-cdk/aws-s3:accessLogsPolicyNotAdded",),
         "CDK cannot edit the policy of a log bucket imported from another stack; the account's "

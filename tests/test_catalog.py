@@ -664,8 +664,8 @@ def test_catalog_config_errors_are_located(tmp_path, edit, message):
 
 def test_catalog_settings_need_the_service_catalog_feature(tmp_path):
     text = (REPO / "config" / "single-account.yaml").read_text().replace(
-        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow]",
-        "features: [studio, pipelines, hosting, bedrock, mlflow]\n    catalog: {projects: [demo]}")
+        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow, data-lake]",
+        "features: [studio, pipelines, hosting, bedrock, mlflow, data-lake]\n    catalog: {projects: [demo]}")
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match="catalog settings need feature service-catalog"):
@@ -674,8 +674,8 @@ def test_catalog_settings_need_the_service_catalog_feature(tmp_path):
 
 def test_sharing_from_governance_needs_an_organisation(tmp_path):
     text = (REPO / "config" / "single-account.yaml").read_text().replace(
-        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow]",
-        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow]\n    catalog: {share_from_governance: true}")
+        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow, data-lake]",
+        "features: [studio, pipelines, hosting, bedrock, service-catalog, mlflow, data-lake]\n    catalog: {share_from_governance: true}")
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match="share_from_governance needs mode organisation"):

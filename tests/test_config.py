@@ -69,7 +69,7 @@ def test_single_account_config_is_valid():
         ("availability_zones: [eu-west-1a, eu-west-1b, eu-west-1c]",
          "availability_zones: [eu-west-1a, eu-west-1b, us-east-1a]", ["availability_zones[2]", "not in region eu-west-1"]),
         ("region: eu-west-1", "region: eu-middle-9", ["organisation.region", "unknown region 'eu-middle-9'", "eu-west-1"]),
-        ("features: [studio, pipelines, hosting, service-catalog, mlflow]", "features: [studio, pipeline]",
+        ("features: [studio, pipelines, hosting, service-catalog, mlflow, data-lake]", "features: [studio, pipeline]",
          ["teams[0](name=risk).features[1]", "'pipeline' is not allowed", "use one of: studio, pipelines,"]),
         ("    cost_centre: CC-1001\n", "", ["teams[0](name=risk).cost_centre", "required field is missing"]),
         ("    role: governance\n", "    role: governance\n    colour: blue\n",

@@ -157,6 +157,8 @@ BREAKING = {
     "IF-LAMBDA-PERMISSION-PUB": one("AWS::Lambda::Permission", Action="lambda:InvokeFunction", Principal="*"),
     "IF-LAMBDA-VPC": one("AWS::Lambda::Function", Role="arn", Code={"ZipFile": "x"}),
     "IF-CODEBUILD-VPC": one("AWS::CodeBuild::Project", Source={"Type": "CODEPIPELINE", "BuildSpec": INLINE_BUILDSPEC}),
+    "IF-GLUE-CONNECTION-VPC": one("AWS::Glue::Connection", CatalogId="1", ConnectionInput={
+        "ConnectionType": "JDBC", "ConnectionProperties": {"JDBC_CONNECTION_URL": "jdbc:mysql://db.example.com/x"}}),
     "IF-GLUE-JOB-VPC": one("AWS::Glue::Job", Role="arn", Command={"Name": "glueetl"}),
     "IF-SM-DOMAIN-VPC-ONLY": one("AWS::SageMaker::Domain", DomainName="d", AuthMode="IAM"),
     "IF-SM-NOTEBOOK-INTERNET": one("AWS::SageMaker::NotebookInstance", RootAccess="Disabled", SubnetId="subnet-1"),
@@ -531,6 +533,9 @@ NEAR_MISS = {
     "IF-LAMBDA-VPC": one("AWS::Lambda::Function", Role="arn", Code={"ZipFile": "x"}, VpcConfig=LAMBDA_VPC),
     "IF-CODEBUILD-VPC": one("AWS::CodeBuild::Project", VpcConfig=CODEBUILD_VPC,
                             Source={"Type": "CODEPIPELINE", "BuildSpec": INLINE_BUILDSPEC}),
+    "IF-GLUE-CONNECTION-VPC": one("AWS::Glue::Connection", CatalogId="1", ConnectionInput={
+        "ConnectionType": "NETWORK", "PhysicalConnectionRequirements": {
+            "SubnetId": "subnet-1", "SecurityGroupIdList": ["sg-1"], "AvailabilityZone": "eu-west-1a"}}),
     "IF-GLUE-JOB-VPC": one("AWS::Glue::Job", Role="arn", Command={"Name": "glueetl"},
                            Connections={"Connections": ["vpc-connection"]}),
     "IF-SM-DOMAIN-VPC-ONLY": clean_part("Domain"),
@@ -555,7 +560,8 @@ NEAR_MISS = {
         "AWS::KinesisFirehose::DeliveryStream",
         ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::logs-111122223333", "RoleARN": "r"},
     ),
-    "IF-APPFLOW-SAAS": one("AWS::Glue::Connection", CatalogId="1", ConnectionInput={"ConnectionType": "NETWORK"}),
+    "IF-APPFLOW-SAAS": one("AWS::Glue::Connection", CatalogId="1", ConnectionInput={
+        "ConnectionType": "NETWORK", "PhysicalConnectionRequirements": {"SubnetId": "subnet-1", "SecurityGroupIdList": ["sg-1"]}}),
     "IF-CODE-SOURCE-EXTERNAL": one("AWS::CodeBuild::Project", VpcConfig=CODEBUILD_VPC,
                                    Source={"Type": "CODECOMMIT", "Location": "https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/r",
                                            "BuildSpec": INLINE_BUILDSPEC}),

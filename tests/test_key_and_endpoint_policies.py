@@ -126,7 +126,7 @@ def test_a_key_is_refused_to_direct_calls_other_services_and_other_accounts(keys
         for action in CRYPTO:
             direct = _key_request(action, logical_id, account)
             assert not evaluate(FULL_ACCESS, direct, _role(account), kms_key_policy=policy), (where, action)
-            unlisted = _key_request(action, logical_id, account, **{"kms:ViaService": f"glue.{REGION}.amazonaws.com",
+            unlisted = _key_request(action, logical_id, account, **{"kms:ViaService": f"redshift.{REGION}.amazonaws.com",
                                                                     "kms:GrantIsForAWSResource": True})
             assert not evaluate(FULL_ACCESS, unlisted, _role(account), kms_key_policy=policy), (where, action)
             for via in _services(props):

@@ -25,6 +25,8 @@ def test_stacks_of_the_default_organisation(default_templates):
         + [f"fmops-{t}-{s}-studio" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
         + [f"fmops-{t}-{s}-{t}-catalog" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
         + [f"fmops-{t}-dev-labeling" for t in ("risk", "genai")]
+        + [f"fmops-{t}-{s}-lake-formation" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
+        + [f"fmops-{t}-{s}-{t}-data-lake" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
         + ["fmops-tooling-packages", "fmops-tooling-delivery", "fmops-risk-pipeline", "fmops-genai-pipeline"]
     )
 
@@ -168,7 +170,8 @@ def test_log_key_admits_cloudwatch_logs_only_for_the_organisation_log_groups(def
 
 def test_single_account_mode_has_one_vpc_and_the_team_in_it(single_templates):
     assert sorted(single_templates) == ["fmops-sandbox-bedrock-logging", "fmops-sandbox-labeling",
-                                        "fmops-sandbox-packages", "fmops-sandbox-pilot", "fmops-sandbox-pilot-catalog",
+                                        "fmops-sandbox-lake-formation", "fmops-sandbox-packages", "fmops-sandbox-pilot",
+                                        "fmops-sandbox-pilot-catalog", "fmops-sandbox-pilot-data-lake",
                                         "fmops-sandbox-pilot-genai", "fmops-sandbox-platform", "fmops-sandbox-studio"]
     assert len(resources(single_templates["fmops-sandbox-platform"], "AWS::EC2::VPC")) == 1
 
@@ -216,7 +219,7 @@ def test_bring_your_own_vpc(tmp_path, endpoints):
         assert subnet_ids == {("subnet-0123456789abcdef0", "subnet-0123456789abcdef1")}
         assert all(e["Properties"]["VpcId"] == "vpc-0123456789abcdef0" for e in vpces.values())
         assert len(vpces) == len(interface_endpoints(frozenset(Feature(f) for f in
-                                 ("studio", "pipelines", "hosting", "bedrock", "service-catalog", "mlflow")))) + 1
+                                 ("studio", "pipelines", "hosting", "bedrock", "service-catalog", "mlflow", "data-lake")))) + 1
 
 
 def test_team_budget_alerts_on_the_team_cost_tag(default_templates):

@@ -311,7 +311,8 @@ def test_the_probe_is_refused_every_action_outside_its_ceiling(boundaries, profi
     """Dataset-driven: every classified action outside the profile's ceiling (denied, the launch
     role's for the others, the platform's for the teams), on any resource, in single-account mode
     (no SCP to help)."""
-    refused = _refused_by_classification(profile)
+    # The default organisation's team boundaries are those of data-lake teams (profile lake).
+    refused = _refused_by_classification("lake" if profile == "team" else profile)
     assert len(refused) > 1000
     admitted = [a for a in refused if _probe(boundaries, profile, a, "*", {}, scps=False)]
     assert not admitted, admitted
@@ -367,7 +368,10 @@ def test_every_role_under_a_boundary_keeps_every_grant(default_templates):
     boundary the role carries; every role of every stack of the default organisation (product
     roles: tests/test_catalog.py::test_product_roles_fit_under_the_team_boundary)."""
     universe = {f"{s}:{a}".lower() for s, e in classification.load_classification().items() for a in e.actions}
-    permitted = {p: {a.lower() for a in classification.permitted_actions(p)} for p in ("team", "launch", "platform")}
+    permitted = {p: {a.lower() for a in classification.permitted_actions(p)}
+                 for p in ("team", "launch", "platform", "lake")}
+    lake_boundaries = {naming.boundary_name("fmops", t.name) for t in load_config(DEFAULT_CONFIG).teams
+                       if t.has_data_lake}
     void, checked = [], 0
     for stack, template in default_templates.items():
         for role_id, role in template["Resources"].items():
@@ -375,7 +379,8 @@ def test_every_role_under_a_boundary_keeps_every_grant(default_templates):
                 continue
             boundary = _boundary_name(template, role)
             profile = "launch" if boundary.endswith("-launch-boundary") else \
-                "platform" if boundary.endswith("-platform-boundary") else "team"
+                "platform" if boundary.endswith("-platform-boundary") else \
+                "lake" if boundary in lake_boundaries else "team"
             for statement in _grants(template, role_id, role):
                 actions = statement.get("Action", [])
                 for action in actions if isinstance(actions, list) else [actions]:

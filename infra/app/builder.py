@@ -35,6 +35,7 @@ from infra.plan import AccountPlan, OrgPlan, build_plan
 from infra.plan.delivery import PIPELINE_GROUP_CONTEXT, PipelineGroup, PipelineGroupError
 from infra.stacks.bedrock_logging import BedrockLoggingStack
 from infra.stacks.catalog import CatalogStack
+from infra.stacks.data_lake import DataLakeStack, LakeFormationStack
 from infra.stacks.fm_endpoints import FmEndpointsStack
 from infra.stacks.genai import GenAiStack
 from infra.stacks.package_mirror import PackageMirrorStack
@@ -177,10 +178,21 @@ class OrganisationBuilder:
     def teams(self, plan: AccountPlan, scope: App | Stage, made: _AccountStacks) -> None:
         """Per team of the account: its team stack, GenAI stack and FM endpoints stack."""
         env, network = self._env(plan.account.id), made.platform.network
+        lake_formation = LakeFormationStack(
+            scope, **self._named(plan.stack_name("lake-formation")), plan=plan, env=env,
+            description=self._description(f"Lake Formation settings and LF-tags of {plan.name}")) \
+            if plan.lake_tags else None
         for team in plan.teams:
             made.teams[team.name] = self.team_scoped(team.team, TeamStack(
                 scope, **self._named(team.stack_name()), plan=team, network=network, env=env,
                 description=self._description(f"team {team.name} in account {plan.name}")))
+            if team.has_data_lake and lake_formation is not None:
+                lake = self.team_scoped(team.team, DataLakeStack(
+                    scope, **self._named(team.stack_name("data-lake")), plan=team, network=network,
+                    data_key=made.teams[team.name].data_key, env=env,
+                    description=self._description(f"data lake of team {team.name} in {plan.name}")))
+                lake.add_stack_dependency(lake_formation)  # the LF-tags and the deploying administrator
+                lake.add_stack_dependency(made.teams[team.name])  # the persona roles it grants, the boundary
             if not team.has_genai_stack:
                 continue
             genai = self.team_scoped(team.team, GenAiStack(

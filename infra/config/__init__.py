@@ -27,6 +27,7 @@ from infra.config.fm_catalog import Availability, Catalog, CatalogError, Foundat
 from infra.config.genai import (ECR_IMAGE, RESERVED_CONTAINER_ENV, ContentFilter, ContentFilters, DeniedTopic,
                                 FilterStrength, FmEndpointSettings, GenAi, GpuInstanceType, GuardrailSettings,
                                 PiiEntity, PiiPolicy)
+from infra.config.data_lake import DataGrant, DataLake, LakePermission, Sensitivity
 from infra.config.network import ExistingSubnet, ExistingVpc, Network
 from infra.config.team import (CONNECTION_ARN, DeclaredProject, ProjectSource, Team, TeamAccounts, TeamBudget,
                                TeamCatalog)
@@ -42,6 +43,7 @@ __all__ = [
     "GEOGRAPHY_REGION_PREFIX", "GPU_INSTANCE_TYPES", "LOG_RETENTION_DAYS", "MAX_ENDPOINT_NAME",
     "RESERVED_CONTAINER_ENV", "RESERVED_TEAM_NAME", "SCHEMA_PATH", "SLUG",
     "Account", "Availability", "Catalog", "CatalogError", "ConfigError", "ConfigIssue", "ContentFilter", "ContentFilters",
+    "DataGrant", "DataLake", "LakePermission", "Sensitivity",
     "Delivery", "DeliverySource", "DeniedTopic", "ExistingSubnet", "ExistingVpc", "Feature", "FilterStrength",
     "FmEndpointSettings", "FoundationModel", "GenAi", "GpuInstanceType", "GuardrailSettings", "InvalidConfigExit",
     "LocatedError", "Mode", "Network", "OrgConfig", "Organisation", "PiiEntity", "PiiPolicy", "ProjectSource",

@@ -63,6 +63,7 @@ class Feature(StrEnum):
     SERVICE_CATALOG = "service-catalog"
     PRIVATE_API = "private-api"
     MLFLOW = "mlflow"
+    DATA_LAKE = "data-lake"
 
 
 class Stage(StrEnum):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ROLE_ARN, SLUG, Feature, LocatedError, SourceKind, Stage, Strict
+from infra.config.data_lake import DataLake
 from infra.config.genai import GenAi
 from infra.config.matrix import load_matrix
 
@@ -198,6 +199,8 @@ class Team(Strict):
         "hosting or service-catalog and no budget (its alarms would reach no one)")
     catalog: TeamCatalog = Field(default=TeamCatalog(), description="Project templates offered to the team "
                                  "(Service Catalog portfolio); needs feature service-catalog")
+    data_lake: DataLake = Field(default=DataLake(), description="The team's governed data lake (Glue Data Catalog, "
+                                "Lake Formation tags and grants, Athena); needs feature data-lake")
     personas: list[str] | None = Field(
         default=None, description="Team personas that get a role (infra/personas/matrix.yaml); default: all of them")
     assume_principal: Annotated[str | None, Field(pattern=ROLE_ARN)] = Field(
@@ -212,6 +215,10 @@ class Team(Strict):
             if persona not in allowed:
                 raise ValueError(f"unknown team persona {persona!r}; allowed: {', '.join(allowed)}")
         return value
+
+    @property
+    def has_data_lake(self) -> bool:
+        return Feature.DATA_LAKE in self.features
 
     @property
     def has_alarm_topic(self) -> bool:

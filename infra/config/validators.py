@@ -14,6 +14,7 @@ from fmops_constructs.instance_types import GPU_INSTANCE_TYPES
 from infra.config.base import Feature, LocatedError, Mode
 from infra.config.limits import check_limits
 from infra.config.fm_catalog import Availability, Catalog, CatalogError, FoundationModel, UnknownModelError
+from infra.config.data_lake import DataLake
 from infra.config.team import TeamCatalog
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def check_config(config: OrgConfig) -> None:
     _team_accounts(config)
     _genai(config)
     _catalogs(config)
+    _data_lakes(config)
     _alarms(config)
     _delivery(config)
     check_limits(config)
@@ -106,6 +108,52 @@ def _declared_projects(config: OrgConfig) -> None:
                 raise LocatedError(here + ("name",), f"duplicate project name {project.name!r} in account {account} "
                                    f"(also declared by {names[key]}); SageMaker project names are unique per account")
             names[key] = f"team {team.name}"
+
+
+# The team boundary of a data-lake team (Glue, Athena, Lake Formation and their guards) has room
+# for this many Bedrock model ARNs (tests/test_data_lake.py measures it with long names).
+MAX_DATA_LAKE_MODEL_ARNS = 6
+
+
+def _data_lakes(config: OrgConfig) -> None:
+    teams = {t.name: t for t in config.teams}
+    for index, team in enumerate(config.teams):
+        here = ("teams", index, "data_lake")
+        if not team.has_data_lake:
+            if team.data_lake != DataLake():
+                raise LocatedError(here, f"team {team.name}: data_lake settings need feature data-lake in the team's "
+                                   "features")
+            continue
+        genai = team.genai
+        arns = len(genai.bedrock_models) * (2 if genai.cross_region_inference else 1) if genai else 0
+        if arns > MAX_DATA_LAKE_MODEL_ARNS:
+            raise LocatedError(("teams", index, "genai", "bedrock_models"), f"team {team.name}: a team with feature "
+                               f"data-lake holds at most {MAX_DATA_LAKE_MODEL_ARNS} Bedrock model ARNs in its permission "
+                               f"boundary (IAM's 6,144 characters; a cross-Region model counts twice), this one {arns}: "
+                               "remove models or split the data lake into another team")
+        domains = team.data_lake.domain_values(team.name)
+        for number, grant in enumerate(team.data_lake.grants):
+            where = here + ("grants", number)
+            for value in grant.domains:
+                if value not in domains:
+                    raise LocatedError(where + ("domains",), f"team {team.name}: domain {value!r} is not one of the "
+                                       f"team's domains ({', '.join(domains)}); add it to data_lake.domains")
+            if grant.consumer is None:
+                continue
+            consumer = teams.get(grant.consumer)
+            if consumer is None:
+                raise LocatedError(where + ("consumer",), f"team {team.name}: grant to unknown team {grant.consumer!r}; "
+                                   f"teams: {', '.join(teams)}")
+            if consumer.name == team.name:
+                raise LocatedError(where + ("consumer",), f"team {team.name}: a grant to the team itself is not needed "
+                                   "(its personas read its tables); remove it")
+            if not consumer.has_data_lake:
+                raise LocatedError(where + ("consumer",), f"team {team.name}: grant to team {grant.consumer}, which has no "
+                                   "feature data-lake (its account needs the catalog settings and endpoints to read "
+                                   "shared tables); add data-lake to its features")
+            if "data-consumer" not in consumer.persona_names():
+                raise LocatedError(where + ("consumer",), f"team {team.name}: team {grant.consumer} has no data-consumer "
+                                   "persona to receive the grant; add it to its personas")
 
 
 def _alarms(config: OrgConfig) -> None:

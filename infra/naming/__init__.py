@@ -118,6 +118,26 @@ def import_role_name(organisation: str, team: str) -> str:
     return f"{organisation}-{team}-model-import"
 
 
+def lake_registration_role_name(organisation: str, team: str) -> str:
+    """The role Lake Formation uses for the team's registered location (lake/ of its bucket)."""
+    return f"{organisation}-{team}-lake-registration"
+
+
+def team_data_key_alias(organisation: str, team: str) -> str:
+    """The alias of the team's data key (the team stack's), for stacks that name it."""
+    return f"alias/{organisation}/{team}/data"
+
+
+def etl_role_name(organisation: str, team: str) -> str:
+    """The role the team's Glue jobs and crawlers run as (the data engineer passes it to Glue)."""
+    return f"{organisation}-{team}-etl"
+
+
+def etl_name(organisation: str, team: str) -> str:
+    """The team's Glue connection, Glue security configuration and Athena workgroup."""
+    return f"{organisation}-{team}"
+
+
 def endpoint_name(organisation: str, team: str, endpoint: str) -> str:
     """A team's FM endpoint: unique in the account, at most 57 characters (config validation)."""
     return f"{organisation}-{team}-{endpoint}"

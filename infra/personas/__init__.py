@@ -194,14 +194,17 @@ def approver_role_arns(org: str, team: str, account: str, matrix: Matrix | None 
 
 
 def boundary_document(boundary_arn: str, model_arns: list[str], approver_arns: list[str] = (), *,
-                      org: str, team: str, launch_for: str | None = None) -> dict[str, Any]:
+                      org: str, team: str, launch_for: str | None = None, data_lake: bool = False) -> dict[str, Any]:
     """A permission boundary of ``team`` (``platform``: the platform personas') of ``org``: the
     classified ceiling, the preventive denies and guards that apply to it, the approval gate.
 
     :param launch_for: the team boundary's ARN: build the launch boundary (the team's Service
         Catalog launch role's), under which roles can only be created with that boundary.
+    :param data_lake: the team has feature data-lake: its (team) boundary admits Glue, Athena and
+        Lake Formation as classified, with their guards (profile ``lake``).
     """
-    profile: classification.Profile = "launch" if launch_for else "platform" if team == "platform" else "team"
+    profile: classification.Profile = "launch" if launch_for else "platform" if team == "platform" else \
+        "lake" if data_lake else "team"
     allow, deny = classification.ceiling(profile)
     permitted = classification.permitted_actions(profile)
     statements: list[dict[str, Any]] = [{"Sid": "Ceiling", "Effect": "Allow", "Action": list(allow), "Resource": "*"}]

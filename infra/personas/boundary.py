@@ -31,6 +31,10 @@ AUDIT_BUCKETS = ("{org}-log-archive-*", "{org}-access-logs-*", "{org}-delivery-*
 LAUNCH_IDENTITY_GUARDS = frozenset({"NoRetaggingOfOtherTeams"})
 
 
+DATA_OWNER = "data-owner"
+"""The persona that grants and revokes Lake Formation permissions on the team's tables."""
+
+
 def _deny(sid: str, actions: list[str], **rest: Any) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Deny", "Action": actions, **({"Resource": "*"} | rest)}
 
@@ -71,6 +75,15 @@ def guard_statements(org: str, team: str, profile: Profile, *, team_boundary_arn
         _deny("GrantsOnlyForAwsServices", ["kms:CreateGrant"],
               Condition={"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}),
     ]
+    # Data lake: Glue jobs and interactive sessions only with a VPC connection (glue:VpcIds is set
+    # from the connections of the job); Lake Formation grants, revokes and table tags only by the
+    # team's data owner (Lake Formation then limits them to what it holds with grant option).
+    for sid, condition in (
+            ("DenyGlueJobsOutsideVpc", {"Null": {"glue:VpcIds": "true"}}),
+            ("OnlyTheDataOwnerGrants", {"ArnNotLike": {"aws:PrincipalArn": naming.role_arn(
+                "aws", "*", naming.persona_role_name(org, team, DATA_OWNER))}})):
+        if actions := list(guard_patterns(sid, profile)):
+            statements.append(_deny(sid, actions, Condition=condition))
     if profile != "launch":  # LAUNCH_IDENTITY_GUARDS
         statements.append(_deny("NoRetaggingOfOtherTeams", list(guard_patterns("NoRetaggingOfOtherTeams", profile)),
                                 Condition={"Null": {f"aws:ResourceTag/{naming.TAG_TEAM}": "false"},

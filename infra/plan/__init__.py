@@ -19,7 +19,8 @@ from fmops_constructs.bedrock import BedrockModel
 from fmops_constructs.package_mirror import PackageMirrorRef
 from infra import naming
 from infra.config import Account, Feature, Mode, Organisation, OrgConfig, Stage, Team
-from infra.plan import endpoints
+from infra.plan import data_lake, endpoints
+from infra.plan.data_lake import DataShare
 from infra.plan.delivery import PipelineGroup, pipeline_groups, select_group
 from infra.plan.genai import (endpoint_instance_type, has_genai_stack, hosting_models, hosts_endpoints,
                               organisation_model_arns, team_bedrock_models, uses_bedrock)
@@ -81,6 +82,10 @@ class TeamPlan:
     """Instance type of each of the team's FM endpoints (config override, else the FM catalog's)."""
     hosting_models: dict[str, str]
     """FM catalog models the team may host on SageMaker -> their instance type."""
+    shares_out: tuple[DataShare, ...] = ()
+    """Declared data-lake grants of this team in this account (feature data-lake)."""
+    shares_in: tuple[DataShare, ...] = ()
+    """Declared grants of other accounts' teams to this team's data consumers here (cross-account)."""
 
     @property
     def name(self) -> str:
@@ -109,6 +114,14 @@ class TeamPlan:
     @property
     def has_catalog(self) -> bool:
         return Feature.SERVICE_CATALOG in self.team.features
+
+    @property
+    def has_data_lake(self) -> bool:
+        return self.team.has_data_lake
+
+    @property
+    def database_prefix(self) -> str:
+        return data_lake.database_prefix(self.team.name)
 
     @cached_property
     def launcher_personas(self) -> tuple[str, ...]:
@@ -178,6 +191,8 @@ class AccountPlan:
     """Delivered by a pipeline (a CDK Stage): the workload accounts of mode organisation."""
     audit: AuditPlan | None = None
     """The audit trail: the archive and the trail (in :attr:`AuditPlan.archive_account`), the recorder."""
+    lake_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """The account's LF-tags and their values (teams with feature data-lake); empty: no data lake."""
 
     @property
     def hosts_archive(self) -> bool:
@@ -250,7 +265,7 @@ def _stage_chain(config: OrgConfig, team: Team) -> list[Account]:
 
 
 def _team_plan(config: OrgConfig, facts: OrgFacts, team: Team, account: Account,
-               models: tuple[BedrockModel, ...]) -> TeamPlan:
+               models: tuple[BedrockModel, ...], lake_shares: list[tuple[Account, DataShare]] = ()) -> TeamPlan:
     if facts.single_account:
         stage = following = previous = None
     else:
@@ -263,7 +278,10 @@ def _team_plan(config: OrgConfig, facts: OrgFacts, team: Team, account: Account,
     return TeamPlan(org=facts, team=team, account=account, stage=stage, bedrock_models=models,
                     next_account=following, previous_account=previous,
                     endpoint_instance_types={e.name: endpoint_instance_type(config, e) for e in endpoints},
-                    hosting_models=hosting_models(config, team))
+                    hosting_models=hosting_models(config, team),
+                    shares_out=tuple(s for a, s in lake_shares if a.id == account.id and s.producer == team.name),
+                    shares_in=tuple(s for _, s in lake_shares if s.cross_account and s.consumer == team.name
+                                    and s.consumer_account == account.id))
 
 
 def _audit_plan(config: OrgConfig, facts: OrgFacts) -> AuditPlan:
@@ -289,14 +307,16 @@ def build_plan(config: OrgConfig) -> OrgPlan:
                      mirror_account=config.accounts[0] if single else governance)  # type: ignore[arg-type]
     models = {team.name: tuple(team_bedrock_models(config, team)) for team in config.teams}
     audit = _audit_plan(config, facts)
+    lake_shares = data_lake.shares(config)
     accounts = []
     for account in config.accounts:
         runs_delivery = org.mode is Mode.ORGANISATION and account.role == "governance"
         features = config.features_of(account)
         accounts.append(AccountPlan(
             org=facts, account=account,
-            teams=tuple(_team_plan(config, facts, team, account, models[team.name])
+            teams=tuple(_team_plan(config, facts, team, account, models[team.name], lake_shares)
                         for team in config.teams_in(account)),
+            lake_tags=tuple((k, tuple(v)) for k, v in data_lake.lake_tag_values(config, account).items()),
             features=features,
             interface_endpoints=tuple(endpoints.interface_endpoints(features, delivery=runs_delivery)),
             runs_delivery=runs_delivery,

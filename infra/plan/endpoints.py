@@ -33,6 +33,9 @@ FEATURE_ENDPOINTS: dict[Feature, tuple[str, ...]] = {
     Feature.SERVICE_CATALOG: ("servicecatalog",),
     Feature.PRIVATE_API: ("execute-api",),
     Feature.MLFLOW: ("sagemaker.api", "experiments"),
+    # Glue (Data Catalog, ETL jobs and crawlers in the VPC through a NETWORK connection), Athena
+    # (queries, workgroups) and Lake Formation (permissions, credential vending to the engines).
+    Feature.DATA_LAKE: ("glue", "athena", "lakeformation"),
 }
 
 # The governance account in mode organisation runs the delivery pipelines' CodeBuild projects

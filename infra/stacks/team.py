@@ -31,12 +31,25 @@ class TeamStack(Stack):
                  **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         org, account, team = plan.org, plan.account, plan.team
-        self.data_key = EncryptionKey(self, "DataKey", alias=f"alias/{org.name}/{team.name}/data",
+        self.data_key = EncryptionKey(self, "DataKey", alias=naming.team_data_key_alias(org.name, team.name),
                                       services=("sagemaker",),  # jobs and Studio; S3: the team bucket only
                                       description=f"{org.name}: data of team {team.name} in {account.name}")
         access_logs = s3.Bucket.from_bucket_name(self, "AccessLogs", org.access_log_bucket(account))
         mlflow = Feature.MLFLOW in plan.features
         mlflow_role = naming.mlflow_role_name(org.name, team.name)
+        outside: list[tuple[str, str]] = []  # (role ARN, why) of the roles the bucket admits from outside the VPC
+        if mlflow:
+            outside.append((naming.role_arn(self.partition, self.account, mlflow_role),
+                            "SageMaker's managed MLflow tracking server reads and writes its artifacts from the VPC "
+                            f"SageMaker manages: its role {mlflow_role}, assumable only by sagemaker.amazonaws.com for "
+                            "this account's tracking server, reaches the mlflow/ prefix only."))
+        if plan.has_data_lake:
+            lake_role = naming.lake_registration_role_name(org.name, team.name)
+            outside.append((naming.role_arn("aws", account.id, lake_role),
+                            "Lake Formation vends credentials of the team's lake registration role to Athena and "
+                            f"Glue, which read the registered lake/ prefix from the AWS service: {lake_role}, "
+                            "assumable only by lakeformation.amazonaws.com of this account, allowed only lake/ of "
+                            "this bucket."))
         self.data = SecureBucket(
             self, "DataBucket",
             encryption_key=self.data_key,
@@ -44,18 +57,16 @@ class TeamStack(Stack):
             vpc_endpoint_ids=[network.s3_endpoint_id],
             log_prefix=f"{team.name}/data",
             bucket_name=plan.bucket_name,
-            # The tracking server reaches its artifact store from SageMaker's VPC, not through ours.
-            admit_outside_vpc=[naming.role_arn(self.partition, self.account, mlflow_role)] if mlflow else (),
+            # Services that read the bucket from their own network, not through this VPC (below).
+            admit_outside_vpc=[arn for arn, _ in outside],
         )
+        if outside:  # one exemption (metadata key) on the bucket, with every reason
+            exempt_from_internet_free(
+                self.data.node.default_child, ["IF-S3-VPCE-ONLY"],  # type: ignore[arg-type]
+                "Besides requests through the VPC's S3 endpoint the bucket admits only these roles, from the AWS "
+                "service that assumes them: " + " ".join(why for _, why in outside))
         self._personas(plan)
         self.mlflow = self._tracking_server(plan, mlflow_role) if mlflow else None
-        if mlflow:
-            exempt_from_internet_free(
-                self.data.node.default_child, ["IF-S3-VPCE-ONLY"],
-                "SageMaker's managed MLflow tracking server reads and writes its artifacts from the VPC SageMaker "
-                f"manages, not through this VPC's S3 endpoint: besides requests through the endpoint the bucket "
-                f"admits only the tracking server's role ({mlflow_role}, assumable only by sagemaker.amazonaws.com "
-                "for this account's tracking server), whose policy reaches the mlflow/ prefix only.")
         if team.budget is not None:
             TeamBudgetAlarm(self, "Budget", team=team.name, tag_key=naming.TAG_TEAM,
                             monthly_usd=team.budget.monthly_usd, alert_emails=team.budget.alert_emails)
@@ -100,7 +111,7 @@ class TeamStack(Stack):
         self.boundary = PermissionBoundary(
             self, "Boundary", name=name,
             document=personas.boundary_document(boundary_arn, list(scope.model_arns), approvers,
-                                                org=plan.org.name, team=team.name),
+                                                org=plan.org.name, team=team.name, data_lake=plan.has_data_lake),
         )
         # The launch role's own: it may create roles only with the team boundary (above).
         launch_name = naming.launch_boundary_name(plan.org.name, team.name)

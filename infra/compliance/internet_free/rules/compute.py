@@ -63,6 +63,26 @@ def codebuild_vpc(s: Subject) -> list[str]:
     return when(missing, "no VpcConfig: builds with internet access")
 
 
+# Glue connection types whose traffic leaves from a network interface in the connection's subnet.
+GLUE_VPC_CONNECTION_TYPES = frozenset({"NETWORK", "JDBC", "KAFKA", "MONGODB"})
+
+
+@rule("IF-GLUE-CONNECTION-VPC", "Every Glue connection in a VPC subnet", "AWS::Glue::Connection")
+def glue_connection_vpc(s: Subject) -> list[str]:
+    """A Glue connection of a SaaS, marketplace or custom type, or one without a subnet, reaches
+    its source from Glue's service network (the internet); jobs and crawlers on it too.
+
+    Fix: ConnectionType NETWORK (or JDBC, KAFKA, MONGODB) with PhysicalConnectionRequirements
+    SubnetId and SecurityGroupIdList of the internet-free VPC.
+    """
+    kind = s.at("ConnectionInput", "ConnectionType")
+    if isinstance(kind, str) and kind not in GLUE_VPC_CONNECTION_TYPES:
+        return [f"ConnectionType {kind}: reaches its source outside the VPC"]
+    missing = no_vpc(s, ("ConnectionInput", "PhysicalConnectionRequirements", "SubnetId"),
+                     ("ConnectionInput", "PhysicalConnectionRequirements", "SecurityGroupIdList"))
+    return when(missing, "no PhysicalConnectionRequirements subnet and security groups: runs with internet access")
+
+
 @rule("IF-GLUE-JOB-VPC", "Every Glue job on a VPC connection", "AWS::Glue::Job")
 def glue_job_vpc(s: Subject) -> list[str]:
     """A Glue job without a connection runs on the Glue service network, which reaches the
