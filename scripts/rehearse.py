@@ -917,6 +917,9 @@ def platform_values(deployed: Deployed, config: OrgConfig, account: Account) -> 
     groups = [p for stack, p, _ in deployed.resources("AWS::EC2::SecurityGroup") if stack.endswith("-platform")]
     keys = [p for stack, p, _ in deployed.resources("AWS::KMS::Key") if stack == team_stack]
     topics = [p for stack, p, _ in deployed.resources("AWS::SNS::Topic") if stack == team_stack]
+    # Without the team stack (moto cannot deploy it when a resource reads an attribute of one it
+    # skips, such as the MLflow tracking server's ARN), any deployed key of ours stands in.
+    keys = keys or [p for stack, p, _ in deployed.resources("AWS::KMS::Key")]
     key_arn = f"arn:aws:kms:{region}:{account.id}:key/{keys[0]}" if keys else "missing"
     stand_in = "stand-in: the catalog stack is not deployed"
     values = {
@@ -924,7 +927,9 @@ def platform_values(deployed: Deployed, config: OrgConfig, account: Account) -> 
         "subnet-ids": (",".join(deployed.physical_ids("AWS::EC2::Subnet")), "deployed subnets"),
         "s3-endpoint-id": (gateway[0] if gateway else "missing", "deployed S3 gateway endpoint"),
         "data-key-arn": (key_arn, "deployed team data key"),
-        "alarm-topic-arn": (topics[0] if topics else "missing", "deployed team alarm topic"),
+        "alarm-topic-arn": ((topics[0], "deployed team alarm topic") if topics else
+                            (f"arn:aws:sns:{region}:{account.id}:rehearsal-alarms",
+                             "stand-in: the team stack, which holds the alarm topic, is not deployed")),
         "project-key-arn": (key_arn, f"{stand_in} (the team's data key)"),
         "security-group-id": (groups[0] if groups else "missing", f"{stand_in} (the endpoints' group)"),
         "seed-bucket": (f"cdk-hnb659fds-assets-{account.id}-{region}", "the bootstrap asset bucket"),

@@ -104,7 +104,8 @@ def test_refused_at_validate_time(tmp_path, old, new, team, expected):
     assert old in DEFAULT_TEXT, old
     text = DEFAULT_TEXT.replace(old, new, 1)
     if team:
-        text = text.replace(team, "- name: genai-applications\n", 1)
+        text = text.replace(team, "- name: genai-applications\n", 1).replace(  # and risk's data-lake grant to it
+            "- consumer: genai\n", "- consumer: genai-applications\n")
     message = error_for(tmp_path, text)
     for part in expected:
         assert part in message, message
@@ -125,7 +126,7 @@ def test_near_misses_stay_valid(tmp_path, text):
 def test_longest_names_that_fit_are_valid(tmp_path):
     # 10 + 1 + 14 + 6 + 12 + 1 + 9 = 53 for the data bucket; 55 for the models bucket: both fit 63.
     text = DEFAULT_TEXT.replace("  name: fmops\n", "  name: fmops-orga\n", 1).replace(
-        "- name: genai\n", "- name: genai-applicat\n", 1)
+        "- name: genai\n", "- name: genai-applicat\n", 1).replace("- consumer: genai\n", "- consumer: genai-applicat\n")
     path = tmp_path / "config.yaml"
     path.write_text(text)
     load_config(path)

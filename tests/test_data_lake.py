@@ -49,8 +49,8 @@ def test_bad_data_lake_config_is_one_located_line(old, new, expected):
 
 
 def test_data_lake_settings_need_the_feature():
-    text = DEFAULT_TEXT.replace("features: [studio, pipelines, hosting, service-catalog, data-lake]",
-                                "features: [studio, pipelines, hosting, service-catalog]", 1)
+    text = DEFAULT_TEXT.replace("features: [studio, pipelines, hosting, service-catalog, mlflow, data-lake]",
+                                "features: [studio, pipelines, hosting, service-catalog, mlflow]", 1)
     assert "data_lake settings need feature data-lake" in _error(text)
 
 
@@ -161,8 +161,8 @@ def test_team_bucket_admits_only_the_registration_role_from_outside_the_vpc(defa
     policies = resources(default_templates["fmops-risk-dev-risk"], "AWS::S3::BucketPolicy")
     statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
                   if s.get("Sid") == "DenyOutsideVpcEndpoint"]
-    assert [s["Condition"]["ArnNotLike"]["aws:PrincipalArn"] for s in statements] == [
-        ["arn:aws:iam::222222222221:role/fmops-risk-lake-registration"]]
+    assert [s["Condition"]["ArnNotLike"]["aws:PrincipalArn"] for s in statements] == [  # risk has MLflow too
+        ["arn:aws:iam::222222222221:role/fmops-risk-mlflow", "arn:aws:iam::222222222221:role/fmops-risk-lake-registration"]]
 
 
 def test_teams_without_the_feature_get_no_data_lake(single_templates, default_templates):

@@ -58,7 +58,10 @@ def test_the_server_role_is_trusted_for_this_server_only_and_reaches_its_prefix_
 
 
 def test_the_bucket_admits_the_server_role_alone_from_outside_the_vpc(default_templates):
-    for name, admitted in ((RISK, ["arn:aws:iam::222222222221:role/fmops-risk-mlflow"]), (GENAI, None)):
+    # Only the server's role (and, where the team also has the data lake, its registration role).
+    for name, admitted in ((RISK, ["arn:aws:iam::222222222221:role/fmops-risk-mlflow",
+                                   "arn:aws:iam::222222222221:role/fmops-risk-lake-registration"]),
+                           (GENAI, ["arn:aws:iam::333333333331:role/fmops-genai-lake-registration"])):
         template = default_templates[name]
         policy = _one(template, "AWS::S3::BucketPolicy")["PolicyDocument"]
         [deny] = [s for s in policy["Statement"] if s.get("Sid") == "DenyOutsideVpcEndpoint"]

@@ -27,6 +27,7 @@ def test_stacks_of_the_default_organisation(default_templates):
         + [f"fmops-{t}-dev-labeling" for t in ("risk", "genai")]
         + [f"fmops-{t}-{s}-lake-formation" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
         + [f"fmops-{t}-{s}-{t}-data-lake" for t in ("risk", "genai") for s in ("dev", "preprod", "prod")]
+        + ["fmops-genai-dev-genai-projects"]  # the project the default config declares
         + ["fmops-tooling-packages", "fmops-tooling-delivery", "fmops-risk-pipeline", "fmops-genai-pipeline"]
     )
 

@@ -75,7 +75,9 @@ def _declared_projects(config: OrgConfig) -> None:
     team has, a valid fmops:project tag, a portfolio of the account's own (not shared from the
     governance account: its product ids are not the account's), and a name no other project of
     the account (any team) has."""
-    from infra.plan.package_mirror import offered_templates
+    if not any(team.catalog.declared_projects for team in config.teams):
+        return
+    from infra.config.offers import offered_templates  # the registry (and the CDK): only with declared projects
 
     single = config.organisation.mode is Mode.SINGLE_ACCOUNT
     names: dict[tuple[str, str], str] = {}

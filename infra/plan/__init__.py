@@ -294,7 +294,8 @@ def _audit_plan(config: OrgConfig, facts: OrgFacts) -> AuditPlan:
         recorder_role_name=naming.config_recorder_role_name(org.name), account_ids=facts.account_ids,
         data_event_buckets=tuple(dict.fromkeys(
             naming.team_bucket_name(org.name, team.name, account.id, org.region)
-            for team in config.teams for account in config.accounts if team in config.teams_in(account))),
+            for team in config.teams for stages in [set(team.accounts.by_stage().values())]
+            for account in config.accounts if account.name in stages)),  # teams_in(account), per team: linear
         retention_days=org.audit.retention_days, lock_mode=org.audit.lock_mode)
 
 

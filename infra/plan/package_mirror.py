@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from fmops_constructs.package_mirror import PackageMirrorRef
 from fmops_constructs.product import ImageRegistry
-from infra.config import ECR_IMAGE, Feature, OrgConfig, Stage, Team
-from templates.registry import REGISTRY, TemplateEntry
+from infra.config import ECR_IMAGE, Feature, OrgConfig
+from infra.config.offers import offered_templates
 
 PYPI_REPOSITORY = "pypi"
 
@@ -19,16 +19,6 @@ PYPI_REPOSITORY = "pypi"
 def mirror_ref(organisation: str, region: str, account_id: str) -> PackageMirrorRef:
     return PackageMirrorRef(account=account_id, region=region, domain_name=organisation,
                             repository_name=PYPI_REPOSITORY, image_prefix=organisation)
-
-
-def offered_templates(team: Team, stage: Stage | None) -> list[TemplateEntry]:
-    """Registry entries in the team's portfolio for ``stage`` (None: every stage, for the hub and in
-    single-account mode): the team has every feature the entry requires (and Bedrock models, if the
-    template calls one) and the stage is one of the entry's."""
-    has_models = team.genai is not None and bool(team.genai.bedrock_models)
-    return [entry for entry in REGISTRY
-            if entry.required_features <= set(team.features) and (has_models or not entry.needs_bedrock_models)
-            and (stage is None or entry.stages is None or stage in entry.stages)]
 
 
 def mirrored_image_repositories(config: OrgConfig, mirror: PackageMirrorRef) -> list[str]:

@@ -43,7 +43,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+from infra.plan.launch_parameters import EXIT_INPUT, ProvisionError, check_parameters
+
+EXIT_OK, EXIT_FAILED = 0, 1
 PROJECT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 DONE = {"CreateCompleted": True, "CreateFailed": False}
 """Final states of a SageMaker project's creation (``DescribeProject`` ProjectStatus)."""
@@ -51,14 +53,6 @@ SET_BY_SAGEMAKER = ("SageMakerProjectName", "SageMakerProjectId")
 TEAM_TAG, PROJECT_TAG, COST_CENTRE_TAG = "fmops:team", "fmops:project", "fmops:cost-centre"
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 FAILED_STATES = ("CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED")
-
-
-class ProvisionError(Exception):
-    """Something the user must fix; ``exit_code`` says which kind."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_INPUT) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -343,32 +337,6 @@ def _refuse_sagemakers_parameters(parameters: dict[str, str]) -> None:
         if key in parameters:
             raise ProvisionError(f"bad parameter {key}: SageMaker sets it when it creates the project (the name is "
                                  "--name); remove --param " + key)
-
-
-def check_parameters(declared: Sequence[dict[str, Any]], values: dict[str, str],
-                     provided: Sequence[str] = ()) -> dict[str, str]:
-    """Every value names a parameter of the product and meets its allowed values; every
-    parameter without a default has a value, except those in ``provided`` (SageMaker's). Returns
-    what to send (given values only)."""
-    by_key = {p["ParameterKey"]: p for p in declared}
-    unknown = sorted(set(values) - set(by_key))
-    if unknown:
-        raise ProvisionError(f"bad parameter {unknown[0]!r}: the product has no such parameter; its parameters: "
-                             f"{', '.join(sorted(by_key))}")
-    for key, value in values.items():
-        allowed = by_key[key].get("ParameterConstraints", {}).get("AllowedValues") or []
-        if allowed and value not in allowed:
-            raise ProvisionError(f"bad parameter {key}={value!r}: allowed values are {', '.join(allowed)}")
-        pattern = by_key[key].get("ParameterConstraints", {}).get("AllowedPattern")
-        if pattern and not re.fullmatch(pattern, value):
-            description = by_key[key].get("ParameterConstraints", {}).get("ConstraintDescription") or pattern
-            raise ProvisionError(f"bad parameter {key}={value!r}: must match {description}")
-    missing = sorted(k for k, p in by_key.items()
-                     if k not in values and k not in provided and p.get("DefaultValue") is None)
-    if missing:
-        raise ProvisionError(f"missing parameter {missing[0]}: {by_key[missing[0]].get('Description', '')} "
-                             f"(give --param {missing[0]}=...)")
-    return dict(values)
 
 
 def choose_tags(options: Sequence[dict[str, Any]], project_tag: str | None) -> dict[str, str]:

@@ -41,7 +41,10 @@ def generated_config(teams: int) -> dict:
                              "accounts": {stage: f"{name}-{stage}" for stage, _ in STAGES},
                              "features": PROFILES[t % 2], "alarms": {"emails": [f"{name}-oncall@example.com"]}})
     return {
-        "organisation": {"name": "scale", "mode": "organisation", "region": "eu-west-1",
+        # With an organisation ID, as a real organisation of this size has (and as config/default.yaml
+        # does): shared services admit the organisation by it, not by a list of every account.
+        "organisation": {"name": "scale", "mode": "organisation", "aws_organization_id": "o-scaleorg001",
+                         "region": "eu-west-1",
                          "availability_zones": ["eu-west-1a", "eu-west-1b", "eu-west-1c"]},
         "accounts": accounts,
         "teams": team_entries,

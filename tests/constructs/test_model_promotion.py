@@ -32,7 +32,7 @@ def built():
         subnet_ids=["subnet-01234567"], security_group_id="sg-0123456789abcdef0",
         access_logs=s3.Bucket.from_bucket_name(stack, "AccessLogs", f"{ORG}-logs"), previous_account=PREVIOUS,
         next_account=NEXT, image_repositories=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{ORG}/",
-        log_retention_days=90)
+        log_retention_days=90, notify_topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:{ORG}-{TEAM}-alarms")
     return promotion, template(stack)
 
 
@@ -90,7 +90,7 @@ def test_needs_a_neighbour():
                        receiver_role_name="r", promoted_models_bucket=bucket_name, log_group_prefix="/",
                        team_bucket="b", data_key_arn="k", s3_endpoint_id="e", subnet_ids=[], security_group_id="g",
                        access_logs=None, previous_account=None, next_account=None,  # type: ignore[arg-type]
-                       image_repositories="", log_retention_days=1)
+                       image_repositories="", log_retention_days=1, notify_topic_arn="t")
 
 
 def test_the_only_app_name_is_the_runtimes_team_tag(built):

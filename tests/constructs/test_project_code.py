@@ -18,7 +18,7 @@ class Demo(ProjectProductStack):
     def __init__(self, scope, construct_id, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.code = ProjectCode(self, "Code", stack=self)
-        self.notification_topic()  # a resource for the s3 kind, which creates none
+        self.dead_letter_topic()  # a resource for the s3 kind, which creates none
 
 
 def _built(source: SourceSpec):

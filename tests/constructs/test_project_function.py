@@ -13,7 +13,7 @@ from tests.constructs.bare import (ORG, PROJECT_ID_DESCRIPTION, TEAM, app_names,
 class Demo(ProjectProductStack):
     def __init__(self, scope, construct_id, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        topic = self.notification_topic()
+        topic = self.dead_letter_topic()
         self.function = ProjectFunction(
             self, "Api", stack=self, handler="handler.handler", name_suffix="api", description="the api",
             environment={"MODE": "test"}, grants=[Grant(("s3:PutObject",), ("arn:${AWS::Partition}:s3:::b/*",))],

@@ -14,7 +14,7 @@ from tests.constructs.bare import (PROJECT_ID_DESCRIPTION, TEAM, app_names, bare
 class Demo(ProjectProductStack):
     def __init__(self, scope, construct_id, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.registry = ProjectModelRegistry(self, "Registry", stack=self, topic=self.notification_topic(),
+        self.registry = ProjectModelRegistry(self, "Registry", stack=self, topic=self.team_topic(),
                                              description="models of the project")
 
 
@@ -36,7 +36,7 @@ def test_decisions_go_to_the_topic(built):
     pattern = rule["EventPattern"]
     assert pattern["detail-type"] == [MODEL_PACKAGE_STATE_CHANGE]
     assert pattern["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
-    assert rule["Targets"][0]["Arn"]["Ref"].startswith("Notifications")
+    assert rule["Targets"][0]["Arn"] == built[0].resolve(built[0].team_topic().topic_arn)  # the team's topic
 
 
 def test_pipeline_grant_registers_in_the_group_only(built):

@@ -22,7 +22,7 @@ class Demo(ProjectProductStack):
         self.platform(PlatformValue.VPC_ID)
         self.platform_list(PlatformValue.SUBNET_IDS)
         _ = self.seed_uri
-        self.notification_topic()
+        self.dead_letter_topic()
         self.log_group("Logs", "app")
         ProjectRole(self, "Worker", service="sagemaker.amazonaws.com", description="worker",
                     grants=[Grant(("s3:GetObject",), (f"arn:${{AWS::Partition}}:s3:::{self.team_bucket_template}/x",))],
@@ -51,14 +51,15 @@ def test_platform_values_are_ssm_parameters_below_the_prefix(built):
     assert parameters["PlatformSubnetIds"]["Type"] == "AWS::SSM::Parameter::Value<List<String>>"
     assert parameters["PlatformSeedKey"]["Default"] == f"/{ORG}/params/{TEAM}/seeds/demo"
     assert product.platform_values == {PlatformValue.VPC_ID, PlatformValue.SUBNET_IDS, PlatformValue.SEED_BUCKET,
-                                       PlatformValue.PROJECT_KEY_ARN}  # the topic's and log group's key
+                                       PlatformValue.PROJECT_KEY_ARN,  # the topic's and log group's key
+                                       PlatformValue.ALARM_TOPIC_ARN}  # the dead-letter alarm's target
 
 
 def test_choices_first_platform_values_last(built):
     [project, platform] = built[1]["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     assert project["Parameters"] == ["SageMakerProjectName", "SageMakerProjectId", "Size"]
     assert set(platform["Parameters"]) == {"PlatformVpcId", "PlatformSubnetIds", "PlatformSeedBucket",
-                                           "PlatformProjectKeyArn", "PlatformSeedKey"}
+                                           "PlatformProjectKeyArn", "PlatformSeedKey", "PlatformAlarmTopicArn"}
 
 
 def test_every_role_and_policy_has_the_boundary_and_the_path(built):

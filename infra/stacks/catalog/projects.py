@@ -69,7 +69,7 @@ def check_declared_parameters(plan: TeamPlan, product_stacks: Mapping[str, Proje
     """Every declared project's parameters are launch choices of its template and meet their
     allowed values or pattern; every choice without a default has a value (the checks of
     ``fmops provision``, on the synthesized product stack)."""
-    from infra.tools.provision import ProvisionError, check_parameters
+    from infra.plan.launch_parameters import ProvisionError, check_parameters
 
     for position, project in declared_here(plan):
         stack = product_stacks[project.template]
