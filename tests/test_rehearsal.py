@@ -36,6 +36,7 @@ ORG_PER_ACCOUNT = ("cdk bootstrap", "bootstrap trust", "cdk deploy", "stacks in 
 ORG_MUST_PASS = ("cdk synth", "accounts isolated", "cross-account references", "risk-dev: provision products",
                  *(f"{account}: {name}" for account in ORG_ACCOUNTS for name in ORG_PER_ACCOUNT))
 ORG_LIMITS = {"delivery pipelines", "cross-account trust evaluation", "SCP attachment",
+              "declared projects",  # checked once per run, not per account
               *(f"{account}: {name}" for account in ORG_ACCOUNTS for name in EMULATOR_LIMITS)}
 
 pytestmark = pytest.mark.xdist_group("rehearsal")
