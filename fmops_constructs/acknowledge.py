@@ -97,16 +97,12 @@ ACKNOWLEDGMENTS: dict[str, Accepted] = {
     ),
     "scoped-inline-policy": Accepted(
         ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"),
-        "CDK generates this policy for exactly one role and scopes it to the resources the role "
-        "serves (for flow logs: one log group). An inline policy lives and dies with its role "
-        "and cannot be attached to any other principal, which is stricter than a managed policy.",
-    ),
-    "data-lake-role-inline-policy": Accepted(
-        ("HIPAA.Security-IAMNoInlinePolicy", "NIST.800.53.R5-IAMNoInlinePolicy"),
-        "A service role of the data lake (the Lake Formation registration role, the Glue ETL role) "
-        "whose one policy is written for it alone, scoped to the team's lake and etl prefixes, its "
-        "databases and its keys; inline, it lives and dies with its role and cannot be attached to "
-        "any other principal, which is stricter than a managed policy.",
+        "The policy is written for exactly one role (by CDK, or by the construct that creates the "
+        "role) and scoped to the resources that role serves: for flow logs one log group, for an "
+        "MLflow tracking server its artifact prefix, for the data lake's registration and ETL roles "
+        "the team's lake and etl prefixes, its databases and its keys. An inline policy lives and "
+        "dies with its role and cannot be attached to any other principal, which is stricter than a "
+        "managed policy.",
     ),
     "access-logs-granted-by-log-bucket": Accepted(
         ("@aws-cdk/aws-s3:accessLogsPolicyNotAdded",),

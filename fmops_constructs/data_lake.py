@@ -126,7 +126,7 @@ class TeamDataCatalog(Construct):
                                                                         "kms:GenerateDataKey"],
                      "Resource": bucket_key.key_arn},
                 ]})])
-        acknowledge(self.registration_role, "data-lake-role-inline-policy")
+        acknowledge(self.registration_role, "scoped-inline-policy")
         acknowledge_resolved_wildcards(self.registration_role, self.registration_role.policies[0].policy_document["Statement"],  # type: ignore[index]
                                        "objects below the registered prefix only (the location Lake Formation vends "
                                        "credentials for), listed with an s3:prefix condition.")

@@ -139,7 +139,7 @@ class DataLakeStack(Stack):
                 "Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]},
             policies=[iam.CfnRole.PolicyProperty(policy_name="etl", policy_document=document)])
-        acknowledge(role, "data-lake-role-inline-policy")
+        acknowledge(role, "scoped-inline-policy")
         acknowledge_resolved_wildcards(
             role, document["Statement"],
             "objects below lake/ and etl/ of the team bucket; the team's databases and their tables "
